@@ -1,0 +1,86 @@
+// Access to package files: checking an ovf:href, then reading its byte range fully or as a stream.
+
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { PackageError } from '../errors.js';
+
+/** Default ceiling for {@link readRange}, in bytes (16 MiB). */
+export const DEFAULT_SMALL_MAX = 16 * 1024 * 1024;
+
+/** Chunk size of range streams, in bytes (1 MiB). */
+export const STREAM_CHUNK = 1024 * 1024;
+
+/**
+ * Streams bytes `[offset, offset + size)` of a host file, in chunks of 1 MiB.
+ * @param path host file; `offset` and `size` are in bytes.
+ * @returns an fs.ReadStream over the exact range (an empty stream when `size` is 0).
+ *   A file shorter than the range ends the stream early; callers count bytes to notice.
+ */
+export function streamRange(path: string, offset: number, size: number): Readable {
+  if (size === 0) return Readable.from([]);
+  return createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: STREAM_CHUNK });
+}
+
+/**
+ * Reads bytes `[offset, offset + size)` of a host file into memory.
+ * @param path host file; `offset` and `size` are in bytes.
+ * @param name the package file being read (ovf:href or member name), for errors.
+ * @param maxBytes refuse ranges larger than this many bytes.
+ * @returns a Buffer of exactly `size` bytes.
+ * @throws PackageError (file = `name`) when `size` exceeds `maxBytes`, the host file cannot
+ *   be read, or it ends before the range does.
+ */
+export async function readRange(path: string, offset: number, size: number, name: string, maxBytes: number): Promise<Buffer> {
+  if (size > maxBytes) {
+    throw new PackageError(`${name} is ${size} bytes, larger than the ${maxBytes}-byte limit for this kind of file`, { file: name });
+  }
+  const buffer = Buffer.alloc(size);
+  let done = 0;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      while (done < size) {
+        const { bytesRead } = await fh.read(buffer, done, size - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+  } catch (cause) {
+    throw new PackageError(`${name}: cannot read ${path}: ${(cause as Error).message}`, { file: name, cause });
+  }
+  if (done < size) {
+    throw new PackageError(`${name}: ${path} ended after ${done} of ${size} bytes (truncated)`, { file: name });
+  }
+  return buffer;
+}
+
+/** A URI scheme at the start of a reference (RFC 3986 section 3.1), e.g. `http:` or `file:`. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * Validates an ovf:href (DSP0243 section 5: package files are referenced by relative URI)
+ * and returns it in lookup form, with leading `./` components removed.
+ * Only local relative references are accepted; nothing here touches the network.
+ * Path-traversal policy (`..`) is not applied here.
+ * @param href the reference as written in the descriptor or manifest.
+ * @param source the package (.ova or .ovf path), for error messages.
+ * @returns the reference without leading `./`.
+ * @throws PackageError (file = `href`) when the reference is empty, contains NUL, is an
+ *   absolute path, or is a URL with a scheme (`http://`, `file:`, a drive letter).
+ */
+export function checkHref(href: string, source: string): string {
+  const refuse = (why: string): PackageError =>
+    new PackageError(`${source}: file reference "${href}" ${why}`, { file: href });
+  if (href === '') throw refuse('is empty');
+  if (href.includes('\0')) throw refuse('contains a NUL character');
+  const scheme = SCHEME.exec(href);
+  if (scheme) throw refuse(`is a URL (scheme "${scheme[0]}"); only files inside the package are supported`);
+  if (href.startsWith('/') || href.startsWith('\\')) throw refuse('is an absolute path; only paths relative to the package are supported');
+  let name = href;
+  while (name.startsWith('./')) name = name.slice(2);
+  if (name === '' || name === '.') throw refuse('does not name a file');
+  return name;
+}

@@ -1,0 +1,117 @@
+// The Archive interface over an OVF package (OVA tar or .ovf directory) and the picker that opens one.
+
+import type { Readable } from 'node:stream';
+import { readdir, stat, open } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { PackageError } from '../errors.js';
+import { BLOCK_SIZE, isTarHeaderBlock } from './tar-header.js';
+import { openOva } from './ova.js';
+import { openOvfDir } from './ovf-dir.js';
+
+/** A file of the package. */
+export interface ArchiveEntry {
+  /** Name as written in ovf:href (tar member name without leading `./`, or path relative to the .ovf). */
+  name: string;
+  /** Length in bytes. */
+  size: number;
+}
+
+/** Where the bytes of a package file live on the host. */
+export interface ByteRange {
+  /** Host file holding the bytes (the .ova, or the file beside the .ovf). */
+  path: string;
+  /** Byte offset of the first byte in `path`. */
+  offset: number;
+  /** Length in bytes. */
+  size: number;
+}
+
+/** An OVF package (DSP0243 section 5): an OVA tar file or a directory holding a .ovf. */
+export interface Archive {
+  readonly kind: 'ova' | 'ovf';
+  /** The .ova file, or the .ovf file. */
+  readonly source: string;
+  /** Name of the descriptor: member name in the OVA, or file name in the directory. */
+  readonly descriptorName: string;
+  /** Directory holding the .ovf (kind 'ovf') or undefined. */
+  readonly directory: string | undefined;
+  /** The descriptor's bytes; throws PackageError when unreadable or larger than 16 MiB. */
+  readDescriptor(): Promise<Buffer>;
+  /** Names of every file in the package (excluding directories). */
+  entries(): ArchiveEntry[];
+  /** Entry for an ovf:href, or undefined when the package has no such file. Throws PackageError for a URL or absolute path. */
+  find(href: string): ArchiveEntry | undefined;
+  /** Where the bytes of `href` live on the host: the OVA file plus offset/size, or the file beside the .ovf with offset 0. Throws PackageError when absent. */
+  locate(href: string): ByteRange;
+  /** Stream the bytes of `href` (a fs.ReadStream over the exact range; highWaterMark 1 MiB). Throws PackageError when absent. */
+  createReadStream(href: string): Readable;
+  /** Read a small file (manifest, certificate) fully; throws PackageError when larger than `maxBytes` (default 16 MiB). */
+  readSmall(href: string, maxBytes?: number): Promise<Buffer>;
+}
+
+/** True when the first 512 bytes of `path` are a tar header with a good checksum. */
+async function startsWithTarHeader(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const block = Buffer.alloc(BLOCK_SIZE);
+    const { bytesRead } = await fh.read(block, 0, BLOCK_SIZE, 0);
+    return bytesRead === BLOCK_SIZE && isTarHeaderBlock(block);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** True when `path` is a regular file, or a symlink to one. */
+function isFileSync(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens an OVF package (DSP0243 section 5). `source` may be:
+ * - an OVA: a tar file, recognized by a valid tar header at byte 0 whatever its extension;
+ * - a `.ovf` descriptor, whose referenced files are looked up beside it;
+ * - a directory holding exactly one `*.ovf` file.
+ * @param source host path.
+ * @returns the opened package; nothing is extracted or copied.
+ * @throws PackageError (file = `source` or the offending file) when the path cannot be read,
+ *   a directory has zero or several `.ovf` files (they are listed), a file is neither a tar
+ *   archive nor a `.ovf`, or the OVA is malformed (see indexTar and openOva).
+ */
+export async function openArchive(source: string): Promise<Archive> {
+  const fail = (why: string, cause?: unknown): PackageError =>
+    new PackageError(`${source}: ${why}`, { file: source, cause });
+  let info;
+  try {
+    info = await stat(source);
+  } catch (cause) {
+    throw fail(`cannot open: ${(cause as Error).message}`, cause);
+  }
+  if (info.isDirectory()) {
+    let names: string[];
+    try {
+      names = await readdir(source);
+    } catch (cause) {
+      throw fail(`cannot list the directory: ${(cause as Error).message}`, cause);
+    }
+    const ovfs = names.filter((n) => /\.ovf$/i.test(n) && isFileSync(join(source, n))).sort();
+    if (ovfs.length === 0) throw fail('the directory holds no .ovf descriptor');
+    if (ovfs.length > 1) throw fail(`the directory holds ${ovfs.length} .ovf descriptors (${ovfs.join(', ')}); name the one to use`);
+    return openOvfDir(join(source, ovfs[0] as string));
+  }
+  if (!info.isFile()) throw fail('not a regular file or directory');
+  let isTar: boolean;
+  try {
+    isTar = await startsWithTarHeader(source);
+  } catch (cause) {
+    throw fail(`cannot read: ${(cause as Error).message}`, cause);
+  }
+  if (isTar) return openOva(source);
+  if (/\.ovf$/i.test(source)) return openOvfDir(source);
+  if (/\.ova$/i.test(source)) throw fail('not a tar archive (no valid tar header at byte 0), so not an OVA');
+  throw fail(`neither an OVA (tar archive) nor an .ovf descriptor (${basename(source)})`);
+}

@@ -1,0 +1,134 @@
+// argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runImport } from './commands/import.js';
+import { formatInspect, runInspect } from './commands/inspect.js';
+import { ExitCode, UsageError, VirtOvfError } from './errors.js';
+import { createReporter, type Reporter } from './report.js';
+
+const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 invalid or unsupported package,
+4 libvirt error, 5 disk conversion error, 130 interrupted (everything created was removed).
+Environment: LIBVIRT_DEFAULT_URI (connection when -c is absent), TMPDIR (temporary files).
+See virt-ovf(1).`;
+
+/** Parses repeated NAME=VALUE options (--network, --bridge). @throws UsageError on a malformed pair. */
+export function parsePairs(option: string, values: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const v of values ?? []) {
+    const eq = v.lastIndexOf('=');
+    if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--${option} ${v}: expected OVFNAME=${option.toUpperCase()}`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+function mappingOptions<T>(y: Argv<T>) {
+  return y
+    .option('vm', { type: 'string', describe: 'VirtualSystem ovf:id to use inside a VirtualSystemCollection (default: the first)' })
+    .option('name', { type: 'string', describe: 'Domain name (default: from the OVF; made safe for libvirt and file names)' })
+    .option('profile', { choices: ['faithful', 'virtio'] as const, default: 'faithful' as const, describe: 'Device profile: faithful (closest emulated device) or virtio' })
+    .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own" })
+    .option('network', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to libvirt network NETWORK (OVFNAME=NETWORK, repeatable)' })
+    .option('bridge', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to host bridge BRIDGE (OVFNAME=BRIDGE, repeatable)' })
+    .option('lax', { type: 'boolean', default: false, describe: 'Import even when an ovf:required item cannot be mapped' });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let reporter: Reporter = createReporter();
+  let json = false;
+  const parser = yargs(argv)
+    .scriptName('virt-ovf')
+    .usage('$0 <command> SOURCE [options]\n\nImport OVF/OVA appliances into libvirt.')
+    .option('connect', { alias: 'c', type: 'string', describe: 'libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, then libvirt\'s default)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output: newline-delimited JSON events and a final result' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only warnings and errors' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages' })
+    .middleware((args) => {
+      json = args.json === true;
+      reporter = createReporter({ json, quiet: args.quiet === true, verbose: args.verbose === true });
+    })
+    .command(
+      'import <source>',
+      'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
+      (y) =>
+        mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }))
+          .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
+          .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
+          .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
+          .option('virt-type', { choices: ['kvm', 'qemu'] as const, describe: 'Domain type (default: kvm when the host offers it, else qemu)' })
+          .option('start', { type: 'boolean', default: false, describe: 'Start the domain after defining it' })
+          .option('print-xml', { type: 'boolean', default: false, describe: 'Print the domain XML and create nothing' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything against the host, create nothing' })
+          .option('verify', { type: 'boolean', default: true, describe: 'Verify the manifest (.mf) digests; --no-verify skips it with a warning' })
+          .option('serial-log', { type: 'string', describe: "Also log the guest's serial console to this host file" })
+          .option('tmpdir', {
+            type: 'string',
+            describe: 'Directory for the temporary copy a gzip-compressed or chunked disk needs (default: the pool or output directory, else $TMPDIR); removed afterwards',
+          }),
+    )
+    .command(
+      'inspect <source>',
+      'Show what import would create, without touching libvirt or the disks',
+      (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' })),
+    )
+    .demandCommand(1, 'name a command: import or inspect')
+    .strict()
+    .epilog(EPILOG)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+
+  try {
+    const args = await parser.parseAsync();
+    if (args.help || args.version) return ExitCode.Success;
+    const [command] = args._;
+    const common = {
+      source: String(args['source']),
+      profile: String(args['profile']),
+      lax: args['lax'] === true,
+      networks: parsePairs('network', args['network'] as string[] | undefined),
+      bridges: parsePairs('bridge', args['bridge'] as string[] | undefined),
+      ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),
+      ...(args['name'] !== undefined ? { name: String(args['name']) } : {}),
+      ...(args['mappings'] !== undefined ? { mappingsDir: String(args['mappings']) } : {}),
+    };
+    if (command === 'inspect') {
+      const report = await runInspect(common);
+      if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else process.stdout.write(formatInspect(report));
+      return ExitCode.Success;
+    }
+    const result = await runImport(
+      {
+        ...common,
+        pool: String(args['pool']),
+        verify: args['verify'] !== false,
+        start: args['start'] === true,
+        printXml: args['print-xml'] === true,
+        dryRun: args['dry-run'] === true,
+        ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
+        ...(args['format'] !== undefined ? { volumeFormat: args['format'] as 'qcow2' | 'raw' } : {}),
+        ...(args['output-dir'] !== undefined ? { outputDir: String(args['output-dir']) } : {}),
+        ...(args['virt-type'] !== undefined ? { virtType: args['virt-type'] as 'kvm' | 'qemu' } : {}),
+        ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
+        ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
+      },
+      reporter,
+    );
+    if (json) reporter.emit({ kind: 'result', result });
+    else if (args['print-xml']) process.stdout.write(result.xml);
+    else if (args['dry-run']) process.stdout.write(result.xml);
+    else if (!args['quiet']) process.stdout.write(`Domain ${result.domain} (${result.uuid}) ${result.started ? 'defined and started' : 'defined'}\n`);
+    return ExitCode.Success;
+  } catch (err) {
+    const code = err instanceof VirtOvfError ? err.exitCode : ExitCode.Internal;
+    const message = err instanceof VirtOvfError ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+    reporter.emit({ kind: 'error', message, exitCode: code, errorClass: (err as Error)?.constructor?.name ?? 'Error' });
+    if (code === ExitCode.Usage && !json) process.stderr.write("Try 'virt-ovf --help'.\n");
+    return code;
+  }
+}
+
+process.exitCode = await main(hideBin(process.argv));

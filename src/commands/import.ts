@@ -1,0 +1,225 @@
+// The import pipeline, top-down: open package, parse, map, check libvirt, convert disks, verify, define, start.
+import { randomUUID } from 'node:crypto';
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { domainToXml } from '../domain/xml.js';
+import { LibvirtSetupError, UsageError } from '../errors.js';
+import { Connection, defineDomain, lookupDomainByName, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM } from '../libvirt/index.js';
+import type { Reporter } from '../report.js';
+import { convertImage, imageInfo } from '../storage/qemu-img.js';
+import { prepareSource } from '../storage/sources.js';
+import { createTarget, defaultFormat, openPool, targetExists, type TargetStore } from '../storage/volumes.js';
+import { buildDomainSpec, targetFormat, targetName, type ResolvedSource } from './build-domain.js';
+import { startVerification } from './verify.js';
+import { planImport, type PlanOptions, type ImportPlan } from './plan.js';
+import { Rollback, withSignals } from './rollback.js';
+
+/** Options of `virt-ovf import` (see man/virt-ovf.1). */
+export interface ImportOptions extends PlanOptions {
+  /** Connection URI (-c); undefined: LIBVIRT_DEFAULT_URI, then libvirt's default. */
+  readonly connect?: string;
+  /** Storage pool for the volumes (--pool). */
+  readonly pool: string;
+  /** Write disks and DOMAIN.xml here instead of a pool (--output-dir). */
+  readonly outputDir?: string;
+  readonly virtType?: 'kvm' | 'qemu';
+  readonly start?: boolean;
+  readonly printXml?: boolean;
+  readonly dryRun?: boolean;
+  /** Verify the manifest (default true; --no-verify turns it off with a warning). */
+  readonly verify: boolean;
+  /** Also log the serial console to this host file (--serial-log). */
+  readonly serialLog?: string;
+  /** Directory for temporary files of compressed or chunked disks (default: next to the volumes, else $TMPDIR). */
+  readonly tempDir?: string;
+}
+
+/** What import did. Sizes in bytes. */
+export interface ImportResult {
+  readonly domain: string;
+  readonly uuid: string;
+  readonly virtType: 'kvm' | 'qemu';
+  readonly defined: boolean;
+  readonly started: boolean;
+  readonly volumes: readonly { name: string; path: string; format: string; capacityBytes: number }[];
+  readonly xml: string;
+  readonly xmlFile?: string;
+  readonly warnings: readonly string[];
+}
+
+async function chooseVirtType(conn: Connection | undefined, wanted: ImportOptions['virtType']): Promise<'kvm' | 'qemu'> {
+  if (wanted) return wanted;
+  if (!conn) return 'qemu';
+  return conn.domainCapabilities({ virttype: 'kvm' }).then(
+    () => 'kvm' as const,
+    () => 'qemu' as const,
+  );
+}
+
+/**
+ * Runs an import. Everything created (volumes, files, the domain) is removed again when any
+ * later step fails or SIGINT/SIGTERM arrives; nothing that existed before is touched.
+ * @throws the VirtOvfError subclass matching the failure (see errors.ts and EXIT STATUS).
+ */
+export async function runImport(opts: ImportOptions, reporter: Reporter): Promise<ImportResult> {
+  if (opts.outputDir && opts.pool !== 'default') throw new UsageError('--pool and --output-dir exclude each other');
+  reporter.emit({ kind: 'stage', message: `Opening ${opts.source}` });
+  const plan = await planImport({ ...opts, descriptorOnly: opts.printXml === true || opts.dryRun === true });
+  for (const w of plan.warnings) reporter.emit({ kind: 'warning', message: w });
+  const m = plan.mapped;
+  reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.envelope.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.disks.length} drive(s), ${m.nics.length} NIC(s)` });
+
+  let conn: Connection | undefined;
+  try {
+    try {
+      conn = Connection.open(opts.connect);
+    } catch (err) {
+      if (!opts.printXml) throw err;
+      reporter.emit({ kind: 'warning', message: `cannot connect to libvirt (${(err as Error).message}); printing XML without checking the host` });
+    }
+    const virtType = await chooseVirtType(conn, opts.virtType);
+    const store: TargetStore | undefined = opts.outputDir ? { kind: 'dir', dir: opts.outputDir } : conn && !opts.printXml ? await openPool(conn, opts.pool) : undefined;
+    const format = opts.volumeFormat ?? (store ? defaultFormat(store) : 'qcow2');
+    const names = plan.disks.map((d) => (d.file || d.planned.device === 'disk' ? targetName(d, targetFormat(d, format)) : undefined));
+    const predicted: ResolvedSource[] = plan.disks.map((d, i) => ({
+      format: targetFormat(d, format),
+      source: names[i] === undefined ? { type: 'none' } : opts.outputDir ? { type: 'file', path: join(opts.outputDir, names[i]!) } : { type: 'volume', pool: opts.pool, volume: names[i]! },
+    }));
+    if (opts.printXml) {
+      const xml = domainToXml(buildDomainSpec(plan, { type: virtType, uuid: randomUUID(), sources: predicted, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), meta(plan, opts));
+      return { domain: plan.name, uuid: '', virtType, defined: false, started: false, volumes: [], xml, warnings: plan.warnings };
+    }
+    await checkHost(conn!, plan, store!, names, opts);
+    let uuid = randomUUID();
+    while (lookupDomainByUUID(conn!, uuid)) uuid = randomUUID();
+    if (opts.dryRun) {
+      const xml = domainToXml(buildDomainSpec(plan, { type: virtType, uuid, sources: predicted, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), meta(plan, opts));
+      reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
+      return { domain: plan.name, uuid, virtType, defined: false, started: false, volumes: [], xml, warnings: plan.warnings };
+    }
+    return await withSignals((signal) => convertAndDefine(conn!, plan, store!, { opts, format, names, predicted, uuid, virtType, reporter, signal }));
+  } finally {
+    conn?.close();
+  }
+}
+
+function meta(plan: ImportPlan, opts: ImportOptions) {
+  return { source: plan.archive.source, virtualSystem: plan.virtualSystem.id, profile: opts.profile };
+}
+
+/** Refuses an existing domain or volume name and a missing network, before anything is created. */
+async function checkHost(conn: Connection, plan: ImportPlan, store: TargetStore, names: readonly (string | undefined)[], opts: ImportOptions): Promise<void> {
+  const existing = lookupDomainByName(conn, plan.name);
+  if (existing) {
+    existing.free();
+    throw new LibvirtSetupError(`a domain named "${plan.name}" already exists; choose another name with --name`);
+  }
+  for (const name of names) {
+    if (name !== undefined && (await targetExists(store, name))) {
+      throw new LibvirtSetupError(`${store.kind === 'pool' ? `volume "${name}" already exists in pool "${store.poolName}"` : `${join(store.dir, name)} already exists`}; choose another domain name with --name`);
+    }
+  }
+  for (const nic of plan.mapped.nics) {
+    if (nic.source.type !== 'network') continue;
+    const net = conn.lookupNetwork(nic.source.network);
+    if (!net) {
+      throw new LibvirtSetupError(
+        `libvirt network "${nic.source.network}" (for OVF network "${nic.ovfNetwork ?? '(none)'}") does not exist; map it with --network "${nic.ovfNetwork ?? ''}=NAME" or --bridge "${nic.ovfNetwork ?? ''}=BRIDGE", or create it with virsh net-define`,
+      );
+    }
+    const active = net.isActive();
+    net.free();
+    if (!active && opts.start) throw new LibvirtSetupError(`libvirt network "${nic.source.network}" is not active; start it with: virsh net-start ${nic.source.network}`);
+  }
+}
+
+interface ConvertContext {
+  readonly opts: ImportOptions;
+  readonly format: 'qcow2' | 'raw';
+  readonly names: readonly (string | undefined)[];
+  readonly predicted: readonly ResolvedSource[];
+  readonly uuid: string;
+  readonly virtType: 'kvm' | 'qemu';
+  readonly reporter: Reporter;
+  readonly signal: AbortSignal;
+}
+
+async function convertAndDefine(conn: Connection, plan: ImportPlan, store: TargetStore, ctx: ConvertContext): Promise<ImportResult> {
+  const { opts, reporter } = ctx;
+  const rollback = new Rollback();
+  // A failed verification aborts the conversions at once.
+  const failed = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, failed.signal]);
+  const verification = startVerification(plan, { verify: opts.verify, reporter, signal });
+  verification.catch((err: unknown) => failed.abort(err));
+  try {
+    const sources: ResolvedSource[] = [];
+    const volumes: ImportResult['volumes'][number][] = [];
+    const tempDir = opts.tempDir ?? (store.kind === 'dir' ? store.dir : store.poolPath);
+    for (const [i, disk] of plan.disks.entries()) {
+      const name = ctx.names[i];
+      const fmt = ctx.predicted[i]!.format;
+      if (name === undefined) {
+        sources.push(ctx.predicted[i]!);
+        continue;
+      }
+      signal.throwIfAborted();
+      reporter.emit({ kind: 'stage', message: `${disk.file ? 'Converting' : 'Creating empty'} ${disk.planned.device} ${i + 1}/${plan.disks.length}${disk.file ? ` (${disk.file.href}, ${disk.sourceFormat})` : ''} to ${name}` });
+      const prepared = disk.file ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.max(disk.capacityBytes, 1) * 1.1 + 64 * 2 ** 20, signal }) : undefined;
+      try {
+        const info = prepared ? await imageInfo(prepared.source, { signal }) : undefined;
+        const capacityBytes = Math.max(disk.capacityBytes, info?.virtualSizeBytes ?? 0);
+        if (capacityBytes === 0) throw new LibvirtSetupError(`${disk.planned.device} ${disk.planned.instanceId} has neither a file nor a capacity`);
+        const target = await createTarget(store, name, fmt, capacityBytes);
+        rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${name}`, () => target.remove());
+        if (prepared) {
+          await convertImage({
+            src: prepared.source,
+            target: target.path,
+            targetFormat: fmt,
+            existingTarget: true,
+            signal,
+            onProgress: (pct) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes }),
+          });
+          reporter.emit({ kind: 'progress-end', task: 'convert', name });
+        }
+        sources.push({ source: target.source, format: fmt });
+        volumes.push({ name, path: target.path, format: fmt, capacityBytes });
+      } finally {
+        await prepared?.release();
+      }
+    }
+    await verification;
+    const xml = domainToXml(buildDomainSpec(plan, { type: ctx.virtType, uuid: ctx.uuid, sources, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), meta(plan, opts));
+    let xmlFile: string | undefined;
+    if (store.kind === 'dir') {
+      xmlFile = join(store.dir, `${plan.name}.xml`);
+      await writeFile(xmlFile, xml, { flag: 'wx' });
+      rollback.add(`file ${xmlFile}`, () => rm(xmlFile!, { force: true }));
+    }
+    signal.throwIfAborted();
+    reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
+    const domain = await defineDomain(conn, xml);
+    rollback.add(`domain ${plan.name}`, async () => {
+      if (domain.isActive()) await domain.destroy();
+      await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);
+    });
+    let started = false;
+    if (opts.start) {
+      signal.throwIfAborted();
+      reporter.emit({ kind: 'stage', message: `Starting domain ${plan.name}` });
+      await domain.start();
+      started = true;
+    }
+    rollback.commit();
+    domain.free();
+    if (store.kind === 'pool') await store.pool.refresh().catch(() => undefined);
+    reporter.emit({ kind: 'stage', message: `Finished: domain ${plan.name} ${started ? 'defined and started' : 'defined'}` });
+    return { domain: plan.name, uuid: ctx.uuid, virtType: ctx.virtType, defined: true, started, volumes, xml, ...(xmlFile ? { xmlFile } : {}), warnings: reporter.warnings };
+  } catch (err) {
+    reporter.emit({ kind: 'stage', message: `Import failed (${(err as Error).message}); removing what this run created` });
+    await verification.catch(() => undefined);
+    await rollback.run(reporter);
+    throw signal.aborted ? signal.reason : err;
+  }
+}

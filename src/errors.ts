@@ -1,0 +1,128 @@
+// Error classes and the exit codes they map to (documented in man/virt-ovf.1, EXIT STATUS).
+
+/** Process exit codes, one per failure class. */
+export const ExitCode = {
+  /** Everything requested was done. */
+  Success: 0,
+  /** A bug or an error virt-ovf did not classify. */
+  Internal: 1,
+  /** Bad command-line usage: unknown option, missing argument, conflicting options. */
+  Usage: 2,
+  /** The package is invalid or unsupported: archive, descriptor, manifest, mapping. */
+  InvalidPackage: 3,
+  /** libvirt refused or failed: connection, pool, network, volume, domain. */
+  Libvirt: 4,
+  /** A disk could not be inspected or converted by qemu-img. */
+  Conversion: 5,
+  /** Interrupted by SIGINT or SIGTERM; everything this run created was removed. */
+  Interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base class: every error virt-ovf throws on purpose. `exitCode` says how the CLI exits. */
+export class VirtOvfError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.Internal;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A command-line option is missing, malformed or conflicts with another. */
+export class UsageError extends VirtOvfError {
+  override readonly exitCode = ExitCode.Usage;
+}
+
+/** The package (OVA tar, OVF directory, manifest) is unusable. */
+export class PackageError extends VirtOvfError {
+  override readonly exitCode = ExitCode.InvalidPackage;
+  /** File (path or archive member) at fault, when known. */
+  readonly file?: string;
+  constructor(message: string, options: { file?: string; cause?: unknown } = {}) {
+    super(message, options);
+    if (options.file !== undefined) this.file = options.file;
+  }
+}
+
+/** The OVF descriptor is not well-formed, not OVF, or holds a value that cannot be understood. */
+export class OvfParseError extends PackageError {
+  /** The element (or attribute) at fault, as a path such as `Envelope/DiskSection/Disk[2]/@ovf:capacity`. */
+  readonly element?: string;
+  constructor(message: string, options: { file?: string; element?: string; cause?: unknown } = {}) {
+    super(message, options);
+    if (options.element !== undefined) this.element = options.element;
+  }
+}
+
+/** The manifest (`.mf`) is malformed or a digest does not match. */
+export class ManifestError extends PackageError {}
+
+/**
+ * A VirtualHardwareSection Item that the mapping tables cannot express and that the
+ * descriptor marks `ovf:required="true"` (fatal unless `--lax`, as in ovftool).
+ */
+export class UnsupportedItemError extends PackageError {
+  readonly instanceId: string;
+  readonly resourceType: number | undefined;
+  readonly resourceSubType: string | undefined;
+  constructor(
+    message: string,
+    item: { instanceId: string; resourceType?: number; resourceSubType?: string; file?: string },
+  ) {
+    super(message, item.file !== undefined ? { file: item.file } : {});
+    this.instanceId = item.instanceId;
+    this.resourceType = item.resourceType;
+    this.resourceSubType = item.resourceSubType;
+  }
+}
+
+/** A mapping table in mappings/ (or a --mappings overlay) fails its schema. */
+export class MappingError extends VirtOvfError {
+  override readonly exitCode = ExitCode.InvalidPackage;
+}
+
+/** libvirt reported an error (virGetLastError / virConnCopyLastError). */
+export class LibvirtError extends VirtOvfError {
+  override readonly exitCode = ExitCode.Libvirt;
+  /** virErrorNumber, e.g. 42 VIR_ERR_NO_DOMAIN. */
+  readonly code: number;
+  /** virErrorDomain, e.g. 10 VIR_FROM_QEMU. */
+  readonly domain: number;
+  /** The libvirt entry point that failed, e.g. `virDomainDefineXML`. */
+  readonly func: string;
+  constructor(func: string, code: number, domain: number, message: string) {
+    super(`${func}: ${message}`);
+    this.func = func;
+    this.code = code;
+    this.domain = domain;
+  }
+}
+
+/** A precondition on the libvirt side is not met (missing pool or network, name taken). */
+export class LibvirtSetupError extends VirtOvfError {
+  override readonly exitCode = ExitCode.Libvirt;
+}
+
+/** An external tool (qemu-img) failed. */
+export class ToolError extends VirtOvfError {
+  override readonly exitCode = ExitCode.Conversion;
+  readonly command: string;
+  readonly toolExitCode: number | undefined;
+  readonly stderr: string;
+  constructor(message: string, info: { command: string; exitCode?: number; stderr?: string; cause?: unknown }) {
+    super(message, { cause: info.cause });
+    this.command = info.command;
+    this.toolExitCode = info.exitCode;
+    this.stderr = info.stderr ?? '';
+  }
+}
+
+/** The run was interrupted by a signal; cleanup has run. */
+export class InterruptedError extends VirtOvfError {
+  override readonly exitCode = ExitCode.Interrupted;
+  readonly signal: string;
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`);
+    this.signal = signal;
+  }
+}

@@ -1,0 +1,137 @@
+// Domain (virDomainPtr): define, look up, read XML, start, destroy and undefine guests.
+
+import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
+import type { Connection } from './connect.js';
+import type { Ptr } from './ffi.js';
+import { NativeHandle } from './handle.js';
+
+/** virDomainUndefineFlagsValues: also remove the managed save image. */
+export const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1;
+/** virDomainUndefineFlagsValues: also remove snapshot metadata. */
+export const VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA = 2;
+/** virDomainUndefineFlagsValues: also remove the UEFI NVRAM file. */
+export const VIR_DOMAIN_UNDEFINE_NVRAM = 4;
+/** virDomainUndefineFlagsValues: keep the UEFI NVRAM file. */
+export const VIR_DOMAIN_UNDEFINE_KEEP_NVRAM = 8;
+/** virDomainUndefineFlagsValues: also remove checkpoint metadata. */
+export const VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA = 16;
+/** virDomainUndefineFlagsValues: also remove the emulated TPM state (libvirt >= 8.9.0). */
+export const VIR_DOMAIN_UNDEFINE_TPM = 32;
+/** virDomainUndefineFlagsValues: keep the emulated TPM state (libvirt >= 8.9.0). */
+export const VIR_DOMAIN_UNDEFINE_KEEP_TPM = 64;
+
+/** virDomainXMLFlags: include security-sensitive data (passwords). */
+export const VIR_DOMAIN_XML_SECURE = 1;
+/** virDomainXMLFlags: the persistent (inactive) definition rather than the live one. */
+export const VIR_DOMAIN_XML_INACTIVE = 2;
+/** virDomainXMLFlags: expand the guest CPU according to the host CPU. */
+export const VIR_DOMAIN_XML_UPDATE_CPU = 4;
+/** virDomainXMLFlags: XML suitable for migration. */
+export const VIR_DOMAIN_XML_MIGRATABLE = 8;
+
+/** Length of a UUID in its textual form plus NUL (VIR_UUID_STRING_BUFLEN). */
+const UUID_STRING_BUFLEN = 37;
+
+/** A libvirt domain (guest), obtained from defineDomain() or the lookups. */
+export class Domain extends NativeHandle {
+  /** Wraps a virDomainPtr the caller owns (internal: use defineDomain or a lookup). */
+  constructor(ctx: ConnContext, ptr: Ptr) {
+    super(ctx, ptr, 'virDomainFree', ErrorCode.INVALID_DOMAIN);
+  }
+
+  /**
+   * The domain's name (virDomainGetName).
+   * @throws LibvirtError if the handle was freed or libvirt fails.
+   */
+  name(): string {
+    return callSync<string>('virDomainGetName', 'null', this.handle('virDomainGetName'));
+  }
+
+  /**
+   * The domain's UUID in its 36-character textual form (virDomainGetUUIDString).
+   * @throws LibvirtError if the handle was freed or libvirt fails.
+   */
+  uuid(): string {
+    const buf = Buffer.alloc(UUID_STRING_BUFLEN);
+    callSync('virDomainGetUUIDString', 'negative', this.handle('virDomainGetUUIDString'), buf);
+    const end = buf.indexOf(0);
+    return buf.toString('latin1', 0, end < 0 ? buf.length : end);
+  }
+
+  /**
+   * The domain XML (virDomainGetXMLDesc); `flags` ORs VIR_DOMAIN_XML_* values.
+   * @throws LibvirtError (rejection) if the handle was freed or libvirt fails.
+   */
+  xml(flags = 0): Promise<string> {
+    return this.ctx.call<string>('virDomainGetXMLDesc', 'null', this.handle('virDomainGetXMLDesc'), flags);
+  }
+
+  /**
+   * Whether the domain is running (virDomainIsActive).
+   * @throws LibvirtError if the handle was freed or libvirt fails.
+   */
+  isActive(): boolean {
+    return callSync<number>('virDomainIsActive', 'negative', this.handle('virDomainIsActive')) === 1;
+  }
+
+  /**
+   * Boots the defined domain (virDomainCreate).
+   * @throws LibvirtError (rejection) if it is already running, the emulator fails, or libvirt fails.
+   */
+  async start(): Promise<void> {
+    await this.ctx.call<number>('virDomainCreate', 'negative', this.handle('virDomainCreate'));
+  }
+
+  /**
+   * Powers the domain off at once, like pulling the plug (virDomainDestroy).
+   * @throws LibvirtError (rejection) if it is not running or libvirt fails.
+   */
+  async destroy(): Promise<void> {
+    await this.ctx.call<number>('virDomainDestroy', 'negative', this.handle('virDomainDestroy'));
+  }
+
+  /**
+   * Removes the persistent definition (virDomainUndefineFlags); `flags` ORs
+   * VIR_DOMAIN_UNDEFINE_* values. A running domain becomes transient. The handle stays valid
+   * until free().
+   * @throws LibvirtError (rejection) if the domain is not persistent or libvirt fails.
+   */
+  async undefine(flags = 0): Promise<void> {
+    await this.ctx.call<number>('virDomainUndefineFlags', 'negative', this.handle('virDomainUndefineFlags'), flags);
+  }
+}
+
+/**
+ * Defines (but does not start) a persistent domain from its XML (virDomainDefineXML).
+ * Redefining an existing name/UUID pair updates it.
+ * @throws LibvirtError (rejection) for invalid XML, a name/UUID clash, or any libvirt failure.
+ */
+export async function defineDomain(conn: Connection, xml: string): Promise<Domain> {
+  const ctx = conn.context;
+  const ptr = await ctx.call<Ptr>('virDomainDefineXML', 'null', ctx.handle('virDomainDefineXML'), xml);
+  return new Domain(ctx, ptr);
+}
+
+/**
+ * Looks a domain up by name (virDomainLookupByName).
+ * @returns the domain, or null if none has that name (VIR_ERR_NO_DOMAIN, 42).
+ * @throws LibvirtError if the connection is closed or for any other libvirt failure.
+ */
+export function lookupDomainByName(conn: Connection, name: string): Domain | null {
+  const ctx = conn.context;
+  const ptr = lookupSync('virDomainLookupByName', ErrorCode.NO_DOMAIN, ctx.handle('virDomainLookupByName'), name);
+  return ptr === null ? null : new Domain(ctx, ptr);
+}
+
+/**
+ * Looks a domain up by its textual UUID (virDomainLookupByUUIDString).
+ * @returns the domain, or null if none has that UUID (VIR_ERR_NO_DOMAIN, 42).
+ * @throws LibvirtError for a malformed UUID (VIR_ERR_INVALID_ARG), a closed connection, or
+ *   any other libvirt failure.
+ */
+export function lookupDomainByUUID(conn: Connection, uuid: string): Domain | null {
+  const ctx = conn.context;
+  const func = 'virDomainLookupByUUIDString';
+  const ptr = lookupSync(func, ErrorCode.NO_DOMAIN, ctx.handle(func), uuid);
+  return ptr === null ? null : new Domain(ctx, ptr);
+}

@@ -1,0 +1,30 @@
+// Public surface of the libvirt binding: connection, domains, pools, volumes, networks, streams.
+
+export { ErrorCode } from './call.js';
+export { Connection, Network, libraryVersion, resolveUri, type DomainCapabilitiesOptions } from './connect.js';
+export {
+  Domain,
+  defineDomain,
+  lookupDomainByName,
+  lookupDomainByUUID,
+  VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
+  VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+  VIR_DOMAIN_UNDEFINE_NVRAM,
+  VIR_DOMAIN_UNDEFINE_KEEP_NVRAM,
+  VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+  VIR_DOMAIN_UNDEFINE_TPM,
+  VIR_DOMAIN_UNDEFINE_KEEP_TPM,
+  VIR_DOMAIN_XML_SECURE,
+  VIR_DOMAIN_XML_INACTIVE,
+  VIR_DOMAIN_XML_UPDATE_CPU,
+  VIR_DOMAIN_XML_MIGRATABLE,
+} from './domain.js';
+export { NativeHandle } from './handle.js';
+export { StoragePool, lookupPool, createPool, definePool } from './pool.js';
+export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
+export {
+  StorageVolume,
+  VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA,
+  VIR_STORAGE_VOL_DELETE_ZEROED,
+  VIR_STORAGE_VOL_SPARSE_STREAM,
+} from './volume.js';

@@ -1,0 +1,215 @@
+// Applies the mapping tables to one VirtualSystem: RASD Items to a libvirt device plan.
+import { OvfParseError, UnsupportedItemError, UsageError } from '../errors.js';
+import type { InterfaceSpec } from '../domain/model.js';
+import type { Envelope, Item, OvfDisk, OvfFile, VirtualSystem } from '../ovf/model.js';
+import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
+import type { ControllerMapping, Mappings, MappingRow } from './load.js';
+import { matchRow } from './match.js';
+import { layoutStorage, type StorageAttachment, type PlannedDisk } from './storage-layout.js';
+
+export type { PlannedDisk } from './storage-layout.js';
+
+/** Options that steer the mapping (CLI: --profile, --network, --bridge, --lax). */
+export interface MapOptions {
+  /** Device profile name from defaults.json: faithful or virtio. */
+  readonly profile: string;
+  /** OVF network name to libvirt network name. */
+  readonly networks?: Readonly<Record<string, string>>;
+  /** OVF network name to host bridge name. */
+  readonly bridges?: Readonly<Record<string, string>>;
+  /** Turn ovf:required unsupported items into warnings. */
+  readonly lax?: boolean;
+}
+
+/** A NIC and where it is attached; `defaulted` when no --network/--bridge named its OVF network. */
+export interface PlannedNic extends InterfaceSpec {
+  readonly instanceId: string;
+  readonly ovfNetwork?: string;
+  readonly defaulted: boolean;
+}
+
+/** What the hardware of one VirtualSystem becomes. Sizes in bytes. */
+export interface MappedSystem {
+  readonly vcpus: number;
+  readonly topology?: { sockets: number; cores: number; threads: number };
+  readonly memoryBytes: number;
+  readonly firmware: 'bios' | 'efi';
+  readonly secureBoot: boolean;
+  readonly machine: string;
+  readonly arch: string;
+  readonly osinfo?: string;
+  readonly osFamily?: 'linux' | 'windows' | 'other';
+  readonly controllers: PlannedDiskLayout['controllers'];
+  readonly disks: readonly PlannedDisk[];
+  readonly nics: readonly PlannedNic[];
+  readonly video?: { model: string };
+  readonly sounds: readonly { model: string }[];
+  readonly usb: readonly { model: string }[];
+  readonly tpm?: { model: string; version: string };
+  /** Rows used, for the table-coverage test. */
+  readonly rowsUsed: readonly string[];
+  readonly warnings: readonly string[];
+}
+type PlannedDiskLayout = ReturnType<typeof layoutStorage>;
+
+function itemLabel(item: Item): string {
+  return `Item InstanceID ${item.instanceId}${item.elementName ? ` ("${item.elementName}")` : ''}`;
+}
+
+/**
+ * Maps a VirtualSystem through the profile's device tables.
+ * @throws UsageError for an unknown profile; UnsupportedItemError for an unknown item marked
+ *   ovf:required (unless `lax`); OvfParseError for unreadable CPU/memory quantities or units.
+ */
+export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Mappings, opts: MapOptions): MappedSystem {
+  const profile = mappings.defaults.profiles[opts.profile];
+  if (!profile) throw new UsageError(`--profile ${opts.profile}: unknown profile (known: ${Object.keys(mappings.defaults.profiles).join(', ')})`);
+  const tables = profile.tables.map((name) => ({ name, rows: mappings.tables[name] ?? [] }));
+  const warnings: string[] = [];
+  const rowsUsed = new Set<string>();
+  const file = env.file;
+  let vcpus = 1;
+  let topology: MappedSystem['topology'];
+  let memoryBytes: number | undefined;
+  const controllers = new Map<string, { mapping: ControllerMapping; item: Item }>();
+  const attachments: StorageAttachment[] = [];
+  const nics: PlannedNic[] = [];
+  let video: MappedSystem['video'];
+  const sounds: { model: string }[] = [];
+  const usb: { model: string }[] = [];
+  let tpm: MappedSystem['tpm'];
+
+  const items = vs.hardware.items.filter((i) => i.configuration.length === 0 && (i.bound === undefined || i.bound === 'normal'));
+  for (const item of items) {
+    const hit = matchRow(item, tables, vs.hardware.virtualSystemTypes);
+    if (!hit) {
+      const what = `${itemLabel(item)}: ResourceType ${item.resourceType ?? '(none)'}${item.resourceSubType ? ` ResourceSubType "${item.resourceSubType}"` : ''} has no mapping`;
+      if (item.required && !opts.lax) {
+        throw new UnsupportedItemError(`${file}: ${what} and is marked ovf:required; use --lax to import without it`, {
+          instanceId: item.instanceId,
+          ...(item.resourceType !== undefined ? { resourceType: item.resourceType } : {}),
+          ...(item.resourceSubType !== undefined ? { resourceSubType: item.resourceSubType } : {}),
+          file,
+        });
+      }
+      warnings.push(`${what}; left out`);
+      continue;
+    }
+    const row: MappingRow = hit.row;
+    rowsUsed.add(`${hit.table}:${row.id}`);
+    if (row.note) warnings.push(`${itemLabel(item)}: ${row.note}`);
+    switch (row.kind) {
+      case 'processor': {
+        vcpus = positiveInt(item.virtualQuantity ?? '1', `${itemLabel(item)}/VirtualQuantity`, file);
+        const cores = item.extra['CoresPerSocket'] ?? item.extra['cpu_per_socket'] ?? vs.hardware.vmwConfig['cpuid.coresPerSocket'];
+        if (cores !== undefined && /^\d+$/.test(cores) && Number(cores) > 0 && vcpus % Number(cores) === 0) {
+          topology = { sockets: vcpus / Number(cores), cores: Number(cores), threads: 1 };
+        }
+        break;
+      }
+      case 'memory': {
+        const units = item.allocationUnits ?? item.virtualQuantityUnits;
+        if (units === undefined) warnings.push(`${itemLabel(item)}: memory has no AllocationUnits; assuming "${mappings.defaults.memoryUnitsWhenAbsent}"`);
+        const where = `${itemLabel(item)}/AllocationUnits`;
+        const multiplier = parseAllocationUnits(units ?? mappings.defaults.memoryUnitsWhenAbsent, where, file);
+        memoryBytes = quantityToBytes(item.virtualQuantity ?? '', multiplier, `${itemLabel(item)}/VirtualQuantity`, file);
+        break;
+      }
+      case 'controller':
+        controllers.set(item.instanceId, { mapping: row.controller!, item });
+        break;
+      case 'disk':
+      case 'cdrom':
+        attachments.push(resolveAttachment(env, item, row.kind, warnings));
+        break;
+      case 'nic':
+        nics.push(mapNic(item, row.nic!.model, env, mappings, opts));
+        break;
+      case 'video':
+        video ??= { model: row.video!.model };
+        break;
+      case 'sound':
+        sounds.push({ model: row.sound!.model });
+        break;
+      case 'usb':
+        usb.push({ model: row.usb!.model });
+        break;
+      case 'tpm':
+        tpm = { model: row.tpm!.model, version: row.tpm!.version };
+        break;
+      case 'ignore':
+        warnings.push(`${itemLabel(item)}: not carried over: ${row.reason}`);
+        break;
+    }
+  }
+  if (memoryBytes === undefined) throw new OvfParseError(`${file}: VirtualSystem "${vs.id}" has no memory Item (ResourceType 4)`, { file, element: 'VirtualHardwareSection' });
+
+  const fw = mappings.defaults.firmware;
+  const efi = fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase());
+  const secureBoot = efi && vs.hardware.vmwConfig[fw.secureBootVmwConfigKey] === 'true';
+  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
+  const os = lookupOs(vs, mappings);
+  return {
+    vcpus,
+    memoryBytes,
+    firmware: efi ? 'efi' : 'bios',
+    secureBoot,
+    machine: layout.machine,
+    arch: mappings.defaults.arch,
+    controllers: layout.controllers,
+    disks: layout.disks,
+    nics,
+    sounds,
+    usb,
+    rowsUsed: [...rowsUsed],
+    warnings,
+    ...(topology ? { topology } : {}),
+    ...(os ? { osinfo: os.osinfo, osFamily: os.family } : {}),
+    ...(video ? { video } : {}),
+    ...(tpm ? { tpm } : {}),
+  };
+}
+
+function positiveInt(text: string, where: string, file: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1) throw new OvfParseError(`${file}: ${where}: "${text}" is not a positive integer`, { file, element: where });
+  return Number(text);
+}
+
+function lookupOs(vs: VirtualSystem, mappings: Mappings): { osinfo: string; family: 'linux' | 'windows' | 'other' } | undefined {
+  const os = vs.operatingSystem;
+  if (!os) return undefined;
+  return (os.vmwOsType !== undefined ? mappings.os.vmwOsType[os.vmwOsType] : undefined) ?? (os.id !== undefined ? mappings.os.cimOsType[String(os.id)] : undefined);
+}
+
+/** Resolves rasd:HostResource (`ovf:/disk/ID`, `ovf:/file/ID`, or empty) to the DiskSection/References entries. */
+function resolveAttachment(env: Envelope, item: Item, device: 'disk' | 'cdrom', warnings: string[]): StorageAttachment {
+  const ref = item.hostResource.find((h) => h !== '');
+  let ovfDisk: OvfDisk | undefined;
+  let file: OvfFile | undefined;
+  if (ref !== undefined) {
+    const m = /^(?:ovf:)?\/?(disk|file)\/(.+)$/.exec(ref.trim());
+    if (!m) {
+      if (device === 'disk') throw new OvfParseError(`${env.file}: ${itemLabel(item)}: HostResource "${ref}" is not ovf:/disk/ID or ovf:/file/ID`, { file: env.file, element: `${itemLabel(item)}/HostResource` });
+      warnings.push(`${itemLabel(item)}: HostResource "${ref}" points outside the package; the drive is left empty`);
+    } else if (m[1] === 'disk') {
+      ovfDisk = env.disks.find((d) => d.diskId === m[2]);
+      if (!ovfDisk) throw new OvfParseError(`${env.file}: ${itemLabel(item)}: HostResource "${ref}" names no Disk in DiskSection`, { file: env.file, element: `${itemLabel(item)}/HostResource` });
+      file = ovfDisk.fileRef !== undefined ? env.references.find((f) => f.id === ovfDisk!.fileRef) : undefined;
+    } else {
+      file = env.references.find((f) => f.id === m[2]);
+      if (!file) throw new OvfParseError(`${env.file}: ${itemLabel(item)}: HostResource "${ref}" names no File in References`, { file: env.file, element: `${itemLabel(item)}/HostResource` });
+    }
+  }
+  return { item, device, ...(ovfDisk ? { ovfDisk } : {}), ...(file ? { file } : {}) };
+}
+
+function mapNic(item: Item, model: string, env: Envelope, mappings: Mappings, opts: MapOptions): PlannedNic {
+  const ovfNetwork = item.connection.find((c) => c !== '');
+  const mac = item.address && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(item.address.trim()) ? item.address.trim().toLowerCase().replace(/-/g, ':') : undefined;
+  const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
+  const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;
+  const source: InterfaceSpec['source'] =
+    bridge !== undefined ? { type: 'bridge', bridge } : { type: 'network', network: network ?? mappings.defaults.defaultNetwork };
+  void env;
+  return { instanceId: item.instanceId, model, source, defaulted: bridge === undefined && network === undefined, ...(mac ? { mac } : {}), ...(ovfNetwork !== undefined ? { ovfNetwork } : {}) };
+}

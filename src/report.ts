@@ -1,0 +1,110 @@
+// Progress and messages as typed events, rendered as timestamped text, a progress bar, or NDJSON.
+import cliProgress from 'cli-progress';
+
+/** One thing worth telling the user; `--json` prints each as one JSON line. */
+export type ReportEvent =
+  | { readonly kind: 'stage'; readonly message: string }
+  | { readonly kind: 'info'; readonly message: string }
+  | { readonly kind: 'warning'; readonly message: string }
+  | { readonly kind: 'debug'; readonly message: string }
+  | {
+      readonly kind: 'progress';
+      readonly task: 'convert' | 'verify';
+      readonly name: string;
+      /** Bytes processed so far (for convert: estimated from qemu-img's percentage). */
+      readonly bytesDone: number;
+      readonly bytesTotal: number;
+    }
+  | { readonly kind: 'progress-end'; readonly task: 'convert' | 'verify'; readonly name: string }
+  | { readonly kind: 'result'; readonly result: unknown }
+  | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string };
+
+/** Receives events. */
+export interface Reporter {
+  emit(event: ReportEvent): void;
+  /** Warnings emitted so far, in order. */
+  readonly warnings: readonly string[];
+}
+
+/** How events are rendered: CLI flags -q, -v, --json and whether stderr is a terminal. */
+export interface ReporterOptions {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
+  /** Draw progress bars (default: stderr is a TTY). */
+  readonly tty?: boolean;
+  readonly out?: NodeJS.WritableStream;
+  readonly err?: NodeJS.WritableStream;
+}
+
+/** Creates a reporter. Text goes to stderr (so stdout stays for --print-xml and results); JSON goes to stdout. */
+export function createReporter(opts: ReporterOptions = {}): Reporter {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  const tty = opts.tty ?? (process.stderr.isTTY === true);
+  const start = Date.now();
+  const warnings: string[] = [];
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const lastPlain = new Map<string, number>();
+  const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}]`;
+  return {
+    warnings,
+    emit(event) {
+      if (event.kind === 'warning') warnings.push(event.message);
+      if (opts.json) {
+        if (event.kind !== 'debug' || opts.verbose) out.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+        return;
+      }
+      switch (event.kind) {
+        case 'stage':
+          if (!opts.quiet) err.write(`${stamp()} ${event.message}\n`);
+          break;
+        case 'info':
+          if (!opts.quiet) err.write(`${event.message}\n`);
+          break;
+        case 'warning':
+          err.write(`virt-ovf: warning: ${event.message}\n`);
+          break;
+        case 'debug':
+          if (opts.verbose) err.write(`virt-ovf: debug: ${event.message}\n`);
+          break;
+        case 'error':
+          err.write(`virt-ovf: error: ${event.message}\n`);
+          break;
+        case 'progress': {
+          if (opts.quiet) break;
+          const key = `${event.task}:${event.name}`;
+          if (tty) {
+            let bar = bars.get(key);
+            if (!bar) {
+              bar = new cliProgress.SingleBar(
+                { format: `  ${event.task === 'convert' ? 'Converting' : 'Verifying '} ${event.name} [{bar}] {percentage}% | {done}/{totalMiB} MiB | {rate} MiB/s | ETA {eta}s`, stream: err, hideCursor: true, clearOnComplete: false },
+                cliProgress.Presets.shades_classic,
+              );
+              bar.start(event.bytesTotal, 0, { done: '0', totalMiB: (event.bytesTotal / 2 ** 20).toFixed(0), rate: '0' });
+              bars.set(key, bar);
+            }
+            const seconds = Math.max((Date.now() - start) / 1000, 0.001);
+            bar.update(event.bytesDone, { done: (event.bytesDone / 2 ** 20).toFixed(0), rate: (event.bytesDone / 2 ** 20 / seconds).toFixed(1) });
+          } else {
+            const pct = event.bytesTotal > 0 ? Math.floor((event.bytesDone / event.bytesTotal) * 10) * 10 : 100;
+            if ((lastPlain.get(key) ?? -1) < pct) {
+              lastPlain.set(key, pct);
+              err.write(`${stamp()} ${event.task === 'convert' ? 'Converting' : 'Verifying'} ${event.name}: ${pct}%\n`);
+            }
+          }
+          break;
+        }
+        case 'progress-end': {
+          const key = `${event.task}:${event.name}`;
+          bars.get(key)?.stop();
+          bars.delete(key);
+          lastPlain.delete(key);
+          break;
+        }
+        case 'result':
+          break;
+      }
+    },
+  };
+}

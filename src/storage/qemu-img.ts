@@ -1,0 +1,125 @@
+// qemu-img adapter: info, create and convert, always with an explicit -f (qemu-img(1)).
+import { execa, type ResultPromise } from 'execa';
+import { ToolError } from '../errors.js';
+
+/** Formats qemu-img reads here. */
+export type ImageFormat = 'vmdk' | 'qcow2' | 'raw' | 'vpc' | 'vhdx' | 'vdi';
+
+/** Where qemu-img reads an image: a byte range of a host file (an OVA member or a plain file). */
+export interface ImageSource {
+  /** Host file holding the bytes. */
+  readonly path: string;
+  /** Byte offset of the image within `path`. */
+  readonly offset: number;
+  /** Length in bytes. */
+  readonly size: number;
+  readonly format: ImageFormat;
+}
+
+/** What `qemu-img info --output=json` says, sizes in bytes. */
+export interface ImageInfo {
+  readonly format: string;
+  readonly virtualSizeBytes: number;
+  readonly backingFilename?: string;
+  /** VMDK create-type (streamOptimized, monolithicSparse, ...), when VMDK. */
+  readonly vmdkCreateType?: string;
+  readonly raw: Record<string, unknown>;
+}
+
+/** Every qemu-img command line run by this process, for tests that check each carries -f. */
+export const invocations: string[][] = [];
+
+const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
+
+/**
+ * The filename qemu-img opens: a `json:` pseudo-filename that wraps the host file in a raw
+ * layer with `offset`/`size`, so an OVA member is read in place (as virt-v2v does). Built
+ * only from the package path (chosen by the user) and the tar index, never from descriptor text.
+ */
+export function sourceFilename(src: ImageSource): string {
+  return `json:${JSON.stringify({ file: { driver: 'raw', offset: src.offset, size: src.size, file: { driver: 'file', filename: src.path } } })}`;
+}
+
+async function run(args: string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+  invocations.push(args);
+  const command = `${QEMU_IMG} ${args.join(' ')}`;
+  try {
+    const result = await execa(QEMU_IMG, args, {
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+      stdin: 'ignore',
+    });
+    return result.stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; exitCode?: number; timedOut?: boolean; isCanceled?: boolean; code?: string };
+    if (e.isCanceled) throw opts.signal?.reason ?? err;
+    if (e.code === 'ENOENT') throw new ToolError('qemu-img not found: install it (Debian: apt-get install qemu-utils)', { command, cause: err });
+    const why = e.timedOut ? `timed out after ${opts.timeoutMs} ms` : (e.stderr ?? '').trim().replace(/^qemu-img: /, '');
+    throw new ToolError(`qemu-img failed: ${why}`, { command, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}), stderr: e.stderr ?? '', cause: err });
+  }
+}
+
+/**
+ * `qemu-img info --output=json -f FORMAT` on a byte range.
+ * @throws ToolError when qemu-img cannot open the bytes as `format` (it checks the format's magic).
+ */
+export async function imageInfo(src: ImageSource, opts: { signal?: AbortSignal } = {}): Promise<ImageInfo> {
+  const out = await run(['info', '--output=json', '-f', src.format, sourceFilename(src)], { ...opts, timeoutMs: 60_000 });
+  const json = JSON.parse(out) as Record<string, unknown>;
+  const specific = (json['format-specific'] as { type?: string; data?: Record<string, unknown> } | undefined)?.data;
+  return {
+    format: String(json['format']),
+    virtualSizeBytes: Number(json['virtual-size']),
+    raw: json,
+    ...(typeof json['backing-filename'] === 'string' ? { backingFilename: json['backing-filename'] } : {}),
+    ...(specific && typeof specific['create-type'] === 'string' ? { vmdkCreateType: specific['create-type'] } : {}),
+  };
+}
+
+/** `qemu-img create -f FORMAT PATH SIZE` (sizes in bytes). */
+export async function createImage(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void> {
+  await run(['create', '-q', '-f', format, path, String(sizeBytes)]);
+}
+
+/**
+ * `qemu-img convert -p -f SRC -O FMT [-n] SRC DST`, reporting progress in percent.
+ * `existingTarget` adds -n: the target (a libvirt volume) already exists with enough capacity.
+ * @throws ToolError on failure; rejects with the signal's reason when aborted (qemu-img is killed).
+ */
+export async function convertImage(opts: {
+  src: ImageSource;
+  target: string;
+  targetFormat: 'qcow2' | 'raw';
+  existingTarget: boolean;
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const args = ['convert', '-p', '-W', '-f', opts.src.format, '-O', opts.targetFormat];
+  if (opts.existingTarget) args.push('-n');
+  args.push(sourceFilename(opts.src), opts.target);
+  invocations.push(args);
+  const command = `${QEMU_IMG} ${args.join(' ')}`;
+  const child: ResultPromise = execa(QEMU_IMG, args, { ...(opts.signal ? { cancelSignal: opts.signal } : {}), stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+  child.stdout?.setEncoding('utf8');
+  let pending = '';
+  child.stdout?.on('data', (chunk: string) => {
+    pending += chunk;
+    const matches = [...pending.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
+    if (matches.length > 0) {
+      opts.onProgress?.(Number(matches[matches.length - 1]![1]));
+      pending = pending.slice(matches[matches.length - 1]!.index! + 1);
+    }
+  });
+  try {
+    await child;
+  } catch (err) {
+    const e = err as { stderr?: string; exitCode?: number; isCanceled?: boolean };
+    if (e.isCanceled) throw opts.signal?.reason ?? err;
+    throw new ToolError(`qemu-img convert failed: ${(e.stderr ?? '').trim().replace(/^qemu-img: /, '')}`, {
+      command,
+      ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+      stderr: e.stderr ?? '',
+      cause: err,
+    });
+  }
+}

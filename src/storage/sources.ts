@@ -1,0 +1,81 @@
+// The bytes qemu-img reads for one References/File: in place, or a temporary file for gzip/chunks.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Archive } from '../archive/archive.js';
+import { PackageError } from '../errors.js';
+import type { OvfFile } from '../ovf/model.js';
+import type { ImageFormat, ImageSource } from './qemu-img.js';
+
+/** A source ready for qemu-img, and how to release it (removes any temporary file). */
+export interface PreparedSource {
+  readonly source: ImageSource;
+  /** True when the bytes were copied to a temporary file. */
+  readonly temporary: boolean;
+  release(): Promise<void>;
+}
+
+/** Names of the parts of a file split with ovf:chunkSize (DSP0243 10.3): href.000000000, href.000000001, ... */
+export function chunkNames(archive: Archive, href: string): string[] {
+  const names: string[] = [];
+  for (let i = 0; ; i++) {
+    const name = `${href}.${String(i).padStart(9, '0')}`;
+    if (!archive.find(name)) break;
+    names.push(name);
+  }
+  return names;
+}
+
+/**
+ * Prepares `file` for qemu-img. An uncompressed, unchunked file is read in place (the OVA
+ * member's offset and size; no copy). A gzip-compressed (`ovf:compression="gzip"`) or chunked
+ * (`ovf:chunkSize`) file is joined and decompressed into a temporary file in `tempDir`
+ * (default `$TMPDIR`), capped at `maxBytes`.
+ * @throws PackageError for an unknown compression, missing chunks, corrupt gzip data, or output beyond maxBytes.
+ */
+export async function prepareSource(
+  archive: Archive,
+  file: OvfFile,
+  format: ImageFormat,
+  opts: { tempDir?: string; maxBytes: number; signal?: AbortSignal },
+): Promise<PreparedSource> {
+  if (file.compression !== undefined && file.compression !== 'gzip') {
+    throw new PackageError(`File "${file.href}": unknown ovf:compression "${file.compression}" (only gzip is defined)`, { file: file.href });
+  }
+  if (file.compression === undefined && file.chunkSizeBytes === undefined) {
+    const range = archive.locate(file.href);
+    return { source: { ...range, format }, temporary: false, release: async () => {} };
+  }
+  const parts = file.chunkSizeBytes !== undefined ? chunkNames(archive, file.href) : [file.href];
+  if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${file.href}.000000000 in the package`, { file: file.href });
+  const dir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'virt-ovf-'));
+  const path = join(dir, 'source');
+  const release = () => rm(dir, { recursive: true, force: true });
+  try {
+    let written = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        written += chunk.length;
+        if (written > opts.maxBytes) done(new PackageError(`File "${file.href}": expands beyond ${opts.maxBytes} bytes, more than its disk can hold`, { file: file.href }));
+        else done(null, chunk);
+      },
+    });
+    const joined = async function* () {
+      for (const part of parts) yield* archive.createReadStream(part);
+    };
+    const input = Readable.from(joined());
+    const output = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    const options = opts.signal ? { signal: opts.signal } : {};
+    if (file.compression === 'gzip') await pipeline(input, createGunzip(), cap, output, options);
+    else await pipeline(input, cap, output, options);
+    return { source: { path, offset: 0, size: written, format }, temporary: true, release };
+  } catch (err) {
+    await release();
+    if (err instanceof PackageError || (opts.signal?.aborted ?? false)) throw opts.signal?.aborted ? opts.signal.reason : err;
+    throw new PackageError(`File "${file.href}": cannot ${file.compression === 'gzip' ? 'decompress' : 'join'} it: ${(err as Error).message}`, { file: file.href, cause: err });
+  }
+}
