@@ -2,7 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,6 +70,8 @@ export async function scratchPool(): Promise<ScratchPool> {
   await ensureLibvirtd();
   const name = uniqueName('virt-ovf-test-pool');
   const path = await mkdtemp(join(tmpdir(), `${name}-`));
+  // QEMU runs as libvirt-qemu and must traverse the pool directory to open its volumes.
+  await chmod(path, 0o755);
   const conn = Connection.open(TEST_URI);
   try {
     const xml = `<pool type='dir'><name>${name}</name><target><path>${path}</path></target></pool>`;

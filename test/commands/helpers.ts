@@ -1,0 +1,72 @@
+// Shared helpers for the import tests: run the real CLI, inspect the real pool and domains.
+import { execa } from 'execa';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection, lookupDomainByName, lookupPool } from '../../src/libvirt/index.js';
+import { TEST_URI } from '../libvirt/harness.js';
+
+/** The project's bin/virt-ovf (tests run from dist/test/commands). */
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/virt-ovf');
+
+/** Runs `virt-ovf ARGS` to completion; never throws on a non-zero exit. */
+export async function runCli(args: string[], opts: { env?: Record<string, string> } = {}) {
+  const r = await execa('node', [CLI, ...args], { reject: false, env: { LIBVIRT_DEFAULT_URI: TEST_URI, ...opts.env }, stdin: 'ignore' });
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Files in a directory pool's target path, sorted: the volumes libvirt sees after a refresh. */
+export async function poolVolumes(pool: { path: string }): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir(pool.path)).sort();
+}
+
+/** True when a domain of that name is defined. */
+export function domainExists(name: string): boolean {
+  const conn = Connection.open(TEST_URI);
+  try {
+    const d = lookupDomainByName(conn, name);
+    d?.free();
+    return d !== null;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Destroys (if running) and undefines a domain; no error when it is absent. */
+export async function removeDomain(name: string): Promise<void> {
+  const conn = Connection.open(TEST_URI);
+  try {
+    const d = lookupDomainByName(conn, name);
+    if (!d) return;
+    if (d.isActive()) await d.destroy();
+    await d.undefine(4 /* VIR_DOMAIN_UNDEFINE_NVRAM */);
+    d.free();
+  } finally {
+    conn.close();
+  }
+}
+
+/** True when the pool exists (used to check a scratch pool is still there). */
+export function poolExists(name: string): boolean {
+  const conn = Connection.open(TEST_URI);
+  try {
+    const p = lookupPool(conn, name);
+    p?.free();
+    return p !== null;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Waits until `file` contains `text` or `timeoutMs` passes; returns the file's last content. */
+export async function waitForText(file: string, text: string, timeoutMs: number): Promise<{ found: boolean; content: string; elapsedMs: number }> {
+  const { readFile } = await import('node:fs/promises');
+  const start = Date.now();
+  let content = '';
+  while (Date.now() - start < timeoutMs) {
+    content = await readFile(file, 'utf8').catch(() => '');
+    if (content.includes(text)) return { found: true, content, elapsedMs: Date.now() - start };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { found: false, content, elapsedMs: Date.now() - start };
+}
