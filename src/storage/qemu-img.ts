@@ -14,6 +14,8 @@ export interface ImageSource {
   /** Length in bytes. */
   readonly size: number;
   readonly format: ImageFormat;
+  /** What to call the image in messages (the href, and the OVA it sits in). */
+  readonly label?: string;
 }
 
 /** What `qemu-img info --output=json` says, sizes in bytes. */
@@ -40,7 +42,13 @@ export function sourceFilename(src: ImageSource): string {
   return `json:${JSON.stringify({ file: { driver: 'raw', offset: src.offset, size: src.size, file: { driver: 'file', filename: src.path } } })}`;
 }
 
-async function run(args: string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+/** qemu-img's message with the json: pseudo-filename replaced by the image's label. */
+function explain(stderr: string, src?: ImageSource): string {
+  const text = stderr.trim().replace(/^qemu-img: /, '');
+  return src?.label ? text.split(`'${sourceFilename(src)}'`).join(src.label) : text;
+}
+
+async function run(args: string[], opts: { signal?: AbortSignal; timeoutMs?: number; src?: ImageSource } = {}): Promise<string> {
   invocations.push(args);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   try {
@@ -54,7 +62,7 @@ async function run(args: string[], opts: { signal?: AbortSignal; timeoutMs?: num
     const e = err as { stderr?: string; exitCode?: number; timedOut?: boolean; isCanceled?: boolean; code?: string };
     if (e.isCanceled) throw opts.signal?.reason ?? err;
     if (e.code === 'ENOENT') throw new ToolError('qemu-img not found: install it (Debian: apt-get install qemu-utils)', { command, cause: err });
-    const why = e.timedOut ? `timed out after ${opts.timeoutMs} ms` : (e.stderr ?? '').trim().replace(/^qemu-img: /, '');
+    const why = e.timedOut ? `timed out after ${opts.timeoutMs} ms` : explain(e.stderr ?? '', opts.src);
     throw new ToolError(`qemu-img failed: ${why}`, { command, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}), stderr: e.stderr ?? '', cause: err });
   }
 }
@@ -64,7 +72,7 @@ async function run(args: string[], opts: { signal?: AbortSignal; timeoutMs?: num
  * @throws ToolError when qemu-img cannot open the bytes as `format` (it checks the format's magic).
  */
 export async function imageInfo(src: ImageSource, opts: { signal?: AbortSignal } = {}): Promise<ImageInfo> {
-  const out = await run(['info', '--output=json', '-f', src.format, sourceFilename(src)], { ...opts, timeoutMs: 60_000 });
+  const out = await run(['info', '--output=json', '-f', src.format, sourceFilename(src)], { ...opts, timeoutMs: 60_000, src });
   const json = JSON.parse(out) as Record<string, unknown>;
   const specific = (json['format-specific'] as { type?: string; data?: Record<string, unknown> } | undefined)?.data;
   return {
@@ -115,7 +123,7 @@ export async function convertImage(opts: {
   } catch (err) {
     const e = err as { stderr?: string; exitCode?: number; isCanceled?: boolean };
     if (e.isCanceled) throw opts.signal?.reason ?? err;
-    throw new ToolError(`qemu-img convert failed: ${(e.stderr ?? '').trim().replace(/^qemu-img: /, '')}`, {
+    throw new ToolError(`qemu-img convert failed: ${explain(e.stderr ?? '', opts.src)}`, {
       command,
       ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
       stderr: e.stderr ?? '',

@@ -48,7 +48,8 @@ export async function prepareSource(
   }
   if (file.compression === undefined && file.chunkSizeBytes === undefined) {
     const range = archive.locate(file.href);
-    return { source: { ...range, format }, temporary: false, release: async () => {} };
+    const label = archive.kind === 'ova' ? `"${file.href}" in ${archive.source}` : `"${range.path}"`;
+    return { source: { ...range, format, label }, temporary: false, release: async () => {} };
   }
   const parts = file.chunkSizeBytes !== undefined ? chunkNames(archive, file.href) : [file.href];
   if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${file.href}.000000000 in the package`, { file: file.href });
@@ -72,7 +73,7 @@ export async function prepareSource(
     const options = opts.signal ? { signal: opts.signal } : {};
     if (file.compression === 'gzip') await pipeline(input, createGunzip(), cap, output, options);
     else await pipeline(input, cap, output, options);
-    return { source: { path, offset: 0, size: written, format }, temporary: true, release };
+    return { source: { path, offset: 0, size: written, format, label: `"${file.href}" (${file.compression === 'gzip' ? 'decompressed' : 'joined'} into ${path})` }, temporary: true, release };
   } catch (err) {
     await release();
     if (err instanceof PackageError || (opts.signal?.aborted ?? false)) throw opts.signal?.aborted ? opts.signal.reason : err;
