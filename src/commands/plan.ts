@@ -81,7 +81,7 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     ...(opts.bridges ? { bridges: opts.bridges } : {}),
     ...(opts.lax ? { lax: true } : {}),
   });
-  const warnings = [...mapped.warnings];
+  const warnings = [...envelope.warnings, ...mapped.warnings];
   const name = safeName(opts.name ?? virtualSystem.name ?? virtualSystem.id);
   if (opts.name !== undefined && name !== opts.name) warnings.push(`--name "${opts.name}" is not safe for libvirt and file names; using "${name}"`);
   const disks: DiskPlan[] = [];

@@ -79,7 +79,11 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
   const usb: { model: string }[] = [];
   let tpm: MappedSystem['tpm'];
 
-  const items = vs.hardware.items.filter((i) => i.configuration.length === 0 && (i.bound === undefined || i.bound === 'normal'));
+  // DSP0243 9.8: an Item with ovf:configuration applies only to those deployment options.
+  const deployment = env.deployment;
+  const items = vs.hardware.items.filter(
+    (i) => (i.configuration.length === 0 || (deployment !== undefined && i.configuration.includes(deployment))) && (i.bound === undefined || i.bound === 'normal'),
+  );
   for (const item of items) {
     const hit = matchRow(item, tables, vs.hardware.virtualSystemTypes);
     if (!hit) {

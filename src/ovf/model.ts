@@ -50,8 +50,12 @@ export interface OvfFile {
 export interface OvfDisk {
   readonly diskId: string;
   readonly fileRef?: string;
-  /** Virtual size in bytes (ovf:capacity times ovf:capacityAllocationUnits). */
-  readonly capacityBytes: number;
+  /**
+   * Virtual size in bytes (ovf:capacity times ovf:capacityAllocationUnits; a `${key}`
+   * capacity is resolved from ProductSection properties). Undefined when the descriptor gives
+   * none (Ganeti): import then reads the virtual size from the file.
+   */
+  readonly capacityBytes?: number;
   /** ovf:format URI, e.g. http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized */
   readonly format?: string;
   /** ovf:populatedSize in bytes, when given. */
@@ -96,8 +100,51 @@ export interface Item {
   readonly extra: Readonly<Record<string, string>>;
 }
 
+/** ProductSection/Property (DSP0243 9.5). */
+export interface OvfProperty {
+  /** Qualified key: class.key.instance (absent parts left out). */
+  readonly key: string;
+  /** ovf:type, e.g. string, boolean, uint8, int, real. */
+  readonly type: string;
+  /** ovf:value, the default. */
+  readonly value?: string;
+  /** ovf:qualifiers, e.g. MinLen(1) MaxLen(64), ValueMap{"a","b"}. */
+  readonly qualifiers?: string;
+  /** ovf:password: the value is a secret and is never printed. */
+  readonly password: boolean;
+  readonly userConfigurable: boolean;
+  readonly label?: string;
+  readonly description?: string;
+  readonly category?: string;
+  /** ovf:configuration: the deployment options this property applies to (empty: all). */
+  readonly configuration: readonly string[];
+  /** Per-configuration <Value> children. */
+  readonly values: readonly { readonly value: string; readonly configuration: readonly string[] }[];
+}
+
+/** ProductSection (DSP0243 9.5). */
+export interface ProductSection {
+  readonly class?: string;
+  readonly instance?: string;
+  readonly product?: string;
+  readonly vendor?: string;
+  readonly version?: string;
+  readonly properties: readonly OvfProperty[];
+}
+
+/** DeploymentOptionSection/Configuration (DSP0243 9.8). */
+export interface DeploymentOption {
+  readonly id: string;
+  readonly label?: string;
+  readonly description?: string;
+  /** ovf:default="true". */
+  readonly isDefault: boolean;
+}
+
 /** VirtualHardwareSection (DSP0243 9.5). */
 export interface VirtualHardwareSection {
+  /** ovf:transport values, e.g. ["iso"] or ["com.vmware.guestInfo"]. */
+  readonly transport: readonly string[];
   /** vssd:VirtualSystemType values, e.g. ["vmx-13"]. */
   readonly virtualSystemTypes: readonly string[];
   readonly items: readonly Item[];
@@ -124,6 +171,9 @@ export interface VirtualSystem {
   readonly hardware: VirtualHardwareSection;
   /** Annotation or Description text. */
   readonly annotation?: string;
+  readonly productSections: readonly ProductSection[];
+  /** License text of each EulaSection. */
+  readonly eulas: readonly string[];
 }
 
 /** Envelope (DSP0243 7): everything import needs from the descriptor. */
@@ -139,4 +189,12 @@ export interface Envelope {
   readonly collection?: { readonly id: string; readonly name?: string };
   /** Producer hints found while parsing (e.g. "VirtualBox" from vbox:Machine), for reports. */
   readonly producer: string;
+  readonly deploymentOptions: readonly DeploymentOption[];
+  /** The DeploymentOptionSection Configuration in force (--deployment, else ovf:default, else the first). */
+  readonly deployment?: string;
+  /** ProductSections and EulaSections of the VirtualSystemCollection (or envelope level). */
+  readonly productSections: readonly ProductSection[];
+  readonly eulas: readonly string[];
+  /** Oddities tolerated while parsing (e.g. an unreadable informational ovf:size). */
+  readonly warnings: readonly string[];
 }

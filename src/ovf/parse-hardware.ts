@@ -39,7 +39,8 @@ export function parseHardwareSection(section: XmlElement, ctx: { file: string; o
     index += 1;
     items.push(parseItem(el, name as Item['element'], index, ctx));
   }
-  return { virtualSystemTypes, items, vmwConfig: configPairs(section) };
+  const transport = attr(section, 'transport', ctx);
+  return { virtualSystemTypes, items, vmwConfig: configPairs(section), transport: transport ? transport.split(/\s+/).filter(Boolean) : [] };
 }
 
 function parseItem(el: XmlElement, element: Item['element'], index: number, ctx: { file: string; ovfNs: string }): Item {

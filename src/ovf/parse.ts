@@ -1,7 +1,8 @@
 // OVF descriptor bytes to Envelope (DSP0243 1.x/2.0, VMware's 0.9 draft, oVirt's dialect).
 import { OvfParseError } from '../errors.js';
-import type { Envelope, OvfDisk, OvfFile, OvfNetwork, OvfVersion, VirtualSystem } from './model.js';
+import type { DeploymentOption, Envelope, OvfDisk, OvfFile, OvfNetwork, OvfProperty, OvfVersion, ProductSection, VirtualSystem } from './model.js';
 import { parseHardwareSection } from './parse-hardware.js';
+import { parseDeploymentOptions, parseEulas, parseProductSections } from './parse-product.js';
 import { parseAllocationUnits, quantityToBytes } from './units.js';
 import { decodeXmlBytes, parseXml, type XmlElement } from './xml.js';
 import { attr, children, childText, sectionName } from './xml-access.js';
@@ -13,6 +14,14 @@ const ENVELOPE_NS: Record<string, OvfVersion> = {
   'http://www.vmware.com/schema/ovf/1/envelope': '0.9',
 };
 
+/** Choices that change what the descriptor means (--deployment, --prop). */
+export interface ParseOptions {
+  /** DeploymentOptionSection Configuration id; default: the one marked ovf:default, else the first. */
+  readonly deployment?: string;
+  /** Property values by qualified key, overriding ovf:value. */
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
 /**
  * Parses an OVF descriptor.
  * @param bytes the descriptor exactly as read (any BOM, UTF-8 or UTF-16).
@@ -20,7 +29,7 @@ const ENVELOPE_NS: Record<string, OvfVersion> = {
  * @throws OvfParseError naming file, element and reason: malformed XML, DOCTYPE, unknown
  *   envelope namespace, a Disk whose capacity or units cannot be read, dangling references.
  */
-export function parseEnvelope(bytes: Buffer, file: string): Envelope {
+export function parseEnvelope(bytes: Buffer, file: string, opts: ParseOptions = {}): Envelope {
   const root = parseXml(decodeXmlBytes(bytes), file);
   const ns = root.ns.replace(/\/$/, '');
   const version = ENVELOPE_NS[ns];
@@ -28,24 +37,51 @@ export function parseEnvelope(bytes: Buffer, file: string): Envelope {
   if (version === undefined) {
     throw new OvfParseError(`${file}: unknown OVF envelope namespace "${root.ns || '(none)'}"; supported: OVF 0.9, 1.x and 2.0`, { file, element: 'Envelope/@xmlns' });
   }
-  const ctx = { file, ovfNs: root.ns };
+  const warnings: string[] = [];
+  const ctx: Ctx = { file, ovfNs: root.ns, warnings };
   let references: OvfFile[] = [];
-  let disks: OvfDisk[] = [];
+  let rawDisks: RawDisk[] = [];
+  let deploymentOptions: DeploymentOption[] = [];
+  const productSections: ProductSection[] = parseProductSections(root, ctx);
+  const eulas: string[] = parseEulas(root);
   let networks: OvfNetwork[] = [];
   const virtualSystems: VirtualSystem[] = [];
   let collection: Envelope['collection'];
   for (const el of root.children) {
     const name = sectionName(el);
     if (name === 'References') references = children(el, 'File').map((f, i) => parseFile(f, i, ctx));
-    else if (name === 'DiskSection') disks = children(el, 'Disk').map((d, i) => parseDisk(d, i, ctx));
+    else if (name === 'DiskSection') rawDisks = children(el, 'Disk').map((d, i) => parseDisk(d, i, ctx));
+    else if (name === 'DeploymentOptionSection') deploymentOptions = parseDeploymentOptions(el, ctx);
     else if (name === 'NetworkSection') networks = children(el, 'Network').map((n) => ({ name: attr(n, 'name', ctx) ?? '', ...opt('description', childText(n, 'Description')) }));
     else if (name === 'VirtualSystem') virtualSystems.push(parseVirtualSystem(el, ctx));
     else if (name === 'VirtualSystemCollection') {
       collection = { id: attr(el, 'id', ctx) ?? '', ...opt('name', childText(el, 'Name')) };
+      productSections.push(...parseProductSections(el, ctx));
+      eulas.push(...parseEulas(el));
       collectSystems(el, virtualSystems, ctx);
     }
   }
-  const envelope: Envelope = { version, file, references, disks, networks, virtualSystems, producer: detectProducer(root, virtualSystems), ...(collection ? { collection } : {}) };
+  if (opts.deployment !== undefined && !deploymentOptions.some((d) => d.id === opts.deployment)) {
+    throw new OvfParseError(`${file}: --deployment ${opts.deployment}: no such DeploymentOptionSection Configuration (found: ${deploymentOptions.map((d) => d.id).join(', ') || 'none'})`, { file, element: 'DeploymentOptionSection' });
+  }
+  const deployment = opts.deployment ?? deploymentOptions.find((d) => d.isDefault)?.id ?? deploymentOptions[0]?.id;
+  const allProperties = [...productSections, ...virtualSystems.flatMap((v) => v.productSections)].flatMap((p) => p.properties);
+  const disks = rawDisks.map((d) => resolveDisk(ovirtFileRef(d, references), allProperties, deployment, opts.properties ?? {}, ctx));
+  const envelope: Envelope = {
+    version,
+    file,
+    references,
+    disks,
+    networks,
+    virtualSystems,
+    producer: detectProducer(root, virtualSystems),
+    deploymentOptions,
+    productSections,
+    eulas,
+    warnings,
+    ...(deployment !== undefined ? { deployment } : {}),
+    ...(collection ? { collection } : {}),
+  };
   checkReferences(envelope);
   return envelope;
 }
@@ -53,6 +89,55 @@ export function parseEnvelope(bytes: Buffer, file: string): Envelope {
 interface Ctx {
   readonly file: string;
   readonly ovfNs: string;
+  readonly warnings: string[];
+}
+
+/** A Disk before `${property}` capacities are resolved. */
+interface RawDisk {
+  readonly where: string;
+  readonly disk: Omit<OvfDisk, 'capacityBytes'>;
+  readonly capacity?: string;
+  readonly units: string;
+  /** oVirt's ovf:size (GiB) when ovf:capacity is absent. */
+  readonly ovirtSize?: string;
+}
+
+/**
+ * The value a property has for the chosen deployment: --prop, else a <Value> for that
+ * configuration, else ovf:value.
+ */
+export function propertyValue(p: OvfProperty, deployment: string | undefined, overrides: Readonly<Record<string, string>>): string | undefined {
+  if (Object.hasOwn(overrides, p.key)) return overrides[p.key];
+  const perConfig = deployment !== undefined ? p.values.find((v) => v.configuration.includes(deployment)) : undefined;
+  return perConfig?.value ?? p.value;
+}
+
+/** oVirt writes the File's href (IMAGE/VOLUME) in Disk ovf:fileRef; point it at the File's id. */
+function ovirtFileRef(raw: RawDisk, references: readonly OvfFile[]): RawDisk {
+  const ref = raw.disk.fileRef;
+  if (ref === undefined || references.some((f) => f.id === ref)) return raw;
+  const byHref = references.find((f) => f.href === ref);
+  return byHref ? { ...raw, disk: { ...raw.disk, fileRef: byHref.id } } : raw;
+}
+
+function resolveDisk(raw: RawDisk, properties: readonly OvfProperty[], deployment: string | undefined, overrides: Readonly<Record<string, string>>, ctx: Ctx): OvfDisk {
+  if (raw.capacity === undefined) {
+    if (raw.ovirtSize !== undefined) return { ...raw.disk, capacityBytes: quantityToBytes(raw.ovirtSize, 1 << 30, `${raw.where}/@ovf:size`, ctx.file) };
+    return { ...raw.disk };
+  }
+  let text = raw.capacity;
+  const ref = /^\$\{([^}]+)\}$/.exec(text.trim());
+  if (ref) {
+    const candidates = properties.filter((p) => p.key === ref[1]);
+    const prop = candidates.find((p) => deployment !== undefined && p.configuration.includes(deployment)) ?? candidates[0];
+    const value = prop ? propertyValue(prop, deployment, overrides) : undefined;
+    if (value === undefined) {
+      throw new OvfParseError(`${ctx.file}: ${raw.where}/@ovf:capacity: "${text}" refers to no ProductSection property with a value (an unrendered template?)`, { file: ctx.file, element: `${raw.where}/@ovf:capacity` });
+    }
+    text = value;
+  }
+  const multiplier = parseAllocationUnits(raw.units, `${raw.where}/@ovf:capacityAllocationUnits`, ctx.file);
+  return { ...raw.disk, capacityBytes: quantityToBytes(text, multiplier, `${raw.where}/@ovf:capacity${ref ? ` (${raw.capacity})` : ''}`, ctx.file) };
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
@@ -78,39 +163,39 @@ function parseFile(f: XmlElement, index: number, ctx: Ctx): OvfFile {
   return {
     id,
     href,
-    ...opt('sizeBytes', size === undefined ? undefined : quantityToBytes(size, 1, `${where}/@ovf:size`, ctx.file)),
+    ...opt('sizeBytes', informationalSize(size, `${where}/@ovf:size`, ctx)),
     ...opt('chunkSizeBytes', chunk === undefined ? undefined : quantityToBytes(chunk, 1, `${where}/@ovf:chunkSize`, ctx.file)),
     ...opt('compression', compression === undefined || compression === 'identity' ? undefined : compression),
   };
 }
 
-function parseDisk(d: XmlElement, index: number, ctx: Ctx): OvfDisk {
+/** ovf:size of a File is informational: an unreadable one is a warning, not an error. */
+function informationalSize(size: string | undefined, where: string, ctx: Ctx): number | undefined {
+  if (size === undefined) return undefined;
+  if (/^\s*\d+\s*$/.test(size) && Number(size) <= Number.MAX_SAFE_INTEGER) return Number(size);
+  ctx.warnings.push(`${where}: "${size}" is not a size in bytes; ignored`);
+  return undefined;
+}
+
+function parseDisk(d: XmlElement, index: number, ctx: Ctx): RawDisk {
   const where = `DiskSection/Disk[${index + 1}]`;
   const diskId = attr(d, 'diskId', ctx);
   if (!diskId) throw new OvfParseError(`${ctx.file}: ${where} has no ovf:diskId`, { file: ctx.file, element: where });
   const capacity = attr(d, 'capacity', ctx);
-  let capacityBytes: number;
-  if (capacity !== undefined) {
-    const units = attr(d, 'capacityAllocationUnits', ctx) ?? 'byte';
-    const multiplier = parseAllocationUnits(units, `${where}/@ovf:capacityAllocationUnits`, ctx.file);
-    capacityBytes = quantityToBytes(capacity, multiplier, `${where}/@ovf:capacity`, ctx.file);
-  } else {
-    // oVirt writes the virtual size as ovf:size in GiB and no ovf:capacity.
-    const size = attr(d, 'size', ctx);
-    if (size === undefined) throw new OvfParseError(`${ctx.file}: ${where} (${diskId}) has no ovf:capacity`, { file: ctx.file, element: `${where}/@ovf:capacity` });
-    capacityBytes = quantityToBytes(size, 1 << 30, `${where}/@ovf:size`, ctx.file);
-  }
+  const units = attr(d, 'capacityAllocationUnits', ctx) ?? 'byte';
+  const ovirtSize = capacity === undefined ? attr(d, 'size', ctx) : undefined;
+  if (capacity === undefined && ovirtSize === undefined) ctx.warnings.push(`${where} (${diskId}) has no ovf:capacity; its virtual size is read from the file`);
   const populated = attr(d, 'populatedSize', ctx);
   const fileRef = attr(d, 'fileRef', ctx);
   const parentRef = attr(d, 'parentRef', ctx);
-  return {
+  const disk = {
     diskId,
-    capacityBytes,
     ...opt('fileRef', fileRef || undefined),
     ...opt('format', attr(d, 'format', ctx)),
     ...opt('populatedSizeBytes', populated === undefined || !/^\d+$/.test(populated) ? undefined : Number(populated)),
     ...opt('parentRef', parentRef || undefined),
   };
+  return { where, disk, units, ...opt('capacity', capacity), ...opt('ovirtSize', ovirtSize) };
 }
 
 function parseVirtualSystem(el: XmlElement, ctx: Ctx): VirtualSystem {
@@ -132,9 +217,13 @@ function parseVirtualSystem(el: XmlElement, ctx: Ctx): VirtualSystem {
       ...opt('vmwOsType', vmwOsType),
     };
   }
+  const hardware = parseHardwareSection(hardwareSections[0]!, ctx);
+  const transport = attr(el, 'transport', ctx);
   return {
     id,
-    hardware: parseHardwareSection(hardwareSections[0]!, ctx),
+    hardware: transport ? { ...hardware, transport: [...hardware.transport, ...transport.split(/\s+/).filter(Boolean)] } : hardware,
+    productSections: parseProductSections(el, ctx),
+    eulas: parseEulas(el),
     ...opt('name', childText(el, 'Name')),
     ...opt('info', childText(el, 'Info')),
     ...opt('operatingSystem', operatingSystem),

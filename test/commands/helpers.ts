@@ -70,3 +70,10 @@ export async function waitForText(file: string, text: string, timeoutMs: number)
   }
   return { found: false, content, elapsedMs: Date.now() - start };
 }
+
+/** Starts libvirt's `default` NAT network when it is inactive (the boot tests attach NICs to it). */
+export async function ensureDefaultNetwork(): Promise<void> {
+  const info = await execa('virsh', ['-c', TEST_URI, 'net-info', 'default'], { reject: false });
+  if (/^Active:\s+yes/m.test(String(info.stdout))) return;
+  await execa('virsh', ['-c', TEST_URI, 'net-start', 'default']);
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
 import { scratchPool, uniqueName, type ScratchPool } from '../libvirt/harness.js';
-import { poolVolumes, removeDomain, runCli, waitForText } from './helpers.js';
+import { ensureDefaultNetwork, poolVolumes, removeDomain, runCli, waitForText } from './helpers.js';
 
 describe('import boots the example appliance', () => {
   let pool: ScratchPool;
@@ -15,6 +15,7 @@ describe('import boots the example appliance', () => {
 
   before(async () => {
     pool = await scratchPool();
+    await ensureDefaultNetwork();
     work = await mkdtemp(join(tmpdir(), 'virt-ovf-boot-'));
   });
   after(async () => {

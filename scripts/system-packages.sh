@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
+# dnsmasq/iptables, virt-xml-validate); skips apt entirely when they are all present.
+set -euo pipefail
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf dnsmasq-base iptables libxml2-utils)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present (${PACKAGES[*]})"
+  exit 0
+fi
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "system packages: installing ${missing[*]}"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
