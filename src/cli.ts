@@ -1,6 +1,7 @@
 // argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runImport } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
@@ -71,7 +72,13 @@ async function main(argv: string[]): Promise<number> {
       'Show what import would create, without touching libvirt or the disks',
       (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' })),
     )
-    .demandCommand(1, 'name a command: import or inspect')
+    .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>
+      y
+        .positional('dir', { type: 'string', demandOption: true, describe: 'Directory of .ovf descriptors' })
+        .option('expect', { type: 'string', describe: 'JSON file of expected failures: {"file.ovf": {"error": "OvfParseError", "message": "..."}}' })
+        .option('define', { type: 'boolean', default: true, describe: 'Define and undefine each domain on the connection (--no-define: validate only)' }),
+    )
+    .demandCommand(1, 'name a command: import, inspect or corpus')
     .strict()
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
@@ -84,6 +91,16 @@ async function main(argv: string[]): Promise<number> {
     const args = await parser.parseAsync();
     if (args.help || args.version) return ExitCode.Success;
     const [command] = args._;
+    if (command === 'corpus') {
+      const expect = await readExpectations(args['expect'] as string | undefined);
+      const width = 44;
+      const { passed, failed } = await runCorpus(String(args['dir']), { expect, define: args['define'] !== false, ...(args['connect'] !== undefined ? { uri: String(args['connect']) } : {}) }, (row) => {
+        if (json) process.stdout.write(JSON.stringify(row) + '\n');
+        else process.stdout.write(`${row.file.padEnd(width)} ${row.producer.padEnd(18)} ${row.result.padEnd(16)} ${String(row.warnings).padStart(2)} warning(s)  ${row.summary}\n`);
+      });
+      process.stdout.write(`${passed} passed, ${failed} failed\n`);
+      return failed === 0 ? ExitCode.Success : ExitCode.InvalidPackage;
+    }
     const common = {
       source: String(args['source']),
       profile: String(args['profile']),

@@ -31,7 +31,7 @@ export interface DiskPlan {
   readonly planned: PlannedDisk;
   /** The References/File to read, when present in the package. */
   readonly file?: OvfFile;
-  /** qemu-img format of the file (from ovf:format via formats.json). */
+  /** qemu-img format of the file (from ovf:format via formats.json); undefined only in descriptor-only plans. */
   readonly sourceFormat?: ImageFormat;
   /** Capacity from the DiskSection (or the file size of an ISO); 0 when unknown. */
   readonly capacityBytes: number;
@@ -60,9 +60,10 @@ export function selectVirtualSystem(env: Envelope, vm?: string): VirtualSystem {
   return found;
 }
 
-function formatOf(uri: string | undefined, href: string, mappings: Mappings): ImageFormat | undefined {
+/** qemu-img format from ovf:format; media of a CD-ROM without one is ISO 9660, read as raw. */
+function formatOf(uri: string | undefined, href: string, device: 'disk' | 'cdrom', mappings: Mappings): ImageFormat | undefined {
   if (uri !== undefined) return mappings.formats.find((r) => new RegExp(r.pattern, 'i').test(uri))?.format;
-  return /\.iso$/i.test(href) ? 'raw' : undefined;
+  return device === 'cdrom' || /\.iso$/i.test(href) ? 'raw' : undefined;
 }
 
 /**
@@ -89,16 +90,21 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     const id = planned.ovfDisk?.diskId ?? planned.file?.id ?? planned.instanceId;
     const volumeBase = `${name}-${safeName(id, `item${planned.instanceId}`)}`;
     const file = planned.file;
+    // Problems only a real import hits are errors there and warnings in descriptor-only mode.
+    const refuse = (why: string): void => {
+      if (!opts.descriptorOnly) throw new PackageError(`${envelope.file}: ${why}`, { file: envelope.file });
+      warnings.push(`${why}; a real import refuses this`);
+    };
     if (planned.ovfDisk?.parentRef !== undefined) {
-      throw new PackageError(`${envelope.file}: Disk "${planned.ovfDisk.diskId}" is a delta disk (ovf:parentRef="${planned.ovfDisk.parentRef}"); delta disk chains are not supported yet`, { file: envelope.file });
+      refuse(`Disk "${planned.ovfDisk.diskId}" is a delta disk (ovf:parentRef="${planned.ovfDisk.parentRef}"); delta disk chains are not supported yet`);
     }
     if (!file) {
       disks.push({ planned, capacityBytes: planned.ovfDisk?.capacityBytes ?? 0, volumeBase });
       continue;
     }
-    const sourceFormat = formatOf(planned.ovfDisk?.format, file.href, mappings);
+    const sourceFormat = formatOf(planned.ovfDisk?.format, file.href, planned.device, mappings);
     if (sourceFormat === undefined) {
-      throw new PackageError(`${envelope.file}: File "${file.href}" has ${planned.ovfDisk?.format ? `an unknown ovf:format "${planned.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json with --mappings`, { file: envelope.file });
+      refuse(`File "${file.href}" has ${planned.ovfDisk?.format ? `an unknown ovf:format "${planned.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json with --mappings`);
     }
     const present = file.chunkSizeBytes !== undefined ? archive.find(`${file.href}.000000000`) : archive.find(file.href);
     if (!present) {

@@ -146,7 +146,10 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         break;
     }
   }
-  if (memoryBytes === undefined) throw new OvfParseError(`${file}: VirtualSystem "${vs.id}" has no memory Item (ResourceType 4)`, { file, element: 'VirtualHardwareSection' });
+  if (memoryBytes === undefined) {
+    memoryBytes = mappings.defaults.memoryMiBWhenAbsent * 2 ** 20;
+    warnings.push(`VirtualSystem "${vs.id}" has no memory Item (ResourceType 4); using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
+  }
 
   const fw = mappings.defaults.firmware;
   const efi = fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase());
@@ -191,7 +194,7 @@ function resolveAttachment(env: Envelope, item: Item, device: 'disk' | 'cdrom', 
   let ovfDisk: OvfDisk | undefined;
   let file: OvfFile | undefined;
   if (ref !== undefined) {
-    const m = /^(?:ovf:)?\/?(disk|file)\/(.+)$/.exec(ref.trim());
+    const m = /^(?:ovf:)?\/*(disk|file)\/(.+)$/.exec(ref.trim()) ?? ovirtHostResource(env, ref.trim());
     if (!m) {
       if (device === 'disk') throw new OvfParseError(`${env.file}: ${itemLabel(item)}: HostResource "${ref}" is not ovf:/disk/ID or ovf:/file/ID`, { file: env.file, element: `${itemLabel(item)}/HostResource` });
       warnings.push(`${itemLabel(item)}: HostResource "${ref}" points outside the package; the drive is left empty`);
@@ -205,6 +208,16 @@ function resolveAttachment(env: Envelope, item: Item, device: 'disk' | 'cdrom', 
     }
   }
   return { item, device, ...(ovfDisk ? { ovfDisk } : {}), ...(file ? { file } : {}) };
+}
+
+/**
+ * oVirt writes HostResource as IMAGE/VOLUME, the disk's File href, whose last part is the
+ * Disk ovf:diskId. Returns a match shaped like the ovf:/disk/ID pattern's, or null.
+ */
+function ovirtHostResource(env: Envelope, ref: string): [string, string, string] | null {
+  const file = env.references.find((f) => f.href === ref);
+  const disk = env.disks.find((d) => (file && d.fileRef === file.id) || ref.endsWith(`/${d.diskId}`) || ref === d.diskId);
+  return disk ? [ref, 'disk', disk.diskId] : null;
 }
 
 function mapNic(item: Item, model: string, env: Envelope, mappings: Mappings, opts: MapOptions): PlannedNic {

@@ -24,9 +24,11 @@ const controllerSchema = z.strictObject({
 
 const rowSchema = z.strictObject({
   id: z.string().min(1),
-  resourceTypes: z.array(z.number().int().positive()).min(1),
+  resourceTypes: z.array(z.number().int().nonnegative()).min(1),
   subTypes: z.array(z.string().min(1)).optional(),
   systemTypes: z.string().optional(),
+  /** Other child elements of the Item that must match (case-insensitive; "*" = present), for dialects such as oVirt's <Type>/<Device>. */
+  extra: z.record(z.string(), z.string()).optional(),
   kind: z.enum(['processor', 'memory', 'controller', 'disk', 'cdrom', 'nic', 'video', 'sound', 'usb', 'tpm', 'ignore']),
   note: z.string().optional(),
   reason: z.string().optional(),
@@ -57,6 +59,7 @@ const defaultsSchema = z.strictObject({
   profiles: z.record(z.string(), z.strictObject({ tables: z.array(z.string()).min(1), machine: z.enum(['pc', 'q35']) })),
   arch: z.string(),
   memoryUnitsWhenAbsent: z.string(),
+  memoryMiBWhenAbsent: z.number().int().positive(),
   firmware: z.strictObject({ vmwConfigKey: z.string(), efiValues: z.array(z.string()), secureBootVmwConfigKey: z.string() }),
   graphics: z.strictObject({ type: z.enum(['vnc', 'spice', 'none']), listen: z.string() }),
   serialConsole: z.boolean(),

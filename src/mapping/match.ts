@@ -9,6 +9,14 @@ function subTypeMatches(pattern: string, token: string): boolean {
   return p.endsWith('*') ? t.startsWith(p.slice(0, -1)) : p === t;
 }
 
+function extraMatches(wanted: Readonly<Record<string, string>> | undefined, item: Item): boolean {
+  if (!wanted) return true;
+  return Object.entries(wanted).every(([name, value]) => {
+    const actual = item.extra[name];
+    return actual !== undefined && (value === '*' || actual.toLowerCase() === value.toLowerCase());
+  });
+}
+
 /**
  * Picks the matching row from the first of `tables` (in order) that has one.
  * A ResourceSubType may list several names ("buslogic lsilogic", "VMXNET3 virtio"): the
@@ -23,13 +31,15 @@ export function matchRow(
   virtualSystemTypes: readonly string[],
 ): { row: MappingRow; table: string } | undefined {
   if (item.resourceType === undefined) return undefined;
+  // (rows are also filtered by their `extra` child-element conditions)
   const systemTypes = virtualSystemTypes.join(' ');
   const whole = item.resourceSubType?.trim() ?? '';
   const tokens = whole.split(/\s+/).filter(Boolean);
   for (const table of tables) {
     const rows = table.rows
       .filter((row) => row.resourceTypes.includes(item.resourceType!))
-      .filter((row) => row.systemTypes === undefined || new RegExp(row.systemTypes, 'i').test(systemTypes));
+      .filter((row) => row.systemTypes === undefined || new RegExp(row.systemTypes, 'i').test(systemTypes))
+      .filter((row) => extraMatches(row.extra, item));
     // Whole-value match first, so subtypes with spaces ("Virtual Hard Disk Image") are found.
     const row =
       (whole ? rows.find((r) => r.subTypes?.some((p) => p !== '*' && subTypeMatches(p, whole))) : undefined) ??

@@ -1,0 +1,94 @@
+// `virt-ovf corpus DIR`: translate every descriptor in a folder, validate and define each domain, report a table.
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { domainToXml } from '../domain/xml.js';
+import { UsageError, VirtOvfError } from '../errors.js';
+import { Connection, defineDomain } from '../libvirt/index.js';
+import { validateDomainXml } from '../libvirt/validate.js';
+import { safeName } from '../naming.js';
+import { buildDomainSpec, targetFormat, targetName } from './build-domain.js';
+import { planImport } from './plan.js';
+
+/** Expected outcome of one corpus file that must fail (test data about the corpus). */
+export interface ExpectedFailure {
+  /** Error class name, e.g. OvfParseError. */
+  readonly error: string;
+  /** A substring the message must contain. */
+  readonly message: string;
+}
+
+/** One row of the corpus table. */
+export interface CorpusRow {
+  readonly file: string;
+  readonly producer: string;
+  /** ok: translated, validated and defined; expected-failure: failed as expected; FAIL otherwise. */
+  readonly result: 'ok' | 'expected-failure' | 'FAIL';
+  readonly summary: string;
+  readonly warnings: number;
+}
+
+/**
+ * Runs the corpus check over every `*.ovf` in `dir`.
+ * @param expect expected failures by file name; a file not listed must translate, validate and define.
+ * @param uri connection used to define (then undefine) each domain; undefined: no define step.
+ */
+export async function runCorpus(dir: string, opts: { expect: Readonly<Record<string, ExpectedFailure>>; uri?: string | null; define: boolean }, onRow: (row: CorpusRow) => void): Promise<{ passed: number; failed: number; rows: CorpusRow[] }> {
+  const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.ovf')).sort();
+  if (files.length === 0) throw new UsageError(`${dir}: no .ovf files`);
+  const conn = opts.define ? Connection.open(opts.uri) : undefined;
+  const rows: CorpusRow[] = [];
+  try {
+    for (const file of files) {
+      const row = await checkOne(join(dir, file), file, opts.expect[file], conn);
+      rows.push(row);
+      onRow(row);
+    }
+  } finally {
+    conn?.close();
+  }
+  const failed = rows.filter((r) => r.result === 'FAIL').length;
+  return { passed: rows.length - failed, failed, rows };
+}
+
+async function checkOne(path: string, file: string, expected: ExpectedFailure | undefined, conn: Connection | undefined): Promise<CorpusRow> {
+  let producer = '-';
+  try {
+    const plan = await planImport({ source: path, profile: 'faithful', descriptorOnly: true, name: `virt-ovf-corpus-${safeName(file.replace(/\.ovf$/, ''))}`.slice(0, 60) });
+    producer = `${plan.envelope.producer} OVF ${plan.envelope.version}`;
+    const sources = plan.disks.map((d) => ({
+      format: targetFormat(d, 'qcow2'),
+      source: d.file || d.planned.device === 'disk' ? { type: 'volume' as const, pool: 'default', volume: targetName(d, targetFormat(d, 'qcow2')) } : { type: 'none' as const },
+    }));
+    const xml = domainToXml(buildDomainSpec(plan, { type: 'qemu', uuid: randomUUID(), sources }));
+    await validateDomainXml(xml);
+    if (conn) {
+      const domain = await defineDomain(conn, xml);
+      try {
+        await domain.undefine(4 /* VIR_DOMAIN_UNDEFINE_NVRAM */);
+      } finally {
+        domain.free();
+      }
+    }
+    const m = plan.mapped;
+    const summary = `${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.disks.filter((d) => d.planned.device === 'disk').length} disk(s), ${plan.disks.filter((d) => d.planned.device === 'cdrom').length} cdrom(s), ${m.nics.length} NIC(s)`;
+    if (expected) return { file, producer, result: 'FAIL', summary: `expected ${expected.error} but it imported (${summary})`, warnings: plan.warnings.length };
+    return { file, producer, result: 'ok', summary, warnings: plan.warnings.length };
+  } catch (err) {
+    const name = (err as Error).constructor?.name ?? 'Error';
+    const message = (err as Error).message;
+    if (expected && name === expected.error && message.includes(expected.message)) return { file, producer, result: 'expected-failure', summary: `${name}: ${message}`, warnings: 0 };
+    const unexpectedClass = !(err instanceof VirtOvfError) ? ' (not a virt-ovf error)' : '';
+    return { file, producer, result: 'FAIL', summary: `${name}${unexpectedClass}: ${message}`, warnings: 0 };
+  }
+}
+
+/** Reads an expectations file: `{ "file.ovf": { "error": "OvfParseError", "message": "..." } }`. */
+export async function readExpectations(path: string | undefined): Promise<Record<string, ExpectedFailure>> {
+  if (path === undefined) return {};
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, ExpectedFailure>;
+  } catch (err) {
+    throw new UsageError(`--expect ${path}: ${(err as Error).message}`);
+  }
+}
