@@ -15,7 +15,7 @@ const MAN = fileURLToPath(new URL('../../man/virt-ovf.1', import.meta.url));
  * Options the man page's OPTIONS section may name without --help listing them as options:
  * --no-verify is yargs' automatic negation of the boolean --verify.
  */
-const NEGATIONS = new Set(['--no-verify']);
+const NEGATIONS = new Set(['--no-verify', '--no-define']);
 
 /** Long option names (`--name`) in a text, in order of first appearance. */
 function longOptions(text: string): string[] {
@@ -55,7 +55,7 @@ describe('man/virt-ovf.1 matches --help', () => {
 
   before(async () => {
     page = normalize(await readFile(MAN, 'utf8'));
-    const texts = await Promise.all([help(), help('import'), help('inspect')]);
+    const texts = await Promise.all([help(), help('import'), help('inspect'), help('corpus')]);
     helpText = texts.join('\n');
     helpOptions = longOptions(helpText);
   });

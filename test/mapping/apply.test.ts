@@ -304,10 +304,15 @@ describe('mapVirtualSystem: processors and memory', () => {
     assert.ok(m.warnings.some((w) => /no AllocationUnits/.test(w)));
   });
 
-  it('refuses unreadable memory units and a missing memory item', () => {
-    assert.throws(() => mapItems(cpuAndMemory(1, '256', 'hertz * 10^6')), OvfParseError);
-    assert.throws(() => mapItems(cpuAndMemory(1, '${MEM}')), OvfParseError);
-    assert.throws(() => mapItems([cpuAndMemory()[0]!]), (err: unknown) => err instanceof OvfParseError && /no memory Item/.test(err.message));
+  it('refuses unreadable memory units and quantities', () => {
+    assert.throws(() => mapItems(cpuAndMemory(1, '256', 'hertz * 10^6')), (err: unknown) => err instanceof OvfParseError && /hertz/.test(err.message) && /AllocationUnits/.test(err.element ?? ''));
+    assert.throws(() => mapItems(cpuAndMemory(1, '${MEM}')), (err: unknown) => err instanceof OvfParseError && /VirtualQuantity/.test(err.message));
+  });
+
+  it('uses the default memory size, with a warning, when there is no memory Item', () => {
+    const m = mapItems([cpuAndMemory()[0]!]);
+    assert.equal(m.memoryBytes, mappings.defaults.memoryMiBWhenAbsent * 2 ** 20);
+    assert.ok(m.warnings.some((w) => /no memory Item/.test(w)), m.warnings.join('\n'));
   });
 
   it('refuses a processor count that is not a positive integer', () => {

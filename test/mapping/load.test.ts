@@ -207,7 +207,17 @@ describe('loadMappings: every row of devices.json and virtio.json is reachable',
   /** Non-VMware hardware: the generic video row. */
   const generic: ItemSpec[] = [...cpuAndMemory(), rasd(3, 24)];
   /** oVirt hardware: the ENGINE-only row. */
-  const ovirt: ItemSpec[] = [...cpuAndMemory(), rasd(3, 20), rasd(4, 32768, 'nvram')];
+  const ovirtItem = (id: number, type: number, xml: string): ItemSpec => ({ ...rasd(id, type), extraXml: `        ${xml}\n` });
+  const ovirt: ItemSpec[] = [
+    ...cpuAndMemory(),
+    rasd(3, 20),
+    rasd(4, 32768, 'nvram'),
+    ovirtItem(5, 20, '<Type>video</Type><Device>qxl</Device>'),
+    ovirtItem(6, 20, '<Type>video</Type><Device>cirrus</Device>'),
+    ovirtItem(7, 20, '<Type>video</Type><Device>bochs</Device>'),
+    ovirtItem(8, 20, '<Type>video</Type><Device>vga</Device>'),
+    ovirtItem(9, 0, '<Type>balloon</Type><Device>memballoon</Device>'),
+  ];
   const doc = ovfDocument({
     systems: [
       { id: 'vmware', systemType: 'vmx-19', items: vmware },
