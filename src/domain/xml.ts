@@ -15,6 +15,11 @@ export interface ImportMetadata {
   readonly profile: string;
 }
 
+/** Replaces characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/FFFF) with U+FFFD. */
+export function xmlSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 function writeDisk(devices: XMLBuilder, disk: DiskSpec): void {
   const type = disk.source.type === 'volume' ? 'volume' : 'file';
   const el = devices.ele('disk', { type, device: disk.device });
@@ -40,8 +45,8 @@ export function domainToXml(spec: DomainSpec, meta?: ImportMetadata): string {
   const dom = doc.ele('domain', { type: spec.type });
   dom.ele('name').txt(spec.name);
   dom.ele('uuid').txt(spec.uuid);
-  if (spec.title) dom.ele('title').txt(spec.title);
-  if (spec.description) dom.ele('description').txt(spec.description);
+  if (spec.title) dom.ele('title').txt(xmlSafe(spec.title));
+  if (spec.description) dom.ele('description').txt(xmlSafe(spec.description));
   if (spec.osinfo || meta) {
     const md = dom.ele('metadata');
     if (spec.osinfo) md.ele(LIBOSINFO_NS, 'libosinfo:libosinfo').ele(LIBOSINFO_NS, 'libosinfo:os', { id: spec.osinfo });

@@ -222,7 +222,9 @@ function ovirtHostResource(env: Envelope, ref: string): [string, string, string]
 
 function mapNic(item: Item, model: string, env: Envelope, mappings: Mappings, opts: MapOptions): PlannedNic {
   const ovfNetwork = item.connection.find((c) => c !== '');
-  const mac = item.address && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(item.address.trim()) ? item.address.trim().toLowerCase().replace(/-/g, ':') : undefined;
+  // rasd:Address holds the MAC (DSP0243); oVirt writes it as <rasd:MACAddress>.
+  const given = (item.address ?? item.extra['MACAddress'])?.trim();
+  const mac = given && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(given) ? given.toLowerCase().replace(/-/g, ':') : undefined;
   const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
   const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;
   const source: InterfaceSpec['source'] =

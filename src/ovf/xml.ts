@@ -22,6 +22,14 @@ const MAX_DEPTH = 64;
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
+/** XML 1.0 Char production: tab, LF, CR, and the ranges below. */
+function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
+/** Characters XML 1.0 forbids anywhere in a document (C0 controls, surrogates, U+FFFE/FFFF). */
+const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Decodes the five predefined entities and character references; any other entity is an error. */
 function decodeText(raw: string, file: string, where: string): string {
   if (!raw.includes('&')) return raw;
@@ -29,7 +37,7 @@ function decodeText(raw: string, file: string, where: string): string {
     if (ref === undefined) throw new OvfParseError(`${file}: stray '&' in ${where}`, { file, element: where });
     if (ref.startsWith('#')) {
       const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!(code > 0 && code <= 0x10ffff)) throw new OvfParseError(`${file}: invalid character reference ${match} in ${where}`, { file, element: where });
+      if (!isXmlChar(code)) throw new OvfParseError(`${file}: invalid character reference ${match} in ${where}`, { file, element: where });
       return String.fromCodePoint(code);
     }
     const value = PREDEFINED[ref];
@@ -66,6 +74,11 @@ export function parseXml(text: string, file: string): XmlElement {
     const line = text.slice(0, doctype.index).split('\n').length;
     throw new OvfParseError(`${file}:${line}: a DOCTYPE declaration is not allowed in an OVF descriptor (entities are never resolved)`, { file, element: '!DOCTYPE' });
   }
+  const bad = FORBIDDEN.exec(text);
+  if (bad) {
+    const line = text.slice(0, bad.index).split('\n').length;
+    throw new OvfParseError(`${file}:${line}: character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`, { file });
+  }
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -82,6 +95,7 @@ export function parseXml(text: string, file: string): XmlElement {
     trimValues: false,
     ignoreDeclaration: true,
     ignorePiTags: true,
+    cdataPropName: '#cdata',
     maxNestedTags: MAX_DEPTH,
   });
   let raw: RawNode[];
@@ -96,7 +110,7 @@ export function parseXml(text: string, file: string): XmlElement {
 }
 
 function elementName(node: RawNode): string | undefined {
-  return Object.keys(node).find((key) => key !== ':@' && key !== '#text');
+  return Object.keys(node).find((key) => key !== ':@' && key !== '#text' && key !== '#cdata');
 }
 
 function build(node: RawNode, scope: ReadonlyMap<string, string>, file: string, depth: number): XmlElement {
@@ -128,6 +142,7 @@ function build(node: RawNode, scope: ReadonlyMap<string, string>, file: string, 
   let text = '';
   for (const child of (node[qname] ?? []) as RawNode[]) {
     if ('#text' in child) text += decodeText(String(child['#text']), file, qname);
+    else if ('#cdata' in child) text += ((child['#cdata'] ?? []) as RawNode[]).map((c) => String(c['#text'] ?? '')).join('');
     else if (elementName(child) !== undefined) children.push(build(child, local, file, depth + 1));
   }
   return { ns: ns ?? '', local: colon < 0 ? qname : qname.slice(colon + 1), qname, attrs, children, text: text.trim() };

@@ -1,12 +1,14 @@
 // mapVirtualSystem: RASD Items through the faithful and virtio profiles to a libvirt device plan.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OvfParseError, PackageError, UnsupportedItemError, UsageError } from '../../src/errors.js';
 import { mapVirtualSystem, type MapOptions, type MappedSystem } from '../../src/mapping/apply.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
-import { cpuAndMemory, ovfDocument, type DocumentSpec, type ItemSpec } from '../ovf/helpers.js';
+import { cpuAndMemory, DATA_DIR, ovfDocument, type DocumentSpec, type ItemSpec } from '../ovf/helpers.js';
 
 const mappings = loadMappings();
 
@@ -343,7 +345,7 @@ describe('mapVirtualSystem: processors and memory', () => {
     assert.equal(m.vcpus, 2);
   });
 
-  it('uses the default deployment option for items marked ovf:configuration', { todo: 'apply.ts drops every Item that has ovf:configuration, so appliances whose memory/CPU Items all name a DeploymentOptionSection Configuration (vmware-nsx-unified-appliance-9.1.ovf) fail with "no memory Item"' }, () => {
+  it('uses the default deployment option for items marked ovf:configuration', () => {
     const text = ovfDocument({
       systems: [
         {
@@ -382,6 +384,21 @@ describe('mapVirtualSystem: other devices and the guest OS', () => {
     assert.deepEqual(mapItems([...cpuAndMemory(), ...extra], { profile: 'virtio' }).video, { model: 'virtio' });
   });
 
+  it('keeps an oVirt video item (ResourceType 20, Type video) a video device under the virtio profile', () => {
+    const video: ItemSpec = { rasd: { InstanceID: '5', ResourceType: '20' }, extraXml: '        <Type>video</Type><Device>qxl</Device>\n' };
+    assert.deepEqual(mapItems([...cpuAndMemory(), video], {}, { systemType: 'ENGINE 4.4.0.0' }).video, { model: 'qxl' });
+    const virtio = mapItems([...cpuAndMemory(), video], { profile: 'virtio' }, { systemType: 'ENGINE 4.4.0.0' });
+    assert.ok(virtio.video !== undefined, 'the oVirt video item yields a video device');
+  });
+
+  it('imports the oVirt fixture without --lax: graphics framebuffer ignored, NIC subtype 3 is virtio, MAC from rasd:MACAddress', () => {
+    const env = parseEnvelope(readFileSync(join(DATA_DIR, 'ovirt-style.ovf')), 'ovirt-style.ovf');
+    const m = mapVirtualSystem(env, env.virtualSystems[0]!, mappings, { profile: 'faithful' });
+    assert.equal(m.nics[0]!.model, 'virtio');
+    assert.equal(m.nics[0]!.mac, '56:6f:00:00:00:01');
+    assert.deepEqual(m.topology, { sockets: 1, cores: 2, threads: 1 });
+  });
+
   it('looks the guest up by vmw:osType first, then by the CIM OS id', () => {
     const a = mapItems(cpuAndMemory(), {}, { osAttrs: 'ovf:id="74" vmw:osType="ubuntu64Guest"' });
     assert.equal(a.osinfo, 'http://ubuntu.com/ubuntu/22.04');
@@ -408,7 +425,7 @@ describe('mapVirtualSystem: other devices and the guest OS', () => {
     assert.ok(m.warnings.some((w) => /points outside the package/.test(w)));
   });
 
-  it('resolves an oVirt disk whose HostResource is the imageGroup/imageId file reference', { todo: 'apply.ts resolveAttachment only understands ovf:/disk/ID and ovf:/file/ID; oVirt writes the Disk ovf:fileRef (group/image) in rasd:HostResource' }, () => {
+  it('resolves an oVirt disk whose HostResource is the imageGroup/imageId file reference', () => {
     const text = ovfDocument({
       files: [{ id: 'image-1', href: 'group-1/image-1' }],
       disks: [{ id: 'image-1', capacity: '1', units: 'byte * 2^30' }],

@@ -217,6 +217,9 @@ describe('loadMappings: every row of devices.json and virtio.json is reachable',
     ovirtItem(7, 20, '<Type>video</Type><Device>bochs</Device>'),
     ovirtItem(8, 20, '<Type>video</Type><Device>vga</Device>'),
     ovirtItem(9, 0, '<Type>balloon</Type><Device>memballoon</Device>'),
+    rasd(10, 10, '3'),
+    rasd(11, 10, '2'),
+    rasd(12, 10, '1'),
   ];
   const doc = ovfDocument({
     systems: [

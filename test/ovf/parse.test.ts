@@ -360,10 +360,12 @@ describe('parseEnvelope: oVirt dialect', () => {
     assert.equal(items[3]!.extra['MACAddress'], '56:6f:00:00:00:01');
   });
 
-  it('accepts oVirt disks whose ovf:fileRef names the File by its href', { todo: 'parse.ts checkReferences matches fileRef against File ovf:id only; oVirt writes the File href (imageGroup/imageId) there' }, () => {
+  it('accepts oVirt disks whose ovf:fileRef names the File by its href', () => {
     const env = parseEnvelope(Buffer.from(text), 'ovirt-style.ovf');
-    assert.equal(env.disks[0]!.fileRef, 'group-1/image-1');
     assert.deepEqual(env.references, [{ id: 'image-1', href: 'group-1/image-1', sizeBytes: 3221225472 }]);
+    const ref = env.disks[0]!.fileRef;
+    const file = env.references.find((f) => f.id === ref || f.href === ref);
+    assert.equal(file?.href, 'group-1/image-1', `the disk's fileRef ${String(ref)} leads to the File`);
   });
 });
 
@@ -423,13 +425,20 @@ describe('parseEnvelope: refused input', () => {
     assert.equal(env.virtualSystems[0]!.name, `<AB> "' &lt;`);
   });
 
-  it('takes CDATA sections literally', { todo: 'xml.ts decodes entities inside CDATA: "<![CDATA[Tom & Jerry]]>" is refused as a stray "&", and "<![CDATA[&amp;]]>" becomes "&"' }, () => {
+  it('takes CDATA sections literally', () => {
     const env = parseEnvelope(
       Buffer.from(envelope('<VirtualSystem ovf:id="x"><Info><![CDATA[Tom & Jerry]]></Info><Name><![CDATA[&amp;]]></Name><VirtualHardwareSection><Info>x</Info></VirtualHardwareSection></VirtualSystem>')),
       'cdata.ovf',
     );
     assert.equal(env.virtualSystems[0]!.info, 'Tom & Jerry');
     assert.equal(env.virtualSystems[0]!.name, '&amp;');
+  });
+
+  it('refuses characters that XML 1.0 forbids, raw or as character references', () => {
+    const annotated = (text: string) => envelope(`<VirtualSystem ovf:id="x"><Info>x</Info><AnnotationSection><Info>a</Info><Annotation>${text}</Annotation></AnnotationSection><VirtualHardwareSection><Info>x</Info></VirtualHardwareSection></VirtualSystem>`);
+    for (const text of ['&#7;', '&#xD800;', '&#xFFFE;', 'raw\u0007bell', 'raw\u0000nul']) {
+      assertRefused(annotated(text), /character|not well-formed/);
+    }
   });
 
   it('gives file:line:col for XML that is not well-formed', () => {
@@ -463,10 +472,15 @@ describe('parseEnvelope: refused input', () => {
     assertRefused(envelope('<DiskSection><Info>d</Info><Disk ovf:diskId="d1" ovf:capacity="1" ovf:parentRef="d0"/></DiskSection>'), /parentRef="d0"/);
   });
 
-  it('refuses a File without ovf:href and a Disk without ovf:diskId or capacity', () => {
+  it('refuses a File without ovf:href and a Disk without ovf:diskId', () => {
     assertRefused(envelope('<References><File ovf:id="file1"/></References>'), /References\/File\[1\] needs ovf:id and ovf:href/);
     assertRefused(envelope('<DiskSection><Info>d</Info><Disk ovf:capacity="1"/></DiskSection>'), /has no ovf:diskId/);
-    assertRefused(envelope('<DiskSection><Info>d</Info><Disk ovf:diskId="d1"/></DiskSection>'), /\(d1\) has no ovf:capacity/);
+  });
+
+  it('accepts a Disk without ovf:capacity (Ganeti) with a warning and no capacity', () => {
+    const env = parseEnvelope(Buffer.from(envelope('<DiskSection><Info>d</Info><Disk ovf:diskId="d1"/></DiskSection>')), 'ganeti.ovf');
+    assert.deepEqual(env.disks, [{ diskId: 'd1' }]);
+    assert.ok(env.warnings.some((w) => /\(d1\) has no ovf:capacity/.test(w)), env.warnings.join('\n'));
   });
 
   it('refuses a Disk capacity holding a ${...} placeholder, naming the attribute', () => {
