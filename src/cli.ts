@@ -31,6 +31,7 @@ function mappingOptions<T>(y: Argv<T>) {
     .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own" })
     .option('network', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to libvirt network NETWORK (OVFNAME=NETWORK, repeatable)' })
     .option('bridge', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to host bridge BRIDGE (OVFNAME=BRIDGE, repeatable)' })
+    .option('user-net', { type: 'boolean', default: false, describe: 'Attach NICs that no --network/--bridge names to QEMU user-mode networking instead of the libvirt network "default"' })
     .option('lax', { type: 'boolean', default: false, describe: 'Import even when an ovf:required item cannot be mapped' });
 }
 
@@ -105,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       source: String(args['source']),
       profile: String(args['profile']),
       lax: args['lax'] === true,
+      userNetwork: args['user-net'] === true,
       networks: parsePairs('network', args['network'] as string[] | undefined),
       bridges: parsePairs('bridge', args['bridge'] as string[] | undefined),
       ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),

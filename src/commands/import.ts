@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { domainToXml } from '../domain/xml.js';
-import { LibvirtSetupError, UsageError } from '../errors.js';
-import { Connection, defineDomain, lookupDomainByName, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM } from '../libvirt/index.js';
+import { LibvirtError, LibvirtSetupError, UsageError } from '../errors.js';
+import { Connection, resolveUri, defineDomain, lookupDomainByName, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { prepareSource } from '../storage/sources.js';
@@ -63,6 +63,12 @@ async function chooseVirtType(conn: Connection | undefined, wanted: ImportOption
  */
 export async function runImport(opts: ImportOptions, reporter: Reporter): Promise<ImportResult> {
   if (opts.outputDir && opts.pool !== 'default') throw new UsageError('--pool and --output-dir exclude each other');
+  const uri = resolveUri(opts.connect);
+  if (opts.start && uri?.includes(':///embed')) {
+    // The embedded driver would fork QEMU from this Node process, whose libuv fork handler
+    // closes libvirt's sync pipe; virsh (same root) starts it fine.
+    throw new UsageError(`--start is not supported with ${uri}: start the domain afterwards with virsh -c '${uri}' start NAME`);
+  }
   reporter.emit({ kind: 'stage', message: `Opening ${opts.source}` });
   const plan = await planImport({ ...opts, descriptorOnly: opts.printXml === true || opts.dryRun === true });
   for (const w of plan.warnings) reporter.emit({ kind: 'warning', message: w });
@@ -121,7 +127,16 @@ async function checkHost(conn: Connection, plan: ImportPlan, store: TargetStore,
   }
   for (const nic of plan.mapped.nics) {
     if (nic.source.type !== 'network') continue;
-    const net = conn.lookupNetwork(nic.source.network);
+    let net: ReturnType<Connection['lookupNetwork']>;
+    try {
+      net = conn.lookupNetwork(nic.source.network);
+    } catch (err) {
+      // VIR_ERR_NO_SUPPORT: no network driver on this connection (e.g. qemu:///embed).
+      if (err instanceof LibvirtError && err.code === 3) {
+        throw new LibvirtSetupError(`this connection has no network driver, so NICs cannot join libvirt network "${nic.source.network}"; use --user-net (QEMU user-mode networking) or --bridge "${nic.ovfNetwork ?? ''}=BRIDGE"`);
+      }
+      throw err;
+    }
     if (!net) {
       throw new LibvirtSetupError(
         `libvirt network "${nic.source.network}" (for OVF network "${nic.ovfNetwork ?? '(none)'}") does not exist; map it with --network "${nic.ovfNetwork ?? ''}=NAME" or --bridge "${nic.ovfNetwork ?? ''}=BRIDGE", or create it with virsh net-define`,

@@ -82,7 +82,7 @@ export async function runInspect(opts: PlanOptions): Promise<InspectReport> {
       model: n.model,
       ...(n.mac ? { mac: n.mac } : {}),
       ...(n.ovfNetwork ? { ovfNetwork: n.ovfNetwork } : {}),
-      attachTo: n.source.type === 'network' ? `network ${n.source.network}` : `bridge ${n.source.bridge}`,
+      attachTo: n.source.type === 'network' ? `network ${n.source.network}` : n.source.type === 'bridge' ? `bridge ${n.source.bridge}` : 'user-mode networking',
       defaulted: n.defaulted,
     })),
     warnings: plan.warnings,

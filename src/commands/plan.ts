@@ -20,6 +20,8 @@ export interface PlanOptions {
   readonly networks?: Record<string, string>;
   readonly bridges?: Record<string, string>;
   readonly lax?: boolean;
+  /** --user-net: unmapped NICs use QEMU user-mode networking. */
+  readonly userNetwork?: boolean;
   /** Target volume format (--format); default chosen later from the pool type. */
   readonly volumeFormat?: 'qcow2' | 'raw';
   /** Missing files are warnings (inspect, --print-xml) instead of errors. */
@@ -81,6 +83,7 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     ...(opts.networks ? { networks: opts.networks } : {}),
     ...(opts.bridges ? { bridges: opts.bridges } : {}),
     ...(opts.lax ? { lax: true } : {}),
+    ...(opts.userNetwork ? { userNetwork: true } : {}),
   });
   const warnings = [...envelope.warnings, ...mapped.warnings];
   const name = safeName(opts.name ?? virtualSystem.name ?? virtualSystem.id);

@@ -39,7 +39,11 @@ export interface DiskSpec {
 
 /** <interface type>. */
 export interface InterfaceSpec {
-  readonly source: { readonly type: 'network'; readonly network: string } | { readonly type: 'bridge'; readonly bridge: string };
+  readonly source:
+    | { readonly type: 'network'; readonly network: string }
+    | { readonly type: 'bridge'; readonly bridge: string }
+    /** QEMU user-mode networking (SLIRP): needs no host network, works with embedded and session drivers. */
+    | { readonly type: 'user' };
   /** <model type>, e.g. e1000, vmxnet3, virtio. */
   readonly model: string;
   /** <mac address>, lower case. */

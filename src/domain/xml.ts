@@ -80,7 +80,8 @@ export function domainToXml(spec: DomainSpec, meta?: ImportMetadata): string {
   for (const nic of spec.interfaces) {
     const el = devices.ele('interface', { type: nic.source.type });
     if (nic.mac) el.ele('mac', { address: nic.mac });
-    el.ele('source', nic.source.type === 'network' ? { network: nic.source.network } : { bridge: nic.source.bridge });
+    if (nic.source.type === 'network') el.ele('source', { network: nic.source.network });
+    else if (nic.source.type === 'bridge') el.ele('source', { bridge: nic.source.bridge });
     el.ele('model', { type: nic.model });
   }
   if (spec.serialConsole) {

@@ -77,6 +77,7 @@ const PROTOTYPES = {
   virConnResetLastError: 'void virConnResetLastError(virConnect *conn)',
   virResetError: 'void virResetError(void *err)',
   virSetErrorFunc: 'void virSetErrorFunc(void *userData, virErrorFunc *handler)',
+  virEventRegisterDefaultImpl: 'int virEventRegisterDefaultImpl(void)',
   virConnSetErrorFunc: 'void virConnSetErrorFunc(virConnect *conn, void *userData, virErrorFunc *handler)',
 } as const;
 
@@ -136,6 +137,9 @@ function load(): Bound {
   }, koffi.pointer(errorFunc));
   bound = { fns, virError, handler };
   (fns.get('virSetErrorFunc') as NativeFn)(null, handler);
+  // In-process drivers (qemu:///embed) refuse to open without a registered event loop
+  // implementation; registering it is harmless for remote connections. The loop is not run.
+  (fns.get('virEventRegisterDefaultImpl') as NativeFn)();
   return bound;
 }
 

@@ -17,6 +17,8 @@ export interface MapOptions {
   readonly networks?: Readonly<Record<string, string>>;
   /** OVF network name to host bridge name. */
   readonly bridges?: Readonly<Record<string, string>>;
+  /** Attach NICs no --network/--bridge names to QEMU user-mode networking instead of the default network. */
+  readonly userNetwork?: boolean;
   /** Turn ovf:required unsupported items into warnings. */
   readonly lax?: boolean;
 }
@@ -228,7 +230,13 @@ function mapNic(item: Item, model: string, env: Envelope, mappings: Mappings, op
   const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
   const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;
   const source: InterfaceSpec['source'] =
-    bridge !== undefined ? { type: 'bridge', bridge } : { type: 'network', network: network ?? mappings.defaults.defaultNetwork };
+    bridge !== undefined
+      ? { type: 'bridge', bridge }
+      : network !== undefined
+        ? { type: 'network', network }
+        : opts.userNetwork
+          ? { type: 'user' }
+          : { type: 'network', network: mappings.defaults.defaultNetwork };
   void env;
   return { instanceId: item.instanceId, model, source, defaulted: bridge === undefined && network === undefined, ...(mac ? { mac } : {}), ...(ovfNetwork !== undefined ? { ovfNetwork } : {}) };
 }

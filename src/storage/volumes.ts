@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create } from 'xmlbuilder2';
-import { LibvirtSetupError } from '../errors.js';
+import { LibvirtError, LibvirtSetupError } from '../errors.js';
 import type { Connection, StoragePool } from '../libvirt/index.js';
 import { lookupPool } from '../libvirt/index.js';
 import type { DiskSource } from '../domain/model.js';
@@ -27,7 +27,14 @@ export type TargetStore =
  * @throws LibvirtSetupError saying how to create the pool when it is missing or inactive.
  */
 export async function openPool(conn: Connection, name: string): Promise<TargetStore> {
-  const pool = lookupPool(conn, name);
+  let pool: StoragePool | null;
+  try {
+    pool = lookupPool(conn, name);
+  } catch (err) {
+    // VIR_ERR_NO_SUPPORT: the connection has no storage driver (e.g. qemu:///embed).
+    if (err instanceof LibvirtError && err.code === 3) throw new LibvirtSetupError(`this connection has no storage driver (${err.message}); use --output-dir DIR to write the disks into a directory`);
+    throw err;
+  }
   const howTo = `create one with: virsh pool-define-as ${name} dir --target /var/lib/libvirt/images && virsh pool-build ${name} && virsh pool-start ${name} && virsh pool-autostart ${name}, or choose another with --pool, or use --output-dir`;
   if (!pool) throw new LibvirtSetupError(`storage pool "${name}" does not exist; ${howTo}`);
   if (!pool.isActive()) throw new LibvirtSetupError(`storage pool "${name}" is not active; start it with: virsh pool-start ${name}`);
