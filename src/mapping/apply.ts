@@ -154,10 +154,11 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
   }
 
   const fw = mappings.defaults.firmware;
-  const efi = fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase());
-  const secureBoot = efi && vs.hardware.vmwConfig[fw.secureBootVmwConfigKey] === 'true';
+  const ovirtBios = vs.extra['BiosType'] !== undefined ? fw.ovirtBiosTypes[vs.extra['BiosType']] : undefined;
+  const efi = fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase()) || ovirtBios === 'efi' || ovirtBios === 'efi-secure';
+  const secureBoot = efi && (vs.hardware.vmwConfig[fw.secureBootVmwConfigKey] === 'true' || ovirtBios === 'efi-secure');
   const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
-  const os = lookupOs(vs, mappings);
+  const os = lookupOs(env, vs, mappings);
   return {
     vcpus,
     memoryBytes,
@@ -184,10 +185,21 @@ function positiveInt(text: string, where: string, file: string): number {
   return Number(text);
 }
 
-function lookupOs(vs: VirtualSystem, mappings: Mappings): { osinfo: string; family: 'linux' | 'windows' | 'other' } | undefined {
+/**
+ * The libosinfo entry for the guest OS: producer-specific ids first (vmw:osType, vbox:OSType,
+ * oVirt's Description), the CIM OsType number last, because producers disagree on its numbers.
+ */
+function lookupOs(env: Envelope, vs: VirtualSystem, mappings: Mappings): { osinfo: string; family: 'linux' | 'windows' | 'other' } | undefined {
   const os = vs.operatingSystem;
   if (!os) return undefined;
-  return (os.vmwOsType !== undefined ? mappings.os.vmwOsType[os.vmwOsType] : undefined) ?? (os.id !== undefined ? mappings.os.cimOsType[String(os.id)] : undefined);
+  const from = (table: Readonly<Record<string, { osinfo: string; family: 'linux' | 'windows' | 'other' }>>, key: string | undefined) =>
+    key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+  return (
+    from(mappings.os.vmwOsType, os.vmwOsType) ??
+    from(mappings.os.vboxOsType, os.vboxOsType) ??
+    (env.producer === 'oVirt' ? from(mappings.os.ovirtOsType, os.description) : undefined) ??
+    from(mappings.os.cimOsType, os.id !== undefined ? String(os.id) : undefined)
+  );
 }
 
 /** Resolves rasd:HostResource (`ovf:/disk/ID`, `ovf:/file/ID`, or empty) to the DiskSection/References entries. */

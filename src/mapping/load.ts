@@ -45,8 +45,10 @@ const tableSchema = z.strictObject({ $comment: z.string().optional(), rows: z.ar
 const osEntrySchema = z.strictObject({ osinfo: z.string().url(), family: z.enum(['linux', 'windows', 'other']) });
 const osSchema = z.strictObject({
   $comment: z.string().optional(),
-  vmwOsType: z.record(z.string(), osEntrySchema),
-  cimOsType: z.record(z.string().regex(/^\d+$/), osEntrySchema),
+  vmwOsType: z.record(z.string(), osEntrySchema).default({}),
+  vboxOsType: z.record(z.string(), osEntrySchema).default({}),
+  ovirtOsType: z.record(z.string(), osEntrySchema).default({}),
+  cimOsType: z.record(z.string().regex(/^\d+$/), osEntrySchema).default({}),
 });
 
 const formatsSchema = z.strictObject({
@@ -60,7 +62,13 @@ const defaultsSchema = z.strictObject({
   arch: z.string(),
   memoryUnitsWhenAbsent: z.string(),
   memoryMiBWhenAbsent: z.number().int().positive(),
-  firmware: z.strictObject({ vmwConfigKey: z.string(), efiValues: z.array(z.string()), secureBootVmwConfigKey: z.string() }),
+  firmware: z.strictObject({
+    vmwConfigKey: z.string(),
+    efiValues: z.array(z.string()),
+    secureBootVmwConfigKey: z.string(),
+    /** oVirt's <BiosType> value to firmware: efi, or efi-secure for secure boot. */
+    ovirtBiosTypes: z.record(z.string(), z.enum(['bios', 'efi', 'efi-secure'])),
+  }),
   graphics: z.strictObject({ type: z.enum(['vnc', 'spice', 'none']), listen: z.string() }),
   serialConsole: z.boolean(),
   defaultNetwork: z.string(),
@@ -117,7 +125,12 @@ export function loadMappings(overlayDir?: string): Mappings {
     const overFile = overlayDir ? join(overlayDir, file) : undefined;
     return overFile && existsSync(overFile) ? merge(readJson(overFile, schema), base) : base;
   };
-  const os = layered('os.json', osSchema, (o, b) => ({ vmwOsType: { ...b.vmwOsType, ...o.vmwOsType }, cimOsType: { ...b.cimOsType, ...o.cimOsType } }));
+  const os = layered('os.json', osSchema, (o, b) => ({
+    vmwOsType: { ...b.vmwOsType, ...o.vmwOsType },
+    vboxOsType: { ...b.vboxOsType, ...o.vboxOsType },
+    ovirtOsType: { ...b.ovirtOsType, ...o.ovirtOsType },
+    cimOsType: { ...b.cimOsType, ...o.cimOsType },
+  }));
   const formats = layered('formats.json', formatsSchema, (o, b) => ({ rows: [...o.rows, ...b.rows] })).rows;
   const defaults = layered('defaults.json', defaultsSchema, (o, b) => ({ ...b, ...o, profiles: { ...b.profiles, ...o.profiles } }));
   for (const [name, profile] of Object.entries(defaults.profiles)) {

@@ -160,6 +160,8 @@ export interface OperatingSystemSection {
   readonly description?: string;
   /** vmw:osType, e.g. "otherLinux64Guest". */
   readonly vmwOsType?: string;
+  /** VirtualBox's vbox:OSType child, e.g. "Ubuntu_64". */
+  readonly vboxOsType?: string;
 }
 
 /** VirtualSystem (DSP0243 8). */
@@ -174,6 +176,8 @@ export interface VirtualSystem {
   readonly productSections: readonly ProductSection[];
   /** License text of each EulaSection. */
   readonly eulas: readonly string[];
+  /** Text of plain child elements of the VirtualSystem (oVirt's BiosType, ...), by local name. */
+  readonly extra: Readonly<Record<string, string>>;
 }
 
 /** Envelope (DSP0243 7): everything import needs from the descriptor. */

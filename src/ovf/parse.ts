@@ -210,20 +210,25 @@ function parseVirtualSystem(el: XmlElement, ctx: Ctx): VirtualSystem {
   if (osEl) {
     const osId = attr(osEl, 'id', ctx);
     const vmwOsType = [...osEl.attrs].find(([k]) => k.endsWith('}osType'))?.[1];
+    const vboxOsType = childText(osEl, 'OSType');
     operatingSystem = {
       ...opt('id', osId !== undefined && /^\d+$/.test(osId) ? Number(osId) : undefined),
       ...opt('version', attr(osEl, 'version', ctx)),
       ...opt('description', childText(osEl, 'Description')),
       ...opt('vmwOsType', vmwOsType),
+      ...opt('vboxOsType', vboxOsType),
     };
   }
   const hardware = parseHardwareSection(hardwareSections[0]!, ctx);
+  const extra: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const c of el.children) if (c.children.length === 0 && c.text !== '' && !(c.local in extra)) extra[c.local] = c.text;
   const transport = attr(el, 'transport', ctx);
   return {
     id,
     hardware: transport ? { ...hardware, transport: [...hardware.transport, ...transport.split(/\s+/).filter(Boolean)] } : hardware,
     productSections: parseProductSections(el, ctx),
     eulas: parseEulas(el),
+    extra,
     ...opt('name', childText(el, 'Name')),
     ...opt('info', childText(el, 'Info')),
     ...opt('operatingSystem', operatingSystem),
@@ -241,7 +246,8 @@ function detectProducer(root: XmlElement, systems: readonly VirtualSystem[]): st
   walk(root, 0);
   const types = systems.flatMap((s) => s.hardware.virtualSystemTypes).join(' ');
   if ([...uris].some((u) => u.includes('virtualbox.org')) || /virtualbox/i.test(types)) return 'VirtualBox';
-  if (/ENGINE|RHEVM|ovirt/i.test(types) || [...uris].some((u) => u.includes('ovirt'))) return 'oVirt';
+  // oVirt (and virt-v2v's oVirt output) write the envelope namespace with a trailing slash.
+  if (/ENGINE|RHEVM|ovirt/i.test(types) || [...uris].some((u) => u.includes('ovirt')) || root.ns.endsWith('/envelope/1/')) return 'oVirt';
   if ([...uris].some((u) => u.includes('ganeti'))) return 'Ganeti';
   if ([...uris].some((u) => u.includes('citrix') || u.includes('xen'))) return 'XenServer';
   if (/vmx-/i.test(types) || [...uris].some((u) => u.includes('vmware.com'))) return 'VMware';

@@ -217,7 +217,7 @@ describe('parseEnvelope: an OVF 2.0 descriptor with StorageItem and EthernetPort
   it('reads the controllers subtypes and the CIM OS type', () => {
     assert.equal(item(env, '3').resourceSubType, 'PIIX4');
     assert.equal(item(env, '4').resourceSubType, 'AHCI');
-    assert.deepEqual(env.virtualSystems[0]!.operatingSystem, { id: 94, description: 'Ubuntu_64' });
+    assert.deepEqual(env.virtualSystems[0]!.operatingSystem, { id: 94, description: 'Ubuntu_64', vboxOsType: 'Ubuntu_64' });
     assert.deepEqual(env.virtualSystems[0]!.hardware.virtualSystemTypes, ['virtualbox-2.2']);
   });
 });
