@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
 # dnsmasq/iptables, virt-xml-validate); skips apt entirely when they are all present.
 set -euo pipefail
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf dnsmasq-base iptables libxml2-utils)
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf dnsmasq-base iptables libxml2-utils genisoimage)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

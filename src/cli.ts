@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runImport } from './commands/import.js';
+import { runImportAll } from './commands/import-all.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { createReporter, type Reporter } from './report.js';
@@ -32,7 +33,10 @@ function mappingOptions<T>(y: Argv<T>) {
     .option('network', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to libvirt network NETWORK (OVFNAME=NETWORK, repeatable)' })
     .option('bridge', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to host bridge BRIDGE (OVFNAME=BRIDGE, repeatable)' })
     .option('user-net', { type: 'boolean', default: false, describe: 'Attach NICs that no --network/--bridge names to QEMU user-mode networking instead of the libvirt network "default"' })
-    .option('lax', { type: 'boolean', default: false, describe: 'Import even when an ovf:required item cannot be mapped' });
+    .option('lax', { type: 'boolean', default: false, describe: 'Import even when an ovf:required item cannot be mapped' })
+    .option('deployment', { type: 'string', describe: "DeploymentOptionSection configuration to use (default: the descriptor's ovf:default, else the first)" })
+    .option('prop', { type: 'string', array: true, describe: 'Set ProductSection property KEY to VALUE (KEY=VALUE, repeatable; checked against its type and qualifiers)' })
+    .option('ovf-env', { type: 'boolean', default: false, describe: 'Attach the OVF environment (ovf-env.xml) on a CD-ROM even when the descriptor does not ask for the iso transport' });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -63,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
           .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything against the host, create nothing' })
           .option('verify', { type: 'boolean', default: true, describe: 'Verify the manifest (.mf) digests; --no-verify skips it with a warning' })
           .option('serial-log', { type: 'string', describe: "Also log the guest's serial console to this host file" })
+          .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
+          .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
           .option('tmpdir', {
             type: 'string',
             describe: 'Directory for the temporary copy a gzip-compressed or chunked disk needs (default: the pool or output directory, else $TMPDIR); removed afterwards',
@@ -107,6 +113,9 @@ async function main(argv: string[]): Promise<number> {
       profile: String(args['profile']),
       lax: args['lax'] === true,
       userNetwork: args['user-net'] === true,
+      ovfEnv: args['ovf-env'] === true,
+      properties: parsePairs('prop', args['prop'] as string[] | undefined),
+      ...(args['deployment'] !== undefined ? { deployment: String(args['deployment']) } : {}),
       networks: parsePairs('network', args['network'] as string[] | undefined),
       bridges: parsePairs('bridge', args['bridge'] as string[] | undefined),
       ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),
@@ -119,7 +128,9 @@ async function main(argv: string[]): Promise<number> {
       else process.stdout.write(formatInspect(report));
       return ExitCode.Success;
     }
-    const result = await runImport(
+    if (args['all'] === true && args['vm'] !== undefined) throw new UsageError('--all and --vm exclude each other');
+    const importer = args['all'] === true ? runImportAll : runImport;
+    const outcome = await importer(
       {
         ...common,
         pool: String(args['pool']),
@@ -133,13 +144,16 @@ async function main(argv: string[]): Promise<number> {
         ...(args['virt-type'] !== undefined ? { virtType: args['virt-type'] as 'kvm' | 'qemu' } : {}),
         ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
         ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
+        acceptEula: args['accept-eula'] === true,
       },
       reporter,
     );
-    if (json) reporter.emit({ kind: 'result', result });
-    else if (args['print-xml']) process.stdout.write(result.xml);
-    else if (args['dry-run']) process.stdout.write(result.xml);
-    else if (!args['quiet']) process.stdout.write(`Domain ${result.domain} (${result.uuid}) ${result.started ? 'defined and started' : 'defined'}\n`);
+    const results = Array.isArray(outcome) ? outcome : [outcome];
+    if (json) reporter.emit({ kind: 'result', result: Array.isArray(outcome) ? results : outcome });
+    for (const result of json ? [] : results) {
+      if (args['print-xml'] || args['dry-run']) process.stdout.write(result.xml);
+      else if (!args['quiet']) process.stdout.write(`Domain ${result.domain} (${result.uuid}) ${result.started ? 'defined and started' : 'defined'}\n`);
+    }
     return ExitCode.Success;
   } catch (err) {
     const code = err instanceof VirtOvfError ? err.exitCode : ExitCode.Internal;

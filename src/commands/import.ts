@@ -1,13 +1,15 @@
 // The import pipeline, top-down: open package, parse, map, check libvirt, convert disks, verify, define, start.
 import { randomUUID } from 'node:crypto';
-import { writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainToXml } from '../domain/xml.js';
 import { LibvirtError, LibvirtSetupError, UsageError } from '../errors.js';
 import { Connection, resolveUri, defineDomain, lookupDomainByName, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
-import { prepareSource } from '../storage/sources.js';
+import { makeIso } from '../storage/iso.js';
+import { prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, defaultFormat, openPool, targetExists, type TargetStore } from '../storage/volumes.js';
 import { buildDomainSpec, targetFormat, targetName, type ResolvedSource } from './build-domain.js';
 import { startVerification } from './verify.js';
@@ -32,6 +34,8 @@ export interface ImportOptions extends PlanOptions {
   readonly serialLog?: string;
   /** Directory for temporary files of compressed or chunked disks (default: next to the volumes, else $TMPDIR). */
   readonly tempDir?: string;
+  /** The user accepts the package's EULA (--accept-eula); required when it has one. */
+  readonly acceptEula?: boolean;
 }
 
 /** What import did. Sizes in bytes. */
@@ -72,6 +76,9 @@ export async function runImport(opts: ImportOptions, reporter: Reporter): Promis
   reporter.emit({ kind: 'stage', message: `Opening ${opts.source}` });
   const plan = await planImport({ ...opts, descriptorOnly: opts.printXml === true || opts.dryRun === true });
   for (const w of plan.warnings) reporter.emit({ kind: 'warning', message: w });
+  if (plan.eulas.length > 0 && !opts.acceptEula && !opts.printXml) {
+    throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with: virt-ovf inspect ${opts.source} --json, then import with --accept-eula`);
+  }
   const m = plan.mapped;
   reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.envelope.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.disks.length} drive(s), ${m.nics.length} NIC(s)` });
 
@@ -86,7 +93,7 @@ export async function runImport(opts: ImportOptions, reporter: Reporter): Promis
     const virtType = await chooseVirtType(conn, opts.virtType);
     const store: TargetStore | undefined = opts.outputDir ? { kind: 'dir', dir: opts.outputDir } : conn && !opts.printXml ? await openPool(conn, opts.pool) : undefined;
     const format = opts.volumeFormat ?? (store ? defaultFormat(store) : 'qcow2');
-    const names = plan.disks.map((d) => (d.file || d.planned.device === 'disk' ? targetName(d, targetFormat(d, format)) : undefined));
+    const names = plan.disks.map((d) => (d.file || d.generated || d.planned.device === 'disk' ? targetName(d, targetFormat(d, format)) : undefined));
     const predicted: ResolvedSource[] = plan.disks.map((d, i) => ({
       format: targetFormat(d, format),
       source: names[i] === undefined ? { type: 'none' } : opts.outputDir ? { type: 'file', path: join(opts.outputDir, names[i]!) } : { type: 'volume', pool: opts.pool, volume: names[i]! },
@@ -159,6 +166,21 @@ interface ConvertContext {
   readonly signal: AbortSignal;
 }
 
+/** Writes ovf-env.xml onto an ISO in `dir` (default $TMPDIR) and returns it as a raw source. */
+async function environmentIso(xml: string, dir: string | undefined): Promise<PreparedSource> {
+  const work = await mkdtemp(join(dir ?? tmpdir(), 'virt-ovf-'));
+  const path = join(work, 'ovf-env.iso');
+  const release = () => rm(work, { recursive: true, force: true });
+  try {
+    await makeIso(path, 'OVF ENV', [{ name: 'ovf-env.xml', content: xml }]);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const { size } = await stat(path);
+  return { source: { path, offset: 0, size, format: 'raw', label: 'the OVF environment ISO' }, temporary: true, release };
+}
+
 async function convertAndDefine(conn: Connection, plan: ImportPlan, store: TargetStore, ctx: ConvertContext): Promise<ImportResult> {
   const { opts, reporter } = ctx;
   const rollback = new Rollback();
@@ -179,8 +201,13 @@ async function convertAndDefine(conn: Connection, plan: ImportPlan, store: Targe
         continue;
       }
       signal.throwIfAborted();
-      reporter.emit({ kind: 'stage', message: `${disk.file ? 'Converting' : 'Creating empty'} ${disk.planned.device} ${i + 1}/${plan.disks.length}${disk.file ? ` (${disk.file.href}, ${disk.sourceFormat})` : ''} to ${name}` });
-      const prepared = disk.file ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.max(disk.capacityBytes, 1) * 1.1 + 64 * 2 ** 20, signal }) : undefined;
+      const what = disk.generated ? 'Writing the OVF environment CD-ROM' : `${disk.file ? 'Converting' : 'Creating empty'} ${disk.planned.device}`;
+      reporter.emit({ kind: 'stage', message: `${what} ${i + 1}/${plan.disks.length}${disk.file ? ` (${disk.file.href}, ${disk.sourceFormat})` : ''} to ${name}` });
+      const prepared = disk.generated
+        ? await environmentIso(plan.ovfEnvironment!, tempDir)
+        : disk.file
+          ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.max(disk.capacityBytes, 1) * 1.1 + 64 * 2 ** 20, signal })
+          : undefined;
       try {
         const info = prepared ? await imageInfo(prepared.source, { signal }) : undefined;
         const capacityBytes = Math.max(disk.capacityBytes, info?.virtualSizeBytes ?? 0);

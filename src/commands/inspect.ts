@@ -27,8 +27,17 @@ export interface InspectReport {
     capacityBytes: number;
     fileSizeBytes?: number;
     present: boolean;
+    /** True for the OVF environment CD-ROM that import generates. */
+    generated: boolean;
   }[];
   readonly nics: readonly { model: string; mac?: string; ovfNetwork?: string; attachTo: string; defaulted: boolean }[];
+  readonly deploymentOptions: readonly { id: string; label?: string; isDefault: boolean; selected: boolean }[];
+  /** ProductSection properties; a password's value is replaced by "(hidden)". */
+  readonly properties: readonly { key: string; type: string; value?: string; label?: string; userConfigurable: boolean; password: boolean; qualifiers?: string }[];
+  /** OVF environment transport asked for by the descriptor, and whether import attaches ovf-env.xml. */
+  readonly ovfEnvironment: { transport: readonly string[]; attached: boolean };
+  /** License texts; import needs --accept-eula when there is one. */
+  readonly eulas: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -76,6 +85,7 @@ export async function runInspect(opts: PlanOptions): Promise<InspectReport> {
         capacityBytes: d.capacityBytes,
         ...(entry ? { fileSizeBytes: entry.size } : d.file?.sizeBytes !== undefined ? { fileSizeBytes: d.file.sizeBytes } : {}),
         present: d.file === undefined || entry !== undefined,
+        generated: d.generated !== undefined,
       };
     }),
     nics: m.nics.map((n) => ({
@@ -85,6 +95,18 @@ export async function runInspect(opts: PlanOptions): Promise<InspectReport> {
       attachTo: n.source.type === 'network' ? `network ${n.source.network}` : n.source.type === 'bridge' ? `bridge ${n.source.bridge}` : 'user-mode networking',
       defaulted: n.defaulted,
     })),
+    deploymentOptions: plan.envelope.deploymentOptions.map((d) => ({ id: d.id, ...(d.label ? { label: d.label } : {}), isDefault: d.isDefault, selected: d.id === plan.envelope.deployment })),
+    properties: plan.properties.map((p) => ({
+      key: p.key,
+      type: p.type,
+      userConfigurable: p.userConfigurable,
+      password: p.password,
+      ...(p.value !== undefined ? { value: p.password ? '(hidden)' : p.value } : {}),
+      ...(p.label ? { label: p.label } : {}),
+      ...(p.qualifiers ? { qualifiers: p.qualifiers } : {}),
+    })),
+    ovfEnvironment: { transport: plan.virtualSystem.hardware.transport, attached: plan.ovfEnvironment !== undefined },
+    eulas: plan.eulas,
     warnings: plan.warnings,
   };
 }
@@ -113,11 +135,29 @@ export function formatInspect(r: InspectReport): string {
   if (d.os) lines.push(`OS:             ${[d.os.vmwOsType, d.os.cimId !== undefined ? `CIM ${d.os.cimId}` : undefined, d.os.description].filter(Boolean).join(', ')}${d.os.osinfo ? ` -> ${d.os.osinfo}` : ''}`);
   lines.push('Disks:');
   for (const k of r.disks) {
-    const what = k.file ? `${k.file} (${k.format ?? '?'}${k.fileSizeBytes !== undefined ? `, ${size(k.fileSizeBytes)}` : ''})${k.present ? '' : ' MISSING'}` : k.device === 'cdrom' ? 'empty' : 'empty disk';
+    const what = k.generated ? 'ovf-env.xml (generated)' : k.file ? `${k.file} (${k.format ?? '?'}${k.fileSizeBytes !== undefined ? `, ${size(k.fileSizeBytes)}` : ''})${k.present ? '' : ' MISSING'}` : k.device === 'cdrom' ? 'empty' : 'empty disk';
     lines.push(`  ${k.dev.padEnd(5)} ${k.device.padEnd(5)} bus ${k.bus.padEnd(6)} ${k.controller ?? '-'} addr ${k.address ?? '-'}  capacity ${size(k.capacityBytes)}  ${what}`);
   }
   lines.push('NICs:');
   for (const n of r.nics) lines.push(`  ${n.model.padEnd(8)} ${n.mac ?? '(MAC assigned by libvirt)'}  OVF network "${n.ovfNetwork ?? ''}" -> ${n.attachTo}${n.defaulted ? ' (default: map it with --network or --bridge)' : ''}`);
+  if (r.deploymentOptions.length > 0) {
+    lines.push(`Deployment:     ${r.deploymentOptions.map((d) => `${d.id}${d.selected ? ' (selected)' : ''}${d.isDefault ? ' (default)' : ''}`).join(', ')}`);
+  }
+  if (r.properties.length > 0) {
+    lines.push('Properties:');
+    for (const p of r.properties) {
+      lines.push(`  ${p.key} (${p.type}${p.userConfigurable ? '' : ', fixed'}) = ${p.value === undefined ? '(no value)' : JSON.stringify(p.value)}${p.label ? `  ${p.label}` : ''}`);
+    }
+  }
+  if (r.ovfEnvironment.transport.length > 0 || r.ovfEnvironment.attached) {
+    lines.push(`OVF environment: transport ${r.ovfEnvironment.transport.join(', ') || '(none)'}; ${r.ovfEnvironment.attached ? 'ovf-env.xml attached on a CD-ROM' : 'not attached (--ovf-env attaches it)'}`);
+  }
+  for (const [i, eula] of r.eulas.entries()) {
+    const text = eula.split('\n').map((l) => l.trim()).filter(Boolean);
+    lines.push(`EULA ${i + 1}/${r.eulas.length} (import needs --accept-eula):`);
+    for (const l of text.slice(0, 5)) lines.push(`  ${l}`);
+    if (text.length > 5) lines.push(`  ... ${text.length - 5} more line(s); --json gives the full text`);
+  }
   if (r.warnings.length > 0) {
     lines.push('Warnings:');
     for (const w of r.warnings) lines.push(`  ${w}`);

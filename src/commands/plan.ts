@@ -4,7 +4,10 @@ import { PackageError, UsageError } from '../errors.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
 import { mapVirtualSystem, type MappedSystem, type PlannedDisk } from '../mapping/apply.js';
 import type { Envelope, OvfFile, VirtualSystem } from '../ovf/model.js';
+import { ovfEnvironmentXml } from '../ovf/environment.js';
 import { parseEnvelope } from '../ovf/parse.js';
+import { resolveProperties, type ResolvedProperty } from '../ovf/properties.js';
+import { VERSION } from '../version.js';
 import { safeName } from '../naming.js';
 import type { ImageFormat } from '../storage/qemu-img.js';
 
@@ -22,6 +25,12 @@ export interface PlanOptions {
   readonly lax?: boolean;
   /** --user-net: unmapped NICs use QEMU user-mode networking. */
   readonly userNetwork?: boolean;
+  /** DeploymentOptionSection Configuration id (--deployment). */
+  readonly deployment?: string;
+  /** ProductSection property values by key (--prop KEY=VALUE). */
+  readonly properties?: Readonly<Record<string, string>>;
+  /** Attach the OVF environment on a CD-ROM even when the descriptor does not ask for the iso transport (--ovf-env). */
+  readonly ovfEnv?: boolean;
   /** Target volume format (--format); default chosen later from the pool type. */
   readonly volumeFormat?: 'qcow2' | 'raw';
   /** Missing files are warnings (inspect, --print-xml) instead of errors. */
@@ -39,6 +48,8 @@ export interface DiskPlan {
   readonly capacityBytes: number;
   /** Volume (or file) name to create: DOMAIN-DISKID.EXT. */
   readonly volumeBase: string;
+  /** Set for the OVF environment CD-ROM, whose ISO import generates. */
+  readonly generated?: 'ovf-env';
 }
 
 /** What import would do. */
@@ -50,8 +61,17 @@ export interface ImportPlan {
   readonly mapped: MappedSystem;
   readonly name: string;
   readonly disks: readonly DiskPlan[];
+  /** ProductSection properties with the values in force. */
+  readonly properties: readonly ResolvedProperty[];
+  /** EulaSection license texts (collection and VirtualSystem). */
+  readonly eulas: readonly string[];
+  /** ovf-env.xml to attach on a CD-ROM (iso transport or --ovf-env), else undefined. */
+  readonly ovfEnvironment?: string;
   readonly warnings: readonly string[];
 }
+
+/** instanceId of the OVF environment CD-ROM in the mapped hardware. */
+export const OVF_ENV_DRIVE = 'ovf-env';
 
 /** Picks the VirtualSystem: --vm ID, else the first. @throws UsageError when ID is unknown. */
 export function selectVirtualSystem(env: Envelope, vm?: string): VirtualSystem {
@@ -75,8 +95,14 @@ function formatOf(uri: string | undefined, href: string, device: 'disk' | 'cdrom
  */
 export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
   const archive = await openArchive(opts.source);
-  const envelope = parseEnvelope(await archive.readDescriptor(), archive.descriptorName);
+  const envelope = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
+    ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
+    ...(opts.properties ? { properties: opts.properties } : {}),
+  });
   const virtualSystem = selectVirtualSystem(envelope, opts.vm);
+  const properties = resolveProperties(envelope, virtualSystem, opts.properties ?? {});
+  const transport = virtualSystem.hardware.transport;
+  const wantsEnv = opts.ovfEnv === true || transport.includes('iso');
   const mappings = loadMappings(opts.mappingsDir);
   const mapped = mapVirtualSystem(envelope, virtualSystem, mappings, {
     profile: opts.profile,
@@ -84,12 +110,20 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     ...(opts.bridges ? { bridges: opts.bridges } : {}),
     ...(opts.lax ? { lax: true } : {}),
     ...(opts.userNetwork ? { userNetwork: true } : {}),
+    ...(wantsEnv ? { extraCdrom: OVF_ENV_DRIVE } : {}),
   });
   const warnings = [...envelope.warnings, ...mapped.warnings];
+  if (!wantsEnv && transport.length > 0) {
+    warnings.push(`the descriptor asks for the ${transport.join(', ')} transport of the OVF environment, which libvirt lacks; --ovf-env attaches the environment on a CD-ROM instead`);
+  }
   const name = safeName(opts.name ?? virtualSystem.name ?? virtualSystem.id);
   if (opts.name !== undefined && name !== opts.name) warnings.push(`--name "${opts.name}" is not safe for libvirt and file names; using "${name}"`);
   const disks: DiskPlan[] = [];
   for (const planned of mapped.disks) {
+    if (planned.instanceId === OVF_ENV_DRIVE) {
+      disks.push({ planned, capacityBytes: 0, volumeBase: `${name}-ovf-env`, generated: 'ovf-env' });
+      continue;
+    }
     const id = planned.ovfDisk?.diskId ?? planned.file?.id ?? planned.instanceId;
     const volumeBase = `${name}-${safeName(id, `item${planned.instanceId}`)}`;
     const file = planned.file;
@@ -118,5 +152,9 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     const capacityBytes = planned.ovfDisk?.capacityBytes ?? present?.size ?? file.sizeBytes ?? 0;
     disks.push({ planned, file, sourceFormat, capacityBytes, volumeBase });
   }
-  return { archive, envelope, virtualSystem, mappings, mapped, name, disks, warnings };
+  const ovfEnvironment = wantsEnv
+    ? ovfEnvironmentXml({ virtualSystemId: virtualSystem.id, properties, nics: mapped.nics, platformVersion: VERSION })
+    : undefined;
+  const eulas = [...envelope.eulas, ...virtualSystem.eulas];
+  return { archive, envelope, virtualSystem, mappings, mapped, name, disks, properties, eulas, warnings, ...(ovfEnvironment ? { ovfEnvironment } : {}) };
 }

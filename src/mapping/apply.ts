@@ -21,6 +21,8 @@ export interface MapOptions {
   readonly userNetwork?: boolean;
   /** Turn ovf:required unsupported items into warnings. */
   readonly lax?: boolean;
+  /** Add one more CD-ROM with this instance id (the OVF environment ISO), on the default CD-ROM bus. */
+  readonly extraCdrom?: string;
 }
 
 /** A NIC and where it is attached; `defaulted` when no --network/--bridge named its OVF network. */
@@ -147,6 +149,10 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         warnings.push(`${itemLabel(item)}: not carried over: ${row.reason}`);
         break;
     }
+  }
+  if (opts.extraCdrom !== undefined) {
+    const item: Item = { element: 'Item', index: items.length + 1, instanceId: opts.extraCdrom, elementName: 'OVF environment', hostResource: [], connection: [], required: false, configuration: [], vmwConfig: {}, extra: {} };
+    attachments.push({ item, device: 'cdrom' });
   }
   if (memoryBytes === undefined) {
     memoryBytes = mappings.defaults.memoryMiBWhenAbsent * 2 ** 20;
