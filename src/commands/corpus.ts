@@ -8,15 +8,15 @@ import { Connection, defineDomain } from '../libvirt/index.js';
 import { validateDomainXml } from '../libvirt/validate.js';
 import { safeName } from '../naming.js';
 import { buildDomainSpec, targetFormat, targetName } from './build-domain.js';
-import { planImport } from './plan.js';
+import { planImport, type ImportPlan } from './plan.js';
 
-/** Expected outcome of one corpus file that must fail (test data about the corpus). */
-export interface ExpectedFailure {
-  /** Error class name, e.g. OvfParseError. */
-  readonly error: string;
-  /** A substring the message must contain. */
-  readonly message: string;
-}
+/**
+ * Expected outcome of one corpus file (test data about the corpus): either a failure
+ * (error class and a message substring) or the summary of the domain it must produce.
+ */
+export type ExpectedFailure =
+  | { readonly error: string; readonly message: string; readonly summary?: undefined }
+  | { readonly summary: string; readonly error?: undefined; readonly message?: undefined };
 
 /** One row of the corpus table. */
 export interface CorpusRow {
@@ -70,17 +70,40 @@ async function checkOne(path: string, file: string, expected: ExpectedFailure | 
         domain.free();
       }
     }
-    const m = plan.mapped;
-    const summary = `${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.disks.filter((d) => d.planned.device === 'disk').length} disk(s), ${plan.disks.filter((d) => d.planned.device === 'cdrom').length} cdrom(s), ${m.nics.length} NIC(s)`;
-    if (expected) return { file, producer, result: 'FAIL', summary: `expected ${expected.error} but it imported (${summary})`, warnings: plan.warnings.length };
+    const summary = summarize(plan);
+    if (expected?.error !== undefined) return { file, producer, result: 'FAIL', summary: `expected ${expected.error} but it imported (${summary})`, warnings: plan.warnings.length };
+    if (expected?.summary !== undefined && expected.summary !== summary) {
+      return { file, producer, result: 'FAIL', summary: `domain differs from the expectation:\n    expected ${expected.summary}\n    actual   ${summary}`, warnings: plan.warnings.length };
+    }
     return { file, producer, result: 'ok', summary, warnings: plan.warnings.length };
   } catch (err) {
     const name = (err as Error).constructor?.name ?? 'Error';
     const message = (err as Error).message;
-    if (expected && name === expected.error && message.includes(expected.message)) return { file, producer, result: 'expected-failure', summary: `${name}: ${message}`, warnings: 0 };
+    if (expected?.error !== undefined && name === expected.error && message.includes(expected.message)) return { file, producer, result: 'expected-failure', summary: `${name}: ${message}`, warnings: 0 };
     const unexpectedClass = !(err instanceof VirtOvfError) ? ' (not a virt-ovf error)' : '';
     return { file, producer, result: 'FAIL', summary: `${name}${unexpectedClass}: ${message}`, warnings: 0 };
   }
+}
+
+/**
+ * What the domain carries, in one line: vCPUs (and topology), memory in MiB, firmware,
+ * machine, libosinfo id, each drive (target, bus, controller model, device) and each NIC
+ * (model, MAC, attachment).
+ */
+export function summarize(plan: ImportPlan): string {
+  const m = plan.mapped;
+  const controllerModel = (bus: string, index: number | undefined) => m.controllers.find((c) => c.type === bus && c.index === index)?.model;
+  const drives = plan.disks.map((d) => {
+    const p = d.planned;
+    const model = p.address ? controllerModel(p.bus === 'virtio' ? '' : p.bus, p.address.controller) : undefined;
+    return `${p.dev}=${p.bus}${model ? `/${model}` : ''}${p.device === 'cdrom' ? ':cdrom' : ''}`;
+  });
+  const nics = m.nics.map((n) => `${n.model}${n.mac ? `/${n.mac}` : ''}`);
+  const topo = m.topology ? ` (${m.topology.sockets}s×${m.topology.cores}c)` : '';
+  const other = [m.video ? `video ${m.video.model}` : '', ...m.sounds.map((s) => `sound ${s.model}`), ...m.usb.map((u) => `usb ${u.model}`), m.tpm ? `tpm ${m.tpm.model}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${m.vcpus} vCPU${topo}, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}${m.secureBoot ? '+secureboot' : ''}, ${m.machine}, os ${m.osinfo ?? '-'}; drives ${drives.join(' ') || '-'}; nics ${nics.join(' ') || '-'}${other ? `; ${other}` : ''}`;
 }
 
 /** Reads an expectations file: `{ "file.ovf": { "error": "OvfParseError", "message": "..." } }`. */

@@ -113,6 +113,10 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     ...(wantsEnv ? { extraCdrom: OVF_ENV_DRIVE } : {}),
   });
   const warnings = [...envelope.warnings, ...mapped.warnings];
+  const nvram = virtualSystem.hardware.vmwConfig['nvram'];
+  if (nvram !== undefined && nvram.startsWith('ovf:/file/')) {
+    warnings.push(`the VMware NVRAM file (${nvram}) is not carried over: OVMF keeps its own variable store, so the domain starts with default EFI variables`);
+  }
   if (!wantsEnv && transport.length > 0) {
     warnings.push(`the descriptor asks for the ${transport.join(', ')} transport of the OVF environment, which libvirt lacks; --ovf-env attaches the environment on a CD-ROM instead`);
   }
