@@ -1,7 +1,7 @@
 // Hypervisor connection (virConnectPtr) and networks (virNetworkPtr): open/close, versions, capabilities, streams.
 
 import { callSync, ConnContext, ErrorCode, lookupSync } from './call.js';
-import type { Ptr } from './ffi.js';
+import { registerEventLoop, type Ptr } from './ffi.js';
 import { NativeHandle } from './handle.js';
 import { Stream } from './stream.js';
 
@@ -77,7 +77,9 @@ export class Connection {
    *   libvirt.so.0 is missing.
    */
   static open(uri?: string | null): Connection {
-    return new Connection(callSync<Ptr>('virConnectOpen', 'null', resolveUri(uri)));
+    const resolved = resolveUri(uri);
+    if (resolved?.includes(':///embed')) registerEventLoop();
+    return new Connection(callSync<Ptr>('virConnectOpen', 'null', resolved));
   }
 
   /** Per-connection call state shared with the object wrappers (internal). */

@@ -49,6 +49,7 @@ const PROTOTYPES = {
   virStoragePoolGetXMLDesc: 'char *! virStoragePoolGetXMLDesc(virStoragePool *pool, unsigned int flags)',
   virStoragePoolGetName: 'const char *virStoragePoolGetName(virStoragePool *pool)',
   virStoragePoolIsActive: 'int virStoragePoolIsActive(virStoragePool *pool)',
+  virStoragePoolGetInfo: 'int virStoragePoolGetInfo(virStoragePool *pool, void *info)',
   virStoragePoolFree: 'int virStoragePoolFree(virStoragePool *pool)',
   virStorageVolCreateXML: 'virStorageVol *virStorageVolCreateXML(virStoragePool *pool, const char *xmldesc, unsigned int flags)',
   virStorageVolLookupByName: 'virStorageVol *virStorageVolLookupByName(virStoragePool *pool, const char *name)',
@@ -96,6 +97,7 @@ export type ErrorListener = (userData: number | null, error: ErrorInfo) => void;
 interface Bound {
   fns: Map<FnName, NativeFn>;
   virError: TypeObject;
+  virStoragePoolInfo: TypeObject;
   handler: bigint;
 }
 
@@ -122,6 +124,9 @@ function load(): Bound {
     code: 'int', domain: 'int', message: 'char *', level: 'int', conn: 'void *', dom: 'void *',
     str1: 'char *', str2: 'char *', str3: 'char *', int1: 'int', int2: 'int', net: 'void *',
   });
+  const virStoragePoolInfo = koffi.struct('virStoragePoolInfo', {
+    state: 'int', capacity: 'unsigned long long', allocation: 'unsigned long long', available: 'unsigned long long',
+  });
   const errorFunc = koffi.proto('void virErrorFunc(void *userData, virError *error)');
   const fns = new Map<FnName, NativeFn>();
   for (const [name, proto] of Object.entries(PROTOTYPES)) fns.set(name as FnName, lib.func(proto) as NativeFn);
@@ -135,17 +140,29 @@ function load(): Bound {
       // An exception must never travel back into libvirt.
     }
   }, koffi.pointer(errorFunc));
-  bound = { fns, virError, handler };
+  bound = { fns, virError, virStoragePoolInfo, handler };
   (fns.get('virSetErrorFunc') as NativeFn)(null, handler);
-  // In-process drivers (qemu:///embed) refuse to open without a registered event loop
-  // implementation; registering it is harmless for remote connections. The loop is not run.
-  (fns.get('virEventRegisterDefaultImpl') as NativeFn)();
   return bound;
 }
 
 function decodeError(type: TypeObject, ptr: bigint | Buffer): ErrorInfo {
   const raw = koffi.decode(ptr, type) as { code: number; domain: number; message: string | null; level: number };
   return { code: raw.code, domain: raw.domain, message: raw.message ?? '', level: raw.level };
+}
+
+let eventLoopRegistered = false;
+
+/**
+ * Registers libvirt's default event loop implementation (virEventRegisterDefaultImpl), once.
+ * In-process drivers (qemu:///embed) refuse to open without one. It is registered only for
+ * them: with an event loop registered, remote connections turn on keepalive, and since this
+ * process never runs the loop, libvirtd would drop an idle connection after about 30 s
+ * (during a long disk conversion).
+ */
+export function registerEventLoop(): void {
+  if (eventLoopRegistered) return;
+  (native('virEventRegisterDefaultImpl') as NativeFn)();
+  eventLoopRegistered = true;
 }
 
 /** Returns the bound C function `name`, loading libvirt.so.0 on first use (LibvirtSetupError if missing). */
@@ -181,4 +198,24 @@ export function connectionLastError(conn: Ptr): ErrorInfo | null {
   const info = code > 0 ? decodeError(virError, buf) : null;
   native('virResetError')(buf);
   return info;
+}
+
+/** The fields of a libvirt `virStoragePoolInfo` (libvirt-storage.h), sizes in bytes. */
+export interface PoolInfoFields {
+  /** virStoragePoolState: 0 inactive, 1 building, 2 running, 3 degraded, 4 inaccessible. */
+  state: number;
+  capacity: number;
+  allocation: number;
+  available: number;
+}
+
+/** A zeroed buffer the size of `virStoragePoolInfo`, for virStoragePoolGetInfo's out-parameter. */
+export function poolInfoBuffer(): Buffer {
+  return Buffer.alloc(koffi.sizeof(load().virStoragePoolInfo));
+}
+
+/** Decodes a `virStoragePoolInfo` that virStoragePoolGetInfo filled into `buf` (64-bit sizes as numbers). */
+export function decodePoolInfo(buf: Buffer): PoolInfoFields {
+  const raw = koffi.decode(buf, load().virStoragePoolInfo) as Record<keyof PoolInfoFields, number | bigint>;
+  return { state: Number(raw.state), capacity: Number(raw.capacity), allocation: Number(raw.allocation), available: Number(raw.available) };
 }
