@@ -1,9 +1,9 @@
 // Loads and validates the mapping tables in mappings/ (plus a --mappings overlay).
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { MappingError } from '../errors.js';
+import { PACKAGE_ROOT } from '../version.js';
 
 const controllerSchema = z.strictObject({
   /** libvirt <controller type>. */
@@ -90,7 +90,7 @@ export interface Mappings {
 }
 
 /** The mappings/ directory shipped with virt-ovf. */
-export const BUILTIN_MAPPINGS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../mappings');
+export const BUILTIN_MAPPINGS_DIR = join(PACKAGE_ROOT, 'mappings');
 
 function readJson<T>(file: string, schema: z.ZodType<T>): T {
   let data: unknown;

@@ -7,7 +7,7 @@ import { OvfParseError } from '../errors.js';
  * mean binary multiples (VirtualBox memory "MegaBytes" 2048 is 2 GiB), so named units
  * are binary here, as in virt-v2v and VirtualBox's own reader.
  */
-const NAMED: Record<string, bigint> = {
+const NAMED_UNITS: Record<string, bigint> = {
   byte: 1n,
   bytes: 1n,
   kilobyte: 1n << 10n,
@@ -36,6 +36,9 @@ const NAMED: Record<string, bigint> = {
   tebibytes: 1n << 40n,
 };
 
+/** Named unit lookup that ignores Object.prototype names such as "constructor". */
+const NAMED = new Map<string, bigint>(Object.entries(NAMED_UNITS));
+
 /**
  * Parses a byte unit such as `byte * 2^20`, `byte * 2 ^ 30`, `byte*2^30`, `byte * 10^6`,
  * `byte * 1024`, `MegaBytes`, `KiloBytes`, `GigaBytes` or `byte`.
@@ -51,11 +54,11 @@ export function parseAllocationUnits(units: string, where: string, file?: string
     });
   };
   if (text === '') return fail('empty');
-  const named = NAMED[text.toLowerCase()];
+  const named = NAMED.get(text.toLowerCase());
   if (named !== undefined) return Number(named);
   const terms = text.split('*').map((t) => t.trim());
   const base = terms.shift()!.toLowerCase();
-  const baseValue = NAMED[base];
+  const baseValue = NAMED.get(base);
   if (baseValue === undefined) return fail(`unknown base unit "${base}"`);
   let multiplier = baseValue;
   for (const term of terms) {
