@@ -5,8 +5,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,10 +54,14 @@ interface Measured {
   /** Peak RSS in bytes, and how it was obtained. */
   peakRssBytes: number | undefined;
   rssMethod: string;
+  /** Last VmHWM read from /proc for the measured process itself (not its children). */
+  hwmBytes: number | undefined;
   /** Largest drop of the filesystem's free space below its value just before the start. */
   maxDropBytes: number;
   /** Free-space drop still present after exit. */
   endDropBytes: number;
+  /** Largest total allocation seen in the pool directory (files up to two levels deep). */
+  maxDirAllocBytes: number;
   exitCode: number | null;
   stdout: string;
   stderr: string;
@@ -72,6 +76,8 @@ interface ImportRun extends Measured {
   volumePath: string;
   volumeAllocBytes: number;
   extraBytes: number;
+  /** Largest pool-directory allocation minus the final volume's (immune to other writers). */
+  dirExtraBytes: number;
   phases: Record<string, number>;
 }
 
@@ -120,6 +126,21 @@ async function freeBytes(path: string): Promise<number> {
 
 async function allocatedBytes(path: string): Promise<number> {
   return (await stat(path)).blocks * 512;
+}
+
+/** Allocated bytes of the files in `dir` and its subdirectories (two levels: a temp dir inside the pool). */
+async function dirAllocatedBytes(dir: string, depth = 2): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (depth > 1) total += await dirAllocatedBytes(path, depth - 1);
+    } else {
+      total += await allocatedBytes(path).catch(() => 0);
+    }
+  }
+  return total;
 }
 
 /** Reads the whole file once (fills the page cache). */
@@ -197,6 +218,7 @@ async function measure(cmd: string, args: string[], fsPath: string, workDir: str
   const timeFile = join(workDir, `time-${process.pid}-${Date.now()}.txt`);
   const free0 = await freeBytes(fsPath);
   let minFree = free0;
+  let maxDirAlloc = 0;
   let maxRss = 0;
   let lastHwm: number | undefined;
   let targetPid: number | undefined;
@@ -217,6 +239,7 @@ async function measure(cmd: string, args: string[], fsPath: string, workDir: str
     busy = true;
     try {
       minFree = Math.min(minFree, await freeBytes(fsPath));
+      maxDirAlloc = Math.max(maxDirAlloc, await dirAllocatedBytes(fsPath));
       if (child.pid !== undefined) {
         targetPid ??= useTime ? await firstChild(child.pid) : child.pid;
         if (targetPid !== undefined) {
@@ -241,6 +264,7 @@ async function measure(cmd: string, args: string[], fsPath: string, workDir: str
   await new Promise<void>((res) => (child.stdout.readableEnded && child.stderr.readableEnded ? res() : child.once('close', () => res())));
   const freeEnd = await freeBytes(fsPath);
   minFree = Math.min(minFree, freeEnd);
+  maxDirAlloc = Math.max(maxDirAlloc, await dirAllocatedBytes(fsPath));
 
   let peakRssBytes: number | undefined;
   let rssMethod: string;
@@ -249,7 +273,7 @@ async function measure(cmd: string, args: string[], fsPath: string, workDir: str
     await rm(timeFile, { force: true });
     const timeRss = Number.isFinite(kb) && kb > 0 ? kb * 1024 : undefined;
     peakRssBytes = timeRss ?? lastHwm;
-    rssMethod = `GNU time %M (process and its waited children)${lastHwm !== undefined ? `; last sampled VmHWM of the process ${fmtMiB(lastHwm)}` : ''}`;
+    rssMethod = `GNU time %M (maximum over the process and the children it waited for, i.e. node or qemu-img); VmHWM row: last /proc/PID/status sample of the node process alone`;
   } else {
     peakRssBytes = maxRss > 0 ? maxRss : undefined;
     rssMethod = `max VmRSS sampled every ${SAMPLE_MS} ms`;
@@ -258,8 +282,10 @@ async function measure(cmd: string, args: string[], fsPath: string, workDir: str
     wallMs,
     peakRssBytes,
     rssMethod,
+    hwmBytes: lastHwm,
     maxDropBytes: free0 - minFree,
     endDropBytes: free0 - freeEnd,
+    maxDirAllocBytes: maxDirAlloc,
     exitCode,
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
@@ -351,6 +377,7 @@ async function importOnce(b: Bench): Promise<ImportRun> {
     volumePath: vol.path,
     volumeAllocBytes,
     extraBytes: m.maxDropBytes - volumeAllocBytes,
+    dirExtraBytes: m.maxDirAllocBytes - volumeAllocBytes,
     phases: phasesOf(m),
   };
 }
@@ -387,9 +414,13 @@ interface Summary {
   baselinePeakRssBytes: number | undefined;
   extraBytes: number;
   extraBytesPerRun: number[];
+  poolDirExtraBytesPerRun: number[];
   baselineExtraBytesPerRun: number[];
   volumeAllocBytes: number;
   phasesMs: Record<string, number>;
+  loadAverage: number[];
+  loadAverageEnd: number[];
+  cpus: number;
   targets: { ratio: number; peakRssMiB: number; extraBytes: number; extraToleranceBytes: number };
   verdicts: { ratio: boolean; peakRss: boolean; extraBytes: boolean };
 }
@@ -402,7 +433,7 @@ function printTable(s: Summary, imports: ImportRun[], vmdk: BaselineRun[], inPla
   out.push('');
   out.push(`virt-ovf benchmark: ${s.sizeGiB} GiB virtual disk (40% never written / 40% text / 20% random), streamOptimized VMDK ${fmtMiB(s.vmdkBytes)} in OVA ${fmtMiB(s.ovaBytes)}, SHA256 manifest`);
   out.push(`cache: ${s.cache === 'cold' ? 'COLD (page cache dropped before each run; node and qemu-img executables re-warmed)' : 'WARM cache (could not drop the page cache; one warm-up read of the inputs before each run)'}`);
-  out.push(`build of the OVA: ${fmtS(s.buildMs)} (not counted)`);
+  out.push(`build of the OVA: ${fmtS(s.buildMs)} (not counted); load average ${s.loadAverage.map((v) => v.toFixed(2)).join(' ')} at the start, ${s.loadAverageEnd.map((v) => v.toFixed(2)).join(' ')} at the end on ${s.cpus} CPU(s) (other load makes wall times noisy)`);
   out.push('');
   out.push(`${p('wall time', 44)}${runsHeader}${l('median', 12)}`);
   const row = (name: string, xs: number[], med: number) => out.push(`${p(name, 44)}${xs.map((x) => l(fmtS(x), 12)).join('')}${l(fmtS(med), 12)}`);
@@ -410,9 +441,12 @@ function printTable(s: Summary, imports: ImportRun[], vmdk: BaselineRun[], inPla
   row('qemu-img convert, extracted VMDK', s.baselineVmdkWallMs, s.medians.baselineVmdkMs);
   row('qemu-img convert, json: member of the OVA', s.baselineInPlaceWallMs, s.medians.baselineInPlaceMs);
   out.push(`${p('virt-ovf peak RSS', 44)}${imports.map((r) => l(fmtMiB(r.peakRssBytes), 12)).join('')}`);
+  out.push(`${p('virt-ovf VmHWM (node alone, sampled)', 44)}${imports.map((r) => l(fmtMiB(r.hwmBytes), 12)).join('')}`);
   out.push(`${p('qemu-img (in-place) peak RSS', 44)}${inPlace.map((r) => l(fmtMiB(r.peakRssBytes), 12)).join('')}`);
   out.push(`${p('virt-ovf extra disk (max drop - volume)', 44)}${imports.map((r) => l(fmtBytes(r.extraBytes), 12)).join('')}`);
-  out.push(`${p('qemu-img extra disk (VMDK / in-place)', 44)}${vmdk.map((r, i) => l(`${fmtBytes(r.extraBytes)} / ${fmtBytes(inPlace[i]?.extraBytes ?? 0)}`, 20)).join('')}`);
+  out.push(`${p('  cross-check: pool dir max alloc - volume', 44)}${imports.map((r) => l(fmtBytes(r.dirExtraBytes), 12)).join('')}`);
+  out.push(`${p('qemu-img extra disk, extracted VMDK', 44)}${vmdk.map((r) => l(fmtBytes(r.extraBytes), 12)).join('')}`);
+  out.push(`${p('qemu-img extra disk, json: member', 44)}${inPlace.map((r) => l(fmtBytes(r.extraBytes), 12)).join('')}`);
   out.push('');
   out.push('where virt-ovf spends its time (median over runs):');
   for (const [k, v] of Object.entries(s.phasesMs)) out.push(`  ${p(k, 46)}${l(fmtS(v), 10)}`);
@@ -426,7 +460,7 @@ function printTable(s: Summary, imports: ImportRun[], vmdk: BaselineRun[], inPla
   out.push(`${p('extra disk bytes (max over runs)', 44)}${l(String(s.extraBytes), 12)}${l('', 12)}${l(`0 (±${fmtBytes(EXTRA_TOLERANCE_BYTES)})`, 14)}  ${verdict(s.verdicts.extraBytes)}`);
   out.push('');
   out.push(`peak RSS method: ${s.rssMethod}`);
-  out.push(`extra disk: largest drop of free space (statfs every ${SAMPLE_MS} ms) on the pool's filesystem minus the final volume's allocation (${fmtBytes(s.volumeAllocBytes)}); other writers on the same filesystem add noise`);
+  out.push(`extra disk: largest drop of free space (statfs every ${SAMPLE_MS} ms) on the pool's filesystem minus the final volume's allocation (${fmtBytes(s.volumeAllocBytes)}); other writers on the same filesystem add noise, the cross-check row (largest allocation inside the pool directory, where virt-ovf puts temporary files by default) does not see them`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -486,6 +520,11 @@ export async function main(argv: string[]): Promise<number> {
       if (pool) {
         for (const d of live) await cleanupImport({ pool } as Bench, d.domain, d.volume);
         await pool.cleanup();
+        // The harness ignores errors (e.g. its connection died when libvirtd restarted); make sure with virsh.
+        if (spawnSync('virsh', ['-c', TEST_URI, '-q', 'pool-info', pool.name], { stdio: 'ignore' }).status === 0) {
+          log(`pool ${pool.name} survived the harness cleanup; destroying it with virsh`);
+          runSync('virsh', ['-c', TEST_URI, '-q', 'pool-destroy', pool.name], true);
+        }
       }
       if (opts.keep) log(`kept work directory ${workDir}`);
       else await rm(workDir, { recursive: true, force: true });
@@ -498,6 +537,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
+    const loadAverage = loadavg();
     // 1. build the OVA (not counted)
     log(`building a ${opts.sizeGiB} GiB mixed-content OVA in ${workDir}`);
     const tb = process.hrtime.bigint();
@@ -581,9 +621,13 @@ export async function main(argv: string[]): Promise<number> {
       baselinePeakRssBytes: baseRss.length > 0 ? Math.max(...baseRss) : undefined,
       extraBytes,
       extraBytesPerRun: imports.map((r) => r.extraBytes),
+      poolDirExtraBytesPerRun: imports.map((r) => r.dirExtraBytes),
       baselineExtraBytesPerRun: [...vmdkRuns, ...inPlaceRuns].map((r) => r.extraBytes),
       volumeAllocBytes: imports[0]?.volumeAllocBytes ?? 0,
       phasesMs,
+      loadAverage,
+      loadAverageEnd: loadavg(),
+      cpus: availableParallelism(),
       targets: { ratio: TARGET_RATIO, peakRssMiB: TARGET_RSS_MIB, extraBytes: 0, extraToleranceBytes: EXTRA_TOLERANCE_BYTES },
       verdicts: {
         ratio: ratio <= TARGET_RATIO,
