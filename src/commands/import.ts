@@ -8,6 +8,7 @@ import { LibvirtError, LibvirtSetupError, UsageError } from '../errors.js';
 import { Connection, resolveUri, defineDomain, lookupDomainByName, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
+import { checkFreeSpace, checkImage } from '../storage/image-check.js';
 import { makeIso } from '../storage/iso.js';
 import { prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, defaultFormat, openPool, targetExists, type TargetStore } from '../storage/volumes.js';
@@ -132,6 +133,14 @@ async function checkHost(conn: Connection, plan: ImportPlan, store: TargetStore,
       throw new LibvirtSetupError(`${store.kind === 'pool' ? `volume "${name}" already exists in pool "${store.poolName}"` : `${join(store.dir, name)} already exists`}; choose another domain name with --name`);
     }
   }
+  // Space: the data each disk will hold (ovf:populatedSize, else at least its file's size),
+  // checked once for all disks before the first volume is created.
+  const needed = plan.disks.reduce((sum, d) => {
+    if (!d.file) return sum;
+    const fileBytes = plan.archive.find(d.file.href)?.size ?? d.file.sizeBytes ?? 0;
+    return sum + (d.planned.ovfDisk?.populatedSizeBytes ?? (d.capacityBytes > 0 ? Math.min(d.capacityBytes, fileBytes) : fileBytes));
+  }, 0);
+  if (needed > 0) await checkFreeSpace(store.kind === 'pool' ? store.pool : { dir: store.dir }, needed, `the ${plan.disks.length} drive(s) of ${plan.name}`);
   for (const nic of plan.mapped.nics) {
     if (nic.source.type !== 'network') continue;
     let net: ReturnType<Connection['lookupNetwork']>;
@@ -209,6 +218,12 @@ async function convertAndDefine(conn: Connection, plan: ImportPlan, store: Targe
           ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.max(disk.capacityBytes, 1) * 1.1 + 64 * 2 ** 20, signal })
           : undefined;
       try {
+        if (prepared && disk.file) {
+          // The image's own header is read before qemu-img sees it: extents, backing files,
+          // data files, differencing disks and absurd sizes are refused here (issue: hostile input).
+          const checked = await checkImage(prepared.source, { declaredFormat: disk.sourceFormat!, ...(disk.capacityBytes > 0 ? { capacityBytes: disk.capacityBytes } : {}), signal });
+          for (const w of checked.warnings) reporter.emit({ kind: 'warning', message: w });
+        }
         const info = prepared ? await imageInfo(prepared.source, { signal }) : undefined;
         const capacityBytes = Math.max(disk.capacityBytes, info?.virtualSizeBytes ?? 0);
         if (capacityBytes === 0) throw new LibvirtSetupError(`${disk.planned.device} ${disk.planned.instanceId} has neither a file nor a capacity`);

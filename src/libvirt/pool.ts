@@ -2,7 +2,7 @@
 
 import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
 import type { Connection } from './connect.js';
-import type { Ptr } from './ffi.js';
+import { decodePoolInfo, poolInfoBuffer, type Ptr } from './ffi.js';
 import { NativeHandle } from './handle.js';
 import { StorageVolume } from './volume.js';
 
@@ -59,6 +59,19 @@ export class StoragePool extends NativeHandle {
    */
   async refresh(): Promise<void> {
     await this.ctx.call<number>('virStoragePoolRefresh', 'negative', this.handle('virStoragePoolRefresh'), 0);
+  }
+
+  /**
+   * State and sizes of the pool (virStoragePoolGetInfo), as of libvirt's last refresh of it:
+   * `state` is a virStoragePoolState (2 = running); sizes in bytes; `availableBytes` is the free
+   * space new volumes can use.
+   * @throws LibvirtError (rejection) if the handle was freed or libvirt fails.
+   */
+  async info(): Promise<{ state: number; capacityBytes: number; allocationBytes: number; availableBytes: number }> {
+    const buf = poolInfoBuffer();
+    await this.ctx.call<number>('virStoragePoolGetInfo', 'negative', this.handle('virStoragePoolGetInfo'), buf);
+    const info = decodePoolInfo(buf);
+    return { state: info.state, capacityBytes: info.capacity, allocationBytes: info.allocation, availableBytes: info.available };
   }
 
   /**

@@ -1,6 +1,7 @@
 // qemu-img adapter: info, create and convert, always with an explicit -f (qemu-img(1)).
 import { execa, type ResultPromise } from 'execa';
 import { ToolError } from '../errors.js';
+import { describeBytes, infoLimits, limitedCommand, type ProcessLimits } from './limits.js';
 
 /** Formats qemu-img reads here. */
 export type ImageFormat = 'vmdk' | 'qcow2' | 'raw' | 'vpc' | 'vhdx' | 'vdi';
@@ -16,6 +17,8 @@ export interface ImageSource {
   readonly format: ImageFormat;
   /** What to call the image in messages (the href, and the OVA it sits in). */
   readonly label?: string;
+  /** The range is the whole of `path` (a file beside the .ovf): qemu reads the file itself, with no offset/size layer. */
+  readonly wholeFile?: boolean;
 }
 
 /** What `qemu-img info --output=json` says, sizes in bytes. */
@@ -28,7 +31,7 @@ export interface ImageInfo {
   readonly raw: Record<string, unknown>;
 }
 
-/** Every qemu-img command line run by this process, for tests that check each carries -f. */
+/** Every qemu-img command line run by this process (arguments after `qemu-img`), for tests that check each carries -f. */
 export const invocations: string[][] = [];
 
 const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
@@ -37,9 +40,13 @@ const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
  * The filename qemu-img opens: a `json:` pseudo-filename that wraps the host file in a raw
  * layer with `offset`/`size`, so an OVA member is read in place (as virt-v2v does). Built
  * only from the package path (chosen by the user) and the tar index, never from descriptor text.
+ * `"backing": null` tells qemu never to open a backing file the image names (defence in
+ * depth: checkImage refuses such images first); the format driver comes from `-f`.
  */
 export function sourceFilename(src: ImageSource): string {
-  return `json:${JSON.stringify({ file: { driver: 'raw', offset: src.offset, size: src.size, file: { driver: 'file', filename: src.path } } })}`;
+  const file = { driver: 'file', filename: src.path };
+  if (src.wholeFile) return `json:${JSON.stringify({ backing: null, file })}`;
+  return `json:${JSON.stringify({ backing: null, file: { driver: 'raw', offset: src.offset, size: src.size, file } })}`;
 }
 
 /** qemu-img's message with the json: pseudo-filename replaced by the image's label. */
@@ -48,31 +55,59 @@ function explain(stderr: string, src?: ImageSource): string {
   return src?.label ? text.split(`'${sourceFilename(src)}'`).join(src.label) : text;
 }
 
-async function run(args: string[], opts: { signal?: AbortSignal; timeoutMs?: number; src?: ImageSource } = {}): Promise<string> {
+/** Options of one qemu-img run: cancellation, resource limits (prlimit) and the image for messages. */
+interface RunOptions {
+  signal?: AbortSignal;
+  limits?: ProcessLimits;
+  src?: ImageSource;
+}
+
+/** Why a limited qemu-img died, from execa's error: timeout, CPU limit, or a crash under the memory limit. */
+function limitFailure(e: { timedOut?: boolean; signal?: string }, limits: ProcessLimits, what: string): string | undefined {
+  if (e.timedOut) return `${what} timed out after ${limits.timeoutMs} ms and was killed (a hostile or unreadable image?)`;
+  if (e.signal === 'SIGXCPU') return `${what} was killed after its CPU-time limit of ${limits.cpuSeconds} s`;
+  if (e.signal) return `${what} died of ${e.signal} (it runs with a CPU-time limit of ${limits.cpuSeconds} s and an address-space limit of ${describeBytes(limits.addressSpaceBytes)})`;
+  return undefined;
+}
+
+async function run(args: string[], opts: RunOptions = {}): Promise<string> {
   invocations.push(args);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
+  const limited = opts.limits ? limitedCommand(QEMU_IMG, args, opts.limits) : { file: QEMU_IMG, args };
   try {
-    const result = await execa(QEMU_IMG, args, {
+    const result = await execa(limited.file, limited.args, {
       ...(opts.signal ? { cancelSignal: opts.signal } : {}),
-      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+      ...(opts.limits ? { timeout: opts.limits.timeoutMs } : {}),
       stdin: 'ignore',
     });
     return result.stdout;
   } catch (err) {
-    const e = err as { stderr?: string; exitCode?: number; timedOut?: boolean; isCanceled?: boolean; code?: string };
+    const e = err as { stderr?: string; exitCode?: number; timedOut?: boolean; isCanceled?: boolean; code?: string; signal?: string };
     if (e.isCanceled) throw opts.signal?.reason ?? err;
-    if (e.code === 'ENOENT') throw new ToolError('qemu-img not found: install it (Debian: apt-get install qemu-utils)', { command, cause: err });
-    const why = e.timedOut ? `timed out after ${opts.timeoutMs} ms` : explain(e.stderr ?? '', opts.src);
-    throw new ToolError(`qemu-img failed: ${why}`, { command, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}), stderr: e.stderr ?? '', cause: err });
+    if (e.code === 'ENOENT' || (e.exitCode === 127 && /^prlimit: failed to execute/m.test(e.stderr ?? ''))) {
+      throw new ToolError('qemu-img not found: install it (Debian: apt-get install qemu-utils)', { command, cause: err });
+    }
+    const label = opts.src?.label ? ` on ${opts.src.label}` : '';
+    const stderr = explain(e.stderr ?? '', opts.src);
+    const killed = opts.limits && limitFailure(e, opts.limits, `qemu-img ${args[0]}${label}`);
+    const why = killed ? `${killed}${stderr ? `: ${stderr}` : ''}` : `qemu-img failed: ${stderr}`;
+    throw new ToolError(why, { command, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}), stderr: e.stderr ?? '', cause: err });
   }
 }
 
 /**
- * `qemu-img info --output=json -f FORMAT` on a byte range.
- * @throws ToolError when qemu-img cannot open the bytes as `format` (it checks the format's magic).
+ * `qemu-img info --output=json -f FORMAT` on a byte range, under resource limits (see infoLimits:
+ * 30 s CPU and 1 GiB address space through prlimit(1) when installed, and always a wall-clock
+ * timeout, 60 s or `$VIRT_OVF_QEMU_IMG_TIMEOUT_MS`). Run checkImage first: this opens the image.
+ * @throws ToolError when qemu-img cannot open the bytes as `format` (it checks the format's magic),
+ *   or is killed by a limit ("timed out after N ms and was killed", "CPU-time limit").
  */
-export async function imageInfo(src: ImageSource, opts: { signal?: AbortSignal } = {}): Promise<ImageInfo> {
-  const out = await run(['info', '--output=json', '-f', src.format, sourceFilename(src)], { ...opts, timeoutMs: 60_000, src });
+export async function imageInfo(src: ImageSource, opts: { signal?: AbortSignal; limits?: Partial<ProcessLimits> } = {}): Promise<ImageInfo> {
+  const out = await run(['info', '--output=json', '-f', src.format, sourceFilename(src)], {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    limits: infoLimits(opts.limits),
+    src,
+  });
   const json = JSON.parse(out) as Record<string, unknown>;
   const specific = (json['format-specific'] as { type?: string; data?: Record<string, unknown> } | undefined)?.data;
   return {

@@ -1,6 +1,6 @@
 // The bytes qemu-img reads for one References/File: in place, or a temporary file for gzip/chunks.
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -17,6 +17,26 @@ export interface PreparedSource {
   /** True when the bytes were copied to a temporary file. */
   readonly temporary: boolean;
   release(): Promise<void>;
+}
+
+/**
+ * The member's size rounded up to 512 bytes when the tar padding after it is all zeros.
+ * @throws PackageError when the padding is missing (truncated archive) or holds data.
+ */
+async function paddedSize(path: string, offset: number, size: number, href: string): Promise<number> {
+  const rounded = Math.ceil(size / 512) * 512;
+  if (rounded === size) return size;
+  const fh = await open(path, 'r');
+  try {
+    const pad = Buffer.alloc(rounded - size);
+    const { bytesRead } = await fh.read(pad, 0, pad.length, offset + size);
+    if (bytesRead !== pad.length || pad.some((b) => b !== 0)) {
+      throw new PackageError(`File "${href}": the tar padding after it is ${bytesRead !== pad.length ? 'missing (truncated archive)' : 'not zeros'}`, { file: href });
+    }
+    return rounded;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Names of the parts of a file split with ovf:chunkSize (DSP0243 10.3): href.000000000, href.000000001, ... */
@@ -48,8 +68,11 @@ export async function prepareSource(
   }
   if (file.compression === undefined && file.chunkSizeBytes === undefined) {
     const range = archive.locate(file.href);
-    const label = archive.kind === 'ova' ? `"${file.href}" in ${archive.source}` : `"${range.path}"`;
-    return { source: { ...range, format, label }, temporary: false, release: async () => {} };
+    if (archive.kind !== 'ova') return { source: { ...range, format, label: `"${range.path}"`, wholeFile: true }, temporary: false, release: async () => {} };
+    // qemu's offset/size layer wants a size in whole 512-byte sectors; a tar member is padded
+    // to one with zeros, which are checked here because the manifest does not cover them.
+    const size = await paddedSize(range.path, range.offset, range.size, file.href);
+    return { source: { ...range, size, format, label: `"${file.href}" in ${archive.source}` }, temporary: false, release: async () => {} };
   }
   const parts = file.chunkSizeBytes !== undefined ? chunkNames(archive, file.href) : [file.href];
   if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${file.href}.000000000 in the package`, { file: file.href });

@@ -64,15 +64,15 @@ describe('failed imports leave nothing behind', () => {
     await assertNothingLeft(name);
   });
 
-  test('a qcow2 file declared as VMDK is refused by qemu-img with exit 5', async () => {
+  test('a qcow2 file declared as VMDK is refused before qemu-img opens it (exit 3)', async () => {
     const dir = await variant('confused');
     await rm(join(dir, 'app-disk1.vmdk'));
     await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', app.rawDisk, join(dir, 'app-disk1.vmdk')]);
     const ova = await pack(dir, join(work, 'confused.ova'), ['app.ovf', 'app-disk1.vmdk']);
     const name = uniqueName('confused');
     const r = await runCli(['import', ova, '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
-    assert.equal(r.code, 5, r.stderr);
-    assert.match(r.stderr, /qemu-img failed/);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /declared vmdk \(ovf:format\) but the file is qcow2/);
     await assertNothingLeft(name);
   });
 
@@ -91,8 +91,9 @@ describe('failed imports leave nothing behind', () => {
     const ova = await pack(dir, join(work, 'twodisks.ova'), ['app.ovf', 'app-disk1.vmdk', 'bad.vmdk']);
     const name = uniqueName('twodisks');
     const r = await runCli(['import', ova, '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
-    assert.equal(r.code, 5, r.stderr);
+    assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /Converting disk 1\/2/);
+    assert.match(r.stderr, /bad\.vmdk/);
     assert.match(r.stderr, new RegExp(`Rolled back: volume ${name}-vmdisk1\\.qcow2`));
     await assertNothingLeft(name);
   });

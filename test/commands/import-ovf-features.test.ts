@@ -144,7 +144,7 @@ describe('OVF features', () => {
     const prefix2 = uniqueName('broken');
     const before = await poolVolumes(pool);
     const bad = await runCli(['import', join(dir, 'stack.ovf'), '--all', '--name', prefix2, '--pool', pool.name, '--virt-type', 'qemu']);
-    assert.equal(bad.code, 5, bad.stderr);
+    assert.equal(bad.code, 3, bad.stderr);
     assert.match(bad.stderr, new RegExp(`Rolled back: domain ${prefix2}-web and its 1 volume`));
     assert.equal(domainExists(`${prefix2}-web`), false);
     assert.deepEqual(await poolVolumes(pool), before);

@@ -84,4 +84,29 @@ describe('package features', () => {
     const cmp = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', app.rawDisk, join(pool.path, `${name}-vmdisk1.qcow2`)], { reject: false });
     assert.equal(cmp.exitCode, 0, String(cmp.stdout));
   });
+
+  test('a qcow2 disk whose size is no multiple of 512 imports from an OVA (tar padding) and from a directory', async () => {
+    const dir = join(work, 'qcow2');
+    await mkdir(dir);
+    // A fresh qcow2 from qemu-img create is 196616 bytes: header, tables, no data.
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'pkg-disk1.qcow2'), '1M']);
+    const zeros = join(dir, 'zeros.raw');
+    await writeFile(zeros, Buffer.alloc(2 ** 20));
+    assert.notEqual((await readFile(join(dir, 'pkg-disk1.qcow2'))).length % 512, 0, 'the fixture has an odd size');
+    const ovf = (await readFile(app.ovf, 'utf8'))
+      .replace('pkg-disk1.vmdk', 'pkg-disk1.qcow2')
+      .replace(/ovf:size="\d+"/, '')
+      .replace(/ovf:format="[^"]+"/, 'ovf:format="http://www.gnome.org/~markmc/qcow-image-format.html"');
+    await writeFile(join(dir, 'pkg.ovf'), ovf);
+    const ova = join(work, 'qcow2.ova');
+    await execa('tar', ['--format=ustar', '-cf', ova, '-C', dir, 'pkg.ovf', 'pkg-disk1.qcow2']);
+    for (const source of [ova, join(dir, 'pkg.ovf')]) {
+      const name = uniqueName('qcow2');
+      domains.push(name);
+      const r = await runCli(['import', source, '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
+      assert.equal(r.code, 0, r.stderr);
+      const cmp = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', zeros, join(pool.path, `${name}-vmdisk1.qcow2`)], { reject: false });
+      assert.equal(cmp.exitCode, 0, String(cmp.stdout));
+    }
+  });
 });
