@@ -67,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
           .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything against the host, create nothing' })
           .option('verify', { type: 'boolean', default: true, describe: 'Verify the manifest (.mf) digests; --no-verify skips it with a warning' })
           .option('serial-log', { type: 'string', describe: "Also log the guest's serial console to this host file" })
+          .option('ca', { type: 'string', describe: 'PEM file of CA certificates trusted for the package signature (.cert); default: the system CA store' })
+          .option('require-signature', { type: 'boolean', default: false, describe: 'Refuse a package that is unsigned or whose certificate is expired, self-signed or untrusted' })
           .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
           .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
           .option('tmpdir', {
@@ -145,6 +147,8 @@ async function main(argv: string[]): Promise<number> {
         ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
         ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
         acceptEula: args['accept-eula'] === true,
+        requireSignature: args['require-signature'] === true,
+        ...(args['ca'] !== undefined ? { caFile: String(args['ca']) } : {}),
       },
       reporter,
     );

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
+import { checkName, quoteName } from './policy.js';
 
 /** Default ceiling for {@link readRange}, in bytes (16 MiB). */
 export const DEFAULT_SMALL_MAX = 16 * 1024 * 1024;
@@ -57,30 +58,21 @@ export async function readRange(path: string, offset: number, size: number, name
   return buffer;
 }
 
-/** A URI scheme at the start of a reference (RFC 3986 section 3.1), e.g. `http:` or `file:`. */
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-
 /**
  * Validates an ovf:href (DSP0243 section 5: package files are referenced by relative URI)
- * and returns it in lookup form, with leading `./` components removed.
- * Only local relative references are accepted; nothing here touches the network.
- * Path-traversal policy (`..`) is not applied here.
+ * with the package path policy (policy.ts, nameProblem) and returns it in lookup form.
+ * Only local relative references are accepted; nothing here touches the network, and
+ * references are never percent-decoded.
  * @param href the reference as written in the descriptor or manifest.
  * @param source the package (.ova or .ovf path), for error messages.
- * @returns the reference without leading `./`.
- * @throws PackageError (file = `href`) when the reference is empty, contains NUL, is an
- *   absolute path, or is a URL with a scheme (`http://`, `file:`, a drive letter).
+ * @returns the canonical name: `./` and empty steps removed (`./a//b` is `a/b`).
+ * @throws PackageError (file = `href`) when the reference is empty, names no file (`.`),
+ *   contains a control character (NUL included), is an absolute path or a Windows drive
+ *   path, is a URL with a scheme (`http://`, `file:`), has a `..` step anywhere, uses
+ *   percent-escaped separators or dots, or is longer than 4096 characters.
  */
 export function checkHref(href: string, source: string): string {
-  const refuse = (why: string): PackageError =>
-    new PackageError(`${source}: file reference "${href}" ${why}`, { file: href });
-  if (href === '') throw refuse('is empty');
-  if (href.includes('\0')) throw refuse('contains a NUL character');
-  const scheme = SCHEME.exec(href);
-  if (scheme) throw refuse(`is a URL (scheme "${scheme[0]}"); only files inside the package are supported`);
-  if (href.startsWith('/') || href.startsWith('\\')) throw refuse('is an absolute path; only paths relative to the package are supported');
-  let name = href;
-  while (name.startsWith('./')) name = name.slice(2);
-  if (name === '' || name === '.') throw refuse('does not name a file');
+  const name = checkName(href, source, 'file reference');
+  if (name === '.') throw new PackageError(`${source}: file reference ${quoteName(href)} does not name a file`, { file: href });
   return name;
 }

@@ -38,11 +38,21 @@ export interface Archive {
   readonly directory: string | undefined;
   /** The descriptor's bytes; throws PackageError when unreadable or larger than 16 MiB. */
   readDescriptor(): Promise<Buffer>;
-  /** Names of every file in the package (excluding directories). */
+  /** Every regular file of the package (no directories; in a directory package, no symbolic links), by canonical name. */
   entries(): ArchiveEntry[];
-  /** Entry for an ovf:href, or undefined when the package has no such file. Throws PackageError for a URL or absolute path. */
+  /**
+   * Entry for an ovf:href, or undefined when the package has no such file. Matching is exact
+   * and case-sensitive on the canonical name (`./a//b` is `a/b`). Throws PackageError for an
+   * href the path policy refuses (policy.ts: URL, absolute, `..`, control characters) and, in
+   * a directory package, for one that resolves through a symbolic link or to a special file.
+   */
   find(href: string): ArchiveEntry | undefined;
-  /** Where the bytes of `href` live on the host: the OVA file plus offset/size, or the file beside the .ovf with offset 0. Throws PackageError when absent. */
+  /**
+   * Where the bytes of `href` live on the host: the OVA file plus offset/size, or the file
+   * beside the .ovf with offset 0. Verification (createReadStream) reads exactly this range.
+   * Throws PackageError as find does, and when absent (policy.ts describeMissing: names a file
+   * differing only in case).
+   */
   locate(href: string): ByteRange;
   /** Stream the bytes of `href` (a fs.ReadStream over the exact range; highWaterMark 1 MiB). Throws PackageError when absent. */
   createReadStream(href: string): Readable;

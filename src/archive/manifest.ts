@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { ManifestError, PackageError } from '../errors.js';
 import type { Archive } from './archive.js';
+import { canonicalName, nameProblem, quoteName } from './policy.js';
 
 /** One digest line of a manifest. */
 export interface ManifestEntry {
@@ -20,8 +21,25 @@ export interface ManifestEntry {
 /** Hex digits in a digest of each supported algorithm. */
 const HEX_LENGTH: Record<ManifestEntry['algorithm'], number> = { sha1: 40, sha256: 64, sha512: 128 };
 
-/** `ALG(name)= hex`, with optional spaces around `=`; the name runs to the last `)` before `=`. */
-const LINE = /^([A-Za-z0-9-]+)\s*\((.+)\)\s*=\s*(\S+)$/;
+/**
+ * Splits a trimmed line `ALG(name)= hex` (optional spaces around `=`) into its three parts, in
+ * linear time: the digest follows the last `=`, the name runs from the first `(` to the `)`
+ * that ends the text before that `=`. (A regular expression with a greedy name was quadratic
+ * on lines such as `SHA256()=)=)=...`: 160 KB took seven seconds.)
+ * @returns undefined when the line does not have that shape.
+ */
+function splitLine(content: string): [alg: string, name: string, hex: string] | undefined {
+  const eq = content.lastIndexOf('=');
+  if (eq < 0) return undefined;
+  const hex = content.slice(eq + 1).trim();
+  const head = content.slice(0, eq).trimEnd();
+  const open = head.indexOf('(');
+  if (hex === '' || /\s/.test(hex) || open < 0 || !head.endsWith(')')) return undefined;
+  const alg = head.slice(0, open).trimEnd();
+  const name = head.slice(open + 1, -1);
+  if (!/^[A-Za-z0-9-]+$/.test(alg) || name === '' || /[\r\u2028\u2029]/.test(name)) return undefined;
+  return [alg, name, hex];
+}
 
 /**
  * Parses a manifest (DSP0243 section 5.1): one `SHA256(name)= hex` line per file, where the
@@ -43,9 +61,9 @@ export function parseManifest(text: string, fileName: string): ManifestEntry[] {
     if (content === '') return;
     const fail = (why: string): ManifestError =>
       new ManifestError(`${fileName} line ${line}: ${why}: "${content.length > 100 ? `${content.slice(0, 100)}...` : content}"`, { file: fileName });
-    const match = LINE.exec(content);
+    const match = splitLine(content);
     if (!match) throw fail('not a digest line of the form SHA256(name)= hex');
-    const [, alg = '', name = '', hex = ''] = match;
+    const [alg, name, hex] = match;
     const algorithm = alg.toLowerCase();
     if (!(algorithm === 'sha1' || algorithm === 'sha256' || algorithm === 'sha512')) {
       throw fail(`unsupported digest algorithm ${alg} (SHA1, SHA256 or SHA512 expected)`);
@@ -60,18 +78,71 @@ export function parseManifest(text: string, fileName: string): ManifestEntry[] {
 }
 
 /**
- * Finds the package's manifest (DSP0243 section 5.1): the file named like the descriptor with
- * `.mf` in place of `.ovf`, else the only `*.mf` file of the package.
- * @returns its name (an href for the archive), or undefined when there is none or several candidates.
+ * Finds a package file by extension (DSP0243 section 5.1 names the manifest and certificate
+ * like the descriptor): the descriptor's base name with `ext`, else the only such file at the
+ * top level of the package (files in subdirectories are not candidates).
+ * @returns the file's name (an href for the archive), or undefined when there is none.
+ * @throws PackageError (file = the package) when several candidates exist and none is named
+ *   like the descriptor, since picking one silently could skip the one that matters; and as
+ *   Archive.find does for a refused candidate (a symlinked `vm.mf` in a directory package).
  */
-export function findManifest(archive: Archive): string | undefined {
+export function findCompanion(archive: Archive, ext: '.mf' | '.cert'): string | undefined {
   const base = posix.basename(archive.descriptorName);
-  for (const ext of ['.mf', '.MF']) {
-    const candidate = base.replace(/\.ovf$/i, ext);
+  for (const e of [ext, ext.toUpperCase()]) {
+    const candidate = base.replace(/\.ovf$/i, e);
     if (candidate !== base && archive.find(candidate)) return candidate;
   }
-  const all = archive.entries().filter((e) => /\.mf$/i.test(e.name));
-  return all.length === 1 ? all[0]?.name : undefined;
+  const all = archive.entries().filter((e) => !e.name.includes('/') && e.name.toLowerCase().endsWith(ext));
+  if (all.length > 1) {
+    throw new PackageError(`${archive.source}: several ${ext} files (${all.map((e) => e.name).join(', ')}) and none named after ${base}; cannot tell which applies`, { file: archive.source });
+  }
+  return all[0]?.name;
+}
+
+/**
+ * Finds the package's manifest (DSP0243 section 5.1): the file named like the descriptor with
+ * `.mf` in place of `.ovf`, else the only `*.mf` file at the top level of the package.
+ * @returns its name (an href for the archive), or undefined when there is none.
+ * @throws PackageError when there are several `.mf` files and none is named like the descriptor.
+ */
+export function findManifest(archive: Archive): string | undefined {
+  return findCompanion(archive, '.mf');
+}
+
+/**
+ * Checks that a manifest covers an import (DSP0243 section 5.1, made strict): every file the
+ * import reads must be listed, and no file may be listed twice with different digests.
+ * Names are compared in canonical form (`./disk.vmdk` is `disk.vmdk`), case-sensitively.
+ * A file listed under two algorithms (SHA1 and SHA256) is accepted; both are verified.
+ * @param entries parseManifest output.
+ * @param usedNames every file the import reads: the descriptor, each disk and ISO (for a
+ *   chunked file, each chunk `href.000000000`, ...).
+ * @param manifestName the manifest's name, for messages.
+ * @throws ManifestError (file = `manifestName`) when a listed name is refused by the path
+ *   policy (policy.ts, nameProblem) or a name is listed twice under one algorithm with
+ *   different digests; ManifestError (file = the unlisted name) when a used file is not listed.
+ */
+export function checkManifestCoverage(entries: readonly ManifestEntry[], usedNames: readonly string[], manifestName: string): void {
+  const listed = new Map<string, ManifestEntry>();
+  for (const entry of entries) {
+    const why = nameProblem(entry.name);
+    if (why !== undefined) throw new ManifestError(`${manifestName} line ${entry.line}: file name ${quoteName(entry.name)} ${why}`, { file: manifestName });
+    const key = `${entry.algorithm}:${canonicalName(entry.name)}`;
+    const first = listed.get(key);
+    if (first && first.digest !== entry.digest) {
+      throw new ManifestError(
+        `${manifestName}: ${quoteName(entry.name)} is listed twice with different ${entry.algorithm.toUpperCase()} digests (line ${first.line}: ${first.digest}, line ${entry.line}: ${entry.digest})`,
+        { file: manifestName },
+      );
+    }
+    if (!first) listed.set(key, entry);
+  }
+  const names = new Set(entries.map((e) => canonicalName(e.name)));
+  for (const used of usedNames) {
+    if (!names.has(canonicalName(used))) {
+      throw new ManifestError(`${manifestName} does not list ${quoteName(used)}, which the import reads; every file used must have a digest in the manifest`, { file: used });
+    }
+  }
 }
 
 /**

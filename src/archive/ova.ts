@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
 import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
 import { checkHref, DEFAULT_SMALL_MAX, readRange, streamRange } from './access.js';
+import { canonicalName, checkMembers, describeMissing } from './policy.js';
 import { indexTar, type TarMember } from './tar.js';
 
 /** Location of a file member's data in the OVA, in bytes. */
@@ -38,7 +39,7 @@ class OvaArchive implements Archive {
 
   locate(href: string): ByteRange {
     const stored = this.files.get(checkHref(href, this.source));
-    if (!stored) throw new PackageError(`${this.source}: the OVA has no member "${href}"`, { file: href });
+    if (!stored) throw new PackageError(describeMissing(this, href), { file: href });
     return { path: this.source, offset: stored.offset, size: stored.size };
   }
 
@@ -53,15 +54,12 @@ class OvaArchive implements Archive {
   }
 }
 
-/** File members by name; a later duplicate replaces an earlier one (tar semantics); hardlinks to files are resolved. */
+/** File members by canonical name (checkMembers has already refused links and duplicates). */
 function fileTable(members: TarMember[]): Map<string, Stored> {
   const files = new Map<string, Stored>();
   for (const m of members) {
-    if (m.type === 'file') files.set(m.name, { name: m.name, offset: m.offset, size: m.size });
-    if (m.type === 'hardlink' && m.linkName !== undefined) {
-      const target = files.get(m.linkName.replace(/^(\.\/)+/, ''));
-      if (target) files.set(m.name, { name: m.name, offset: target.offset, size: target.size });
-    }
+    const name = canonicalName(m.rawName);
+    if (m.type === 'file') files.set(name, { name, offset: m.offset, size: m.size });
   }
   return files;
 }
@@ -69,13 +67,19 @@ function fileTable(members: TarMember[]): Map<string, Stored> {
 /**
  * Opens an OVA (DSP0243 section 5.3: a tar archive whose first member is the .ovf descriptor).
  * The descriptor is the top-level `*.ovf` member; it is accepted at any position.
+ * Every member passes the package policy first (policy.ts, checkMembers): the whole package
+ * is refused when any member is hostile, even one the descriptor never references. Member
+ * names are matched exactly and case-sensitively, in canonical form (`./a` is `a`).
  * @param path host path of the tar file.
  * @returns an Archive of kind 'ova'.
- * @throws PackageError (file = `path`) when indexTar fails, there is no top-level .ovf member
- *   (nested ones are named), or there are several (they are listed).
+ * @throws PackageError when indexTar fails (file = `path`); when a member is refused by
+ *   checkMembers (file = the member: `..`, absolute or URL names, control characters, links,
+ *   sparse or special members, duplicates, hostile GNU/pax renames); when there is no
+ *   top-level .ovf member (nested ones are named) or there are several (file = `path`).
  */
 export async function openOva(path: string): Promise<Archive> {
   const { members } = await indexTar(path);
+  checkMembers(members, path);
   const files = fileTable(members);
   const ovfs = [...files.keys()].filter((n) => /\.ovf$/i.test(n));
   const topLevel = ovfs.filter((n) => !n.includes('/'));

@@ -1,19 +1,20 @@
 // An OVF package kept as a directory: the .ovf descriptor with its referenced files beside it.
 
-import { readdirSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
 import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
 import { checkHref, DEFAULT_SMALL_MAX, readRange, streamRange } from './access.js';
+import { describeMissing, quoteName } from './policy.js';
 
 /** How deep {@link OvfDirArchive.entries} descends into subdirectories. */
 const MAX_DEPTH = 8;
 
-/** stat() that returns undefined for missing files and throws PackageError for other failures. */
-function statOrUndefined(path: string, href: string): Stats | undefined {
+/** stat() (or lstat() with `noFollow`) that returns undefined for missing files and throws PackageError for other failures. */
+function statOrUndefined(path: string, href: string, noFollow = false): Stats | undefined {
   try {
-    return statSync(path);
+    return noFollow ? lstatSync(path) : statSync(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -28,7 +29,11 @@ class OvfDirArchive implements Archive {
   readonly directory: string;
   private listing: ArchiveEntry[] | undefined;
 
-  constructor(readonly source: string) {
+  /** @param realDirectory the directory after realpath: every file must lie beneath it, reached without symlinks. */
+  constructor(
+    readonly source: string,
+    private readonly realDirectory: string,
+  ) {
     this.descriptorName = basename(source);
     this.directory = dirname(resolve(source));
   }
@@ -37,7 +42,7 @@ class OvfDirArchive implements Archive {
     return this.readSmall(this.descriptorName);
   }
 
-  /** Regular files (and symlinks to them) under the directory, up to 8 levels deep; directory symlinks are not followed. */
+  /** Regular files under the directory, up to 8 levels deep; symbolic links are neither followed nor listed. */
   entries(): ArchiveEntry[] {
     if (!this.listing) {
       this.listing = [];
@@ -57,25 +62,48 @@ class OvfDirArchive implements Archive {
       const name = rel === '' ? d.name : `${rel}/${d.name}`;
       if (d.isDirectory()) {
         if (depth < MAX_DEPTH) this.walk(name, depth + 1, out);
-      } else if (d.isFile() || d.isSymbolicLink()) {
-        const info = statOrUndefined(join(this.directory, name), name);
+      } else if (d.isFile()) {
+        const info = statOrUndefined(join(this.directory, name), name, true);
         if (info?.isFile()) out.push({ name, size: info.size });
       }
     }
   }
 
+  /**
+   * Looks `href` up beneath the real directory, step by step with lstat, so that no step may be
+   * a symbolic link; the result's realpath must then be exactly that path.
+   * @throws PackageError (file = `href`) for a refused href (see checkHref), a step that is a
+   *   symbolic link, a special file (FIFO, device, socket), or a path that resolves elsewhere.
+   */
   find(href: string): ArchiveEntry | undefined {
     const name = checkHref(href, this.source);
-    const info = statOrUndefined(join(this.directory, name), href);
-    return info?.isFile() ? { name, size: info.size } : undefined;
+    const refuse = (why: string): PackageError => new PackageError(`${this.source}: file reference ${quoteName(href)} ${why}`, { file: href });
+    const steps = name.split('/');
+    let path = this.realDirectory;
+    let info: Stats | undefined;
+    for (const [i, step] of steps.entries()) {
+      path = join(path, step);
+      info = statOrUndefined(path, href, true);
+      if (info === undefined) return undefined;
+      if (info.isSymbolicLink()) throw refuse(`resolves through the symbolic link ${quoteName(steps.slice(0, i + 1).join('/'))}; links are refused in a package directory`);
+      if (i < steps.length - 1 && !info.isDirectory()) return undefined;
+    }
+    if (info === undefined || info.isDirectory()) return undefined;
+    if (!info.isFile()) throw refuse('is not a regular file (a FIFO, device or socket)');
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch (cause) {
+      throw new PackageError(`${href}: cannot resolve ${path}: ${(cause as Error).message}`, { file: href, cause });
+    }
+    if (real !== path) throw refuse(`resolves to ${real}, outside ${this.realDirectory}`);
+    return { name, size: info.size };
   }
 
   locate(href: string): ByteRange {
     const entry = this.find(href);
-    if (!entry) {
-      throw new PackageError(`${this.source}: "${href}" is not a file in ${this.directory}`, { file: href });
-    }
-    return { path: join(this.directory, entry.name), offset: 0, size: entry.size };
+    if (!entry) throw new PackageError(describeMissing(this, href), { file: href });
+    return { path: join(this.realDirectory, entry.name), offset: 0, size: entry.size };
   }
 
   createReadStream(href: string): Readable {
@@ -91,14 +119,32 @@ class OvfDirArchive implements Archive {
 
 /**
  * Opens an OVF package stored as files (DSP0243 section 5.1): the descriptor at `ovfPath`,
- * every ovf:href resolved relative to its directory (subdirectories allowed; URLs and
- * absolute paths refused). Nothing is read until asked for.
+ * every ovf:href resolved relative to its directory (subdirectories allowed; URLs, absolute
+ * paths, `..` steps and symbolic links refused, see find). The directory itself may be reached
+ * through a symlink: files are looked up beneath its realpath. Nothing is read until asked for.
  * @param ovfPath host path of the .ovf file.
  * @returns an Archive of kind 'ovf'.
- * @throws PackageError (file = `ovfPath`) when the path is not a regular file.
+ * @throws PackageError (file = `ovfPath`) when the path is a symbolic link (the real file is
+ *   named) or not a regular file.
  */
 export async function openOvfDir(ovfPath: string): Promise<Archive> {
+  const link = statOrUndefined(ovfPath, ovfPath, true);
+  if (link?.isSymbolicLink()) {
+    let target = '(dangling)';
+    try {
+      target = realpathSync(ovfPath);
+    } catch {
+      // keep "(dangling)"
+    }
+    throw new PackageError(`${ovfPath}: the descriptor is a symbolic link (to ${target}); open the real file, whose directory holds the package`, { file: ovfPath });
+  }
   const info = statOrUndefined(ovfPath, ovfPath);
   if (!info?.isFile()) throw new PackageError(`${ovfPath}: not a regular file`, { file: ovfPath });
-  return new OvfDirArchive(ovfPath);
+  let real: string;
+  try {
+    real = realpathSync(dirname(resolve(ovfPath)));
+  } catch (cause) {
+    throw new PackageError(`${ovfPath}: cannot resolve its directory: ${(cause as Error).message}`, { file: ovfPath, cause });
+  }
+  return new OvfDirArchive(ovfPath, real);
 }

@@ -15,8 +15,14 @@ export interface TarMember {
   /** Length of the member's data in bytes (0 for directories and links). */
   size: number;
   type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
+  /** The header's `typeflag` as a one-character string (`'\0'` for old v7 files). */
+  typeflag: string;
   /** Target of a symlink or hardlink, as stored. */
   linkName?: string;
+  /** The name field of the header block itself, when a GNU long name or pax `path` replaced it. */
+  headerName?: string;
+  /** True for a pax-format GNU sparse member (`GNU.sparse.*` records): its data is a sparse map, not the file. */
+  sparse?: boolean;
 }
 
 /** The members of a tar file, in archive order (duplicates kept). */
@@ -29,6 +35,9 @@ const MAX_EXTENSION_BYTES = 8 * 1024 * 1024;
 
 /** Type flags whose members carry no data blocks (POSIX ustar: size is ignored for them). */
 const NO_DATA_FLAGS = new Set(['1', '2', '3', '4', '5', '6']);
+
+/** Pax keywords whose global ('g') use would change how members are located or named. */
+const GLOBAL_FORBIDDEN = /^(path|linkpath|size|GNU\.sparse\..*)$/;
 
 /** Overrides collected from GNU 'L'/'K' and pax 'x' headers for the next real header. */
 interface Pending {
@@ -74,15 +83,20 @@ function normalizeName(raw: string): string {
  * Lists the members of a tar file by reading only its headers (data blocks are skipped by
  * size, never read). Understands POSIX ustar (prefix + name) and old v7 headers, GNU tar
  * long-name ('L') and long-link ('K') headers, pax extended headers ('x': `path`, `linkpath`,
- * `size`) and pax global headers ('g', skipped), per IEEE 1003.1-2008 "pax Interchange Format".
+ * `size`) and pax global headers ('g', skipped unless they set a keyword listed below), per
+ * IEEE 1003.1-2008 "pax Interchange Format".
  * Numeric fields may be octal or GNU base-256. Reading stops at the first zero block or at
- * end of file.
+ * end of file. The index is neutral: hostile names, links, sparse members and duplicates are
+ * reported as they are, and refused by the package policy (policy.ts, checkMembers).
  * @param path host path of the tar file.
  * @returns members in archive order; offsets and sizes are in bytes.
  * @throws PackageError (file = `path`) when the file cannot be read, is empty, its first
  *   header is invalid ("not a tar archive"), a later header has a bad checksum or is cut
- *   short, an extension header is malformed or oversized, or a member's data runs past the
- *   end of the file (truncated archive).
+ *   short, an extension header is malformed or oversized, a pax `size` is not a decimal
+ *   integer, a member is an old-style GNU sparse file (type 'S', whose extension blocks make
+ *   the layout unreliable), a pax global header sets `path`, `linkpath`, `size` or
+ *   `GNU.sparse.*` (this reader would otherwise ignore it and see another archive than other
+ *   readers do), or a member's data runs past the end of the file (truncated archive).
  */
 export async function indexTar(path: string): Promise<TarIndex> {
   let fh: FileHandle;
@@ -118,18 +132,24 @@ async function walk(fh: FileHandle, path: string): Promise<TarIndex> {
     const raw = decodeHeader(block, path, pos);
     const dataStart = pos + BLOCK_SIZE;
     const flag = raw.typeflag;
+    // Old GNU sparse headers may be followed by extension blocks that are not data: stop here.
+    if (flag === 'S') throw fail(`member ${JSON.stringify(pending.longName ?? raw.name)} (header at byte ${pos}) is a GNU sparse file (type 'S'); sparse members are refused`);
     const isExtension = flag === 'L' || flag === 'K' || flag === 'x' || flag === 'g';
-    const dataSize = isExtension ? raw.size : NO_DATA_FLAGS.has(flag) ? 0 : Number(pending.pax?.get('size') ?? raw.size);
-    if (!Number.isSafeInteger(dataSize) || dataSize < 0) throw fail(`bad pax size for the member at byte ${pos}`);
+    const paxSize = nonEmpty(pending.pax?.get('size'));
+    if (paxSize !== undefined && !/^[0-9]{1,16}$/.test(paxSize)) throw fail(`bad pax size for the member at byte ${pos}`);
+    const dataSize = isExtension ? raw.size : NO_DATA_FLAGS.has(flag) ? 0 : Number(paxSize ?? raw.size);
+    if (!Number.isSafeInteger(dataSize)) throw fail(`bad pax size for the member at byte ${pos}`);
     if (dataStart + dataSize > fileSize) {
       throw fail(`truncated archive: the data of "${raw.name}" (header at byte ${pos}, ${dataSize} bytes) runs past the end of the file`);
     }
     pos = dataStart + padded(dataSize);
-    if (flag === 'g') continue;
     if (isExtension) {
       if (dataSize > MAX_EXTENSION_BYTES) throw fail(`extension header at byte ${dataStart - BLOCK_SIZE} is larger than ${MAX_EXTENSION_BYTES} bytes`);
       const data = await readAt(fh, dataStart, dataSize);
-      if (flag === 'x') pending.pax = new Map([...(pending.pax ?? []), ...parsePaxRecords(data, path, dataStart - BLOCK_SIZE)]);
+      if (flag === 'g') {
+        const key = [...parsePaxRecords(data, path, dataStart - BLOCK_SIZE).keys()].find((k) => GLOBAL_FORBIDDEN.test(k));
+        if (key !== undefined) throw fail(`the pax global header at byte ${dataStart - BLOCK_SIZE} sets "${key}" for every member; not supported`);
+      } else if (flag === 'x') pending.pax = new Map([...(pending.pax ?? []), ...parsePaxRecords(data, path, dataStart - BLOCK_SIZE)]);
       else {
         const nul = data.indexOf(0);
         const text = data.subarray(0, nul === -1 ? data.length : nul).toString('utf8');
@@ -141,8 +161,10 @@ async function walk(fh: FileHandle, path: string): Promise<TarIndex> {
     const rawName = nonEmpty(pending.pax?.get('path')) ?? pending.longName ?? raw.name;
     const linkName = nonEmpty(pending.pax?.get('linkpath')) ?? pending.longLink ?? raw.linkName;
     const type = memberType(flag, rawName);
-    const member: TarMember = { name: normalizeName(rawName), rawName, offset: dataStart, size: dataSize, type };
+    const member: TarMember = { name: normalizeName(rawName), rawName, offset: dataStart, size: dataSize, type, typeflag: flag };
     if (type === 'symlink' || type === 'hardlink') member.linkName = linkName;
+    if (rawName !== raw.name) member.headerName = raw.name;
+    if ([...(pending.pax?.keys() ?? [])].some((k) => k.startsWith('GNU.sparse.'))) member.sparse = true;
     members.push(member);
     pending = {};
   }

@@ -13,7 +13,7 @@ import { makeIso } from '../storage/iso.js';
 import { prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, defaultFormat, openPool, targetExists, type TargetStore } from '../storage/volumes.js';
 import { buildDomainSpec, targetFormat, targetName, type ResolvedSource } from './build-domain.js';
-import { startVerification } from './verify.js';
+import { checkSignature, startVerification } from './verify.js';
 import { planImport, type PlanOptions, type ImportPlan } from './plan.js';
 import { Rollback, withSignals } from './rollback.js';
 
@@ -37,6 +37,10 @@ export interface ImportOptions extends PlanOptions {
   readonly tempDir?: string;
   /** The user accepts the package's EULA (--accept-eula); required when it has one. */
   readonly acceptEula?: boolean;
+  /** PEM bundle of trusted CAs for the package signature (--ca); default: the system store. */
+  readonly caFile?: string;
+  /** Refuse an unsigned package, or one whose certificate is expired, self-signed or untrusted (--require-signature). */
+  readonly requireSignature?: boolean;
 }
 
 /** What import did. Sizes in bytes. */
@@ -104,6 +108,8 @@ export async function runImport(opts: ImportOptions, reporter: Reporter): Promis
       return { domain: plan.name, uuid: '', virtType, defined: false, started: false, volumes: [], xml, warnings: plan.warnings };
     }
     await checkHost(conn!, plan, store!, names, opts);
+    if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
+    else if (opts.requireSignature) throw new UsageError('--require-signature and --no-verify exclude each other');
     let uuid = randomUUID();
     while (lookupDomainByUUID(conn!, uuid)) uuid = randomUUID();
     if (opts.dryRun) {

@@ -1,4 +1,5 @@
 // `virt-ovf inspect`: what import would create, as a structured report or text.
+import { verifyCertificate } from '../archive/certificate.js';
 import { planImport, type PlanOptions } from './plan.js';
 
 /** The inspect report (`--json` prints it as is). Sizes in bytes. */
@@ -38,12 +39,22 @@ export interface InspectReport {
   readonly ovfEnvironment: { transport: readonly string[]; attached: boolean };
   /** License texts; import needs --accept-eula when there is one. */
   readonly eulas: readonly string[];
+  /** Who signed the package (.cert), when it is signed and the signature holds. */
+  readonly signature?: { signer: string; issuer: string; validTo: string; trusted: boolean; problems: readonly string[] };
   readonly warnings: readonly string[];
 }
 
 /** Builds the inspect report; touches neither libvirt nor the disks (missing files are warnings). */
 export async function runInspect(opts: PlanOptions): Promise<InspectReport> {
   const plan = await planImport({ ...opts, descriptorOnly: true });
+  const warnings = [...plan.warnings];
+  let signature: InspectReport['signature'];
+  try {
+    const r = await verifyCertificate(plan.archive);
+    if (r) signature = { signer: r.signer, issuer: r.issuer, validTo: r.validTo.toISOString(), trusted: r.chainTrusted, problems: r.problems };
+  } catch (err) {
+    warnings.push(`signature: ${(err as Error).message}`);
+  }
   const m = plan.mapped;
   const os = plan.virtualSystem.operatingSystem;
   const controllers = m.controllers;
@@ -107,7 +118,8 @@ export async function runInspect(opts: PlanOptions): Promise<InspectReport> {
     })),
     ovfEnvironment: { transport: plan.virtualSystem.hardware.transport, attached: plan.ovfEnvironment !== undefined },
     eulas: plan.eulas,
-    warnings: plan.warnings,
+    ...(signature ? { signature } : {}),
+    warnings,
   };
 }
 
@@ -140,6 +152,9 @@ export function formatInspect(r: InspectReport): string {
   }
   lines.push('NICs:');
   for (const n of r.nics) lines.push(`  ${n.model.padEnd(8)} ${n.mac ?? '(MAC assigned by libvirt)'}  OVF network "${n.ovfNetwork ?? ''}" -> ${n.attachTo}${n.defaulted ? ' (default: map it with --network or --bridge)' : ''}`);
+  if (r.signature) {
+    lines.push(`Signed by:      ${r.signature.signer} (issuer ${r.signature.issuer}, valid until ${r.signature.validTo})${r.signature.problems.length ? `; ${r.signature.problems.join('; ')}` : ''}`);
+  }
   if (r.deploymentOptions.length > 0) {
     lines.push(`Deployment:     ${r.deploymentOptions.map((d) => `${d.id}${d.selected ? ' (selected)' : ''}${d.isDefault ? ' (default)' : ''}`).join(', ')}`);
   }

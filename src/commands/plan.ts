@@ -1,5 +1,6 @@
 // Reads a package and decides what import would create, without touching libvirt or disks.
 import { openArchive, type Archive } from '../archive/archive.js';
+import { checkReferences } from '../archive/policy.js';
 import { PackageError, UsageError } from '../errors.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
 import { mapVirtualSystem, type MappedSystem, type PlannedDisk } from '../mapping/apply.js';
@@ -112,7 +113,9 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     ...(opts.userNetwork ? { userNetwork: true } : {}),
     ...(wantsEnv ? { extraCdrom: OVF_ENV_DRIVE } : {}),
   });
-  const warnings = [...envelope.warnings, ...mapped.warnings];
+  // Every href must be a safe name, unique, and (unless descriptor-only) present in the package.
+  const referenceWarnings = checkReferences(envelope.references, archive, { descriptorOnly: opts.descriptorOnly === true });
+  const warnings = [...envelope.warnings, ...referenceWarnings, ...mapped.warnings];
   const nvram = virtualSystem.hardware.vmwConfig['nvram'];
   if (nvram !== undefined && nvram.startsWith('ovf:/file/')) {
     warnings.push(`the VMware NVRAM file (${nvram}) is not carried over: OVMF keeps its own variable store, so the domain starts with default EFI variables`);
@@ -148,11 +151,6 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
       refuse(`File "${file.href}" has ${planned.ovfDisk?.format ? `an unknown ovf:format "${planned.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json with --mappings`);
     }
     const present = file.chunkSizeBytes !== undefined ? archive.find(`${file.href}.000000000`) : archive.find(file.href);
-    if (!present) {
-      const why = `${archive.source}: File "${file.href}" (ovf:id ${file.id}) is referenced by the descriptor but missing from the package`;
-      if (!opts.descriptorOnly) throw new PackageError(why, { file: file.href });
-      warnings.push(why);
-    }
     const capacityBytes = planned.ovfDisk?.capacityBytes ?? present?.size ?? file.sizeBytes ?? 0;
     disks.push({ planned, file, sourceFormat, capacityBytes, volumeBase });
   }

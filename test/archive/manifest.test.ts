@@ -44,6 +44,12 @@ describe('parseManifest', () => {
     assertManifestError(() => parseManifest(`SHA256(a)= ${'g'.repeat(64)}`, 'vm.mf'), /line 1: the digest is not hexadecimal/, 'vm.mf');
     assertManifestError(() => parseManifest('SHA256()= 00', 'vm.mf'), /line 1/, 'vm.mf');
   });
+
+  it('rejects a megabyte-long pathological line in linear time (no regex backtracking)', () => {
+    const start = performance.now();
+    assertManifestError(() => parseManifest(`SHA256(${')='.repeat(500_000)}= zz`, 'vm.mf'), /vm\.mf line 1: not a digest line/, 'vm.mf');
+    assert.ok(performance.now() - start < 500, `took ${performance.now() - start} ms`);
+  });
 });
 
 /** Builds a directory package (vm.ovf, vm.mf, disk1.vmdk) and returns its directory. */

@@ -8,6 +8,7 @@ import { PackageError } from '../../src/errors.js';
 import { indexTar } from '../../src/archive/tar.js';
 import { isTarHeaderBlock, parseNumeric } from '../../src/archive/tar-header.js';
 import { makeTar, pseudoRandom, readAt, withTempDir } from './helpers.js';
+import { memberBytes, paxBytes, tarOf } from './tar-writer.js';
 
 /** Writes a.txt (small) and big.bin (100000 bytes) under `dir` and tars them as dir/t.tar. */
 async function twoMemberTar(dir: string, format = 'ustar'): Promise<string> {
@@ -80,6 +81,18 @@ describe('indexTar errors', () => {
       bytes[big.offset - 512] = 'B'.charCodeAt(0); // rename without fixing the checksum
       await writeFile(tarPath, bytes);
       await assertFails(tarPath, new RegExp(`bad tar header checksum at byte ${big.offset - 512}`));
+    });
+  });
+
+  it('rejects a pax size that is not decimal digits; an empty one falls back to the header', async () => {
+    await withTempDir(async (dir) => {
+      const tarPath = join(dir, 'pax.tar');
+      for (const size of ['1e3', '0x10', ' 12', '-1', '12345678901234567']) {
+        await writeFile(tarPath, tarOf(paxBytes({ size }), memberBytes({ name: 'a.txt', data: 'abc' })));
+        await assertFails(tarPath, /bad pax size for the member at byte 1024/);
+      }
+      await writeFile(tarPath, tarOf(paxBytes({ size: '' }), memberBytes({ name: 'a.txt', data: 'abc' })));
+      assert.deepEqual((await indexTar(tarPath)).members.map((m) => [m.name, m.size]), [['a.txt', 3]]);
     });
   });
 
