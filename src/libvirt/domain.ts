@@ -2,7 +2,7 @@
 
 import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
 import type { Connection } from './connect.js';
-import type { Ptr } from './ffi.js';
+import { native, type Ptr } from './ffi.js';
 import { NativeHandle } from './handle.js';
 
 /** virDomainUndefineFlagsValues: also remove the managed save image. */
@@ -98,6 +98,47 @@ export class Domain extends NativeHandle {
    */
   async undefine(flags = 0): Promise<void> {
     await this.ctx.call<number>('virDomainUndefineFlags', 'negative', this.handle('virDomainUndefineFlags'), flags);
+  }
+
+  /**
+   * Starts a backup job (virDomainBackupBegin) from a <domainbackup> XML, e.g. push mode
+   * copying each disk's point-in-time content to a target file while the guest runs.
+   * @throws LibvirtError (rejection) when the domain is not running, a job is active, or the XML is refused.
+   */
+  async beginBackup(backupXml: string): Promise<void> {
+    await this.ctx.call<number>('virDomainBackupBegin', 'negative', this.handle('virDomainBackupBegin'), backupXml, null, 0);
+  }
+
+  /**
+   * The active job (virDomainGetJobInfo): `type` 0 none, 1 bounded, 2 unbounded; data sizes in bytes.
+   * @throws LibvirtError (rejection) when libvirt fails.
+   */
+  async jobInfo(): Promise<{ type: number; dataTotalBytes: number; dataProcessedBytes: number }> {
+    const buf = Buffer.alloc(96); // virDomainJobInfo: int + 11 unsigned long long
+    await this.ctx.call<number>('virDomainGetJobInfo', 'negative', this.handle('virDomainGetJobInfo'), buf);
+    return { type: buf.readInt32LE(0), dataTotalBytes: Number(buf.readBigUInt64LE(24)), dataProcessedBytes: Number(buf.readBigUInt64LE(32)) };
+  }
+
+  /**
+   * How the last job ended (virDomainGetJobStats with VIR_DOMAIN_JOB_STATS_COMPLETED):
+   * 3 completed, 4 failed, 5 cancelled, 0 when libvirt kept no record.
+   * @throws LibvirtError (rejection) when libvirt fails.
+   */
+  async completedJobType(): Promise<number> {
+    const type = [0];
+    const params: unknown[] = [null];
+    const nparams = [0];
+    await this.ctx.call<number>('virDomainGetJobStats', 'negative', this.handle('virDomainGetJobStats'), type, params, nparams, 1);
+    if (params[0] !== null) native('virTypedParamsFree')(params[0], nparams[0]);
+    return type[0]!;
+  }
+
+  /**
+   * Aborts the active job (virDomainAbortJob), e.g. a backup when the export is interrupted.
+   * @throws LibvirtError (rejection) when there is no job or libvirt fails.
+   */
+  async abortJob(): Promise<void> {
+    await this.ctx.call<number>('virDomainAbortJob', 'negative', this.handle('virDomainAbortJob'));
   }
 }
 
