@@ -38,8 +38,8 @@ describe('libvirt backup jobs', () => {
     );
     await domain.start();
     await domain.beginBackup(`<domainbackup mode='push'><disks><disk name='sda' backup='yes' type='file'><driver type='qcow2'/><target file='${out}'/></disk></disks></domainbackup>`);
+    // A 16 MiB disk may be copied before the first poll; the completed record says how it ended.
     let job = await domain.jobInfo();
-    assert.notEqual(job.type, 0, 'a job is active right after beginBackup');
     for (let i = 0; i < 300 && job.type !== 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       job = await domain.jobInfo();
