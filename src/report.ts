@@ -37,6 +37,14 @@ export interface ReporterOptions {
   readonly err?: NodeJS.WritableStream;
 }
 
+/**
+ * Makes text from packages safe for a terminal: C0 and C1 control characters and DEL
+ * (which could forge lines or send escape sequences) are shown as \uXXXX, newlines as \n.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 /** Creates a reporter. Text goes to stderr (so stdout stays for --print-xml and results); JSON goes to stdout. */
 export function createReporter(opts: ReporterOptions = {}): Reporter {
   const out = opts.out ?? process.stdout;
@@ -57,19 +65,19 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
       }
       switch (event.kind) {
         case 'stage':
-          if (!opts.quiet) err.write(`${stamp()} ${event.message}\n`);
+          if (!opts.quiet) err.write(`${stamp()} ${terminalSafe(event.message)}\n`);
           break;
         case 'info':
-          if (!opts.quiet) err.write(`${event.message}\n`);
+          if (!opts.quiet) err.write(`${terminalSafe(event.message)}\n`);
           break;
         case 'warning':
-          err.write(`virt-ovf: warning: ${event.message}\n`);
+          err.write(`virt-ovf: warning: ${terminalSafe(event.message)}\n`);
           break;
         case 'debug':
-          if (opts.verbose) err.write(`virt-ovf: debug: ${event.message}\n`);
+          if (opts.verbose) err.write(`virt-ovf: debug: ${terminalSafe(event.message)}\n`);
           break;
         case 'error':
-          err.write(`virt-ovf: error: ${event.message}\n`);
+          err.write(`virt-ovf: error: ${terminalSafe(event.message)}\n`);
           break;
         case 'progress': {
           if (opts.quiet) break;

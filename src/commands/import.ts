@@ -221,7 +221,7 @@ async function convertAndDefine(conn: Connection, plan: ImportPlan, store: Targe
       const prepared = disk.generated
         ? await environmentIso(plan.ovfEnvironment!, tempDir)
         : disk.file
-          ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.max(disk.capacityBytes, 1) * 1.1 + 64 * 2 ** 20, signal })
+          ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.ceil(Math.max(disk.capacityBytes, 1) * 1.1) + 64 * 2 ** 20, signal })
           : undefined;
       try {
         if (prepared && disk.file) {

@@ -20,6 +20,9 @@ export interface XmlElement {
 /** Nesting depth beyond which a document is refused (OVF needs about ten). */
 const MAX_DEPTH = 64;
 
+/** Markup count beyond which a document is refused before parsing (the largest real descriptors have a few thousand). */
+const MAX_MARKUP = 200_000;
+
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** XML 1.0 Char production: tab, LF, CR, and the ranges below. */
@@ -73,6 +76,10 @@ export function parseXml(text: string, file: string): XmlElement {
   if (doctype) {
     const line = text.slice(0, doctype.index).split('\n').length;
     throw new OvfParseError(`${file}:${line}: a DOCTYPE declaration is not allowed in an OVF descriptor (entities are never resolved)`, { file, element: '!DOCTYPE' });
+  }
+  let markup = 0;
+  for (let i = text.indexOf('<'); i !== -1; i = text.indexOf('<', i + 1)) {
+    if (++markup > MAX_MARKUP) throw new OvfParseError(`${file}: more than ${MAX_MARKUP} elements; refused before parsing (real descriptors have a few thousand)`, { file });
   }
   const bad = FORBIDDEN.exec(text);
   if (bad) {
