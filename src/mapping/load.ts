@@ -38,22 +38,45 @@ const rowSchema = z.strictObject({
   sound: z.strictObject({ model: z.string().min(1) }).optional(),
   usb: z.strictObject({ model: z.string().min(1) }).optional(),
   tpm: z.strictObject({ model: z.enum(['tpm-crb', 'tpm-tis']), version: z.enum(['1.2', '2.0']) }).optional(),
+  /** Who reads the row: import (OVF to libvirt), export (libvirt to OVF, mapping/reverse.ts) or both (default). */
+  direction: z.enum(['both', 'import', 'export']).optional(),
+  /** ResourceSubType export writes when the first of `subTypes` is not the one other readers accept best. */
+  exportSubType: z.string().min(1).optional(),
+  /** Warning export prints when it writes a device through this row. */
+  exportNote: z.string().optional(),
 });
 
 const tableSchema = z.strictObject({ $comment: z.string().optional(), rows: z.array(rowSchema) });
 
 const osEntrySchema = z.strictObject({ osinfo: z.string().url(), family: z.enum(['linux', 'windows', 'other']) });
+/** CIM_OperatingSystem.OsType number (OperatingSystemSection ovf:id) and VMware guest id (vmw:osType). */
+const osExportSchema = z.strictObject({ cimOsType: z.number().int().min(0).max(65535), vmwOsType: z.string().min(1) });
 const osSchema = z.strictObject({
   $comment: z.string().optional(),
   vmwOsType: z.record(z.string(), osEntrySchema).default({}),
   vboxOsType: z.record(z.string(), osEntrySchema).default({}),
   ovirtOsType: z.record(z.string(), osEntrySchema).default({}),
   cimOsType: z.record(z.string().regex(/^\d+$/), osEntrySchema).default({}),
+  /** What export writes for a libosinfo id (mapping/reverse.ts); ids not listed use the tables above read in reverse. */
+  export: z
+    .strictObject({
+      $comment: z.string().optional(),
+      osinfo: z.record(z.string().url(), osExportSchema).default({}),
+      family: z.partialRecord(z.enum(['linux', 'windows', 'other']), osExportSchema).default({}),
+    })
+    .default({ osinfo: {}, family: {} }),
 });
 
 const formatsSchema = z.strictObject({
   $comment: z.string().optional(),
-  rows: z.array(z.strictObject({ pattern: z.string().min(1), format: z.enum(['vmdk', 'qcow2', 'raw', 'vpc', 'vhdx', 'vdi']) })),
+  rows: z.array(
+    z.strictObject({
+      pattern: z.string().min(1),
+      format: z.enum(['vmdk', 'qcow2', 'raw', 'vpc', 'vhdx', 'vdi']),
+      /** The ovf:format URI export writes for this format (the first row of a format that has one). */
+      exportUri: z.string().url().optional(),
+    }),
+  ),
 });
 
 const defaultsSchema = z.strictObject({
@@ -74,6 +97,8 @@ const defaultsSchema = z.strictObject({
   defaultNetwork: z.string(),
   cdromBusWhenNoController: z.enum(['ide', 'scsi', 'sata']),
   diskBusWhenNoController: z.enum(['ide', 'scsi', 'sata', 'virtio']),
+  /** Export: vssd:VirtualSystemType written in System (one VMware and VirtualBox both accept). */
+  export: z.strictObject({ virtualSystemType: z.string().min(1) }).default({ virtualSystemType: 'vmx-13' }),
 });
 
 export type MappingRow = z.infer<typeof rowSchema>;
@@ -81,9 +106,14 @@ export type ControllerMapping = z.infer<typeof controllerSchema>;
 export type OsEntry = z.infer<typeof osEntrySchema>;
 export type Defaults = z.infer<typeof defaultsSchema>;
 
-/** All mapping tables, validated. Device tables are keyed by file stem (devices, virtio, ...). */
+/**
+ * All mapping tables, validated. Device tables are keyed by file stem (devices, virtio, ...):
+ * `tables` holds the rows import reads (direction both or import), `exportTables` those export
+ * reads (both or export), each in file order.
+ */
 export interface Mappings {
   readonly tables: Readonly<Record<string, readonly MappingRow[]>>;
+  readonly exportTables: Readonly<Record<string, readonly MappingRow[]>>;
   readonly os: z.infer<typeof osSchema>;
   readonly formats: z.infer<typeof formatsSchema>['rows'];
   readonly defaults: Defaults;
@@ -116,10 +146,12 @@ function readJson<T>(file: string, schema: z.ZodType<T>): T {
 export function loadMappings(overlayDir?: string): Mappings {
   const dirs = overlayDir ? [overlayDir, BUILTIN_MAPPINGS_DIR] : [BUILTIN_MAPPINGS_DIR];
   if (overlayDir && !existsSync(overlayDir)) throw new MappingError(`--mappings ${overlayDir}: no such directory`);
-  const tables: Record<string, MappingRow[]> = {};
+  const all: Record<string, MappingRow[]> = {};
   for (const name of ['devices', 'virtio']) {
-    tables[name] = dirs.flatMap((d) => (existsSync(join(d, `${name}.json`)) ? readJson(join(d, `${name}.json`), tableSchema).rows : []));
+    all[name] = dirs.flatMap((d) => (existsSync(join(d, `${name}.json`)) ? readJson(join(d, `${name}.json`), tableSchema).rows : []));
   }
+  const pick = (skip: string): Record<string, MappingRow[]> => Object.fromEntries(Object.entries(all).map(([n, rows]) => [n, rows.filter((r) => r.direction !== skip)]));
+  const tables = pick('export');
   const layered = <T extends object>(file: string, schema: z.ZodType<T>, merge: (over: T, base: T) => T): T => {
     const base = readJson(join(BUILTIN_MAPPINGS_DIR, file), schema);
     const overFile = overlayDir ? join(overlayDir, file) : undefined;
@@ -130,6 +162,7 @@ export function loadMappings(overlayDir?: string): Mappings {
     vboxOsType: { ...b.vboxOsType, ...o.vboxOsType },
     ovirtOsType: { ...b.ovirtOsType, ...o.ovirtOsType },
     cimOsType: { ...b.cimOsType, ...o.cimOsType },
+    export: { osinfo: { ...b.export.osinfo, ...o.export.osinfo }, family: { ...b.export.family, ...o.export.family } },
   }));
   const formats = layered('formats.json', formatsSchema, (o, b) => ({ rows: [...o.rows, ...b.rows] })).rows;
   const defaults = layered('defaults.json', defaultsSchema, (o, b) => ({ ...b, ...o, profiles: { ...b.profiles, ...o.profiles } }));
@@ -138,8 +171,8 @@ export function loadMappings(overlayDir?: string): Mappings {
       if (!(table in tables)) throw new MappingError(`defaults.json: profile "${name}" names unknown table "${table}"`);
     }
   }
-  for (const [name, rows] of Object.entries(tables)) checkRows(name, rows);
-  return { tables, os, formats, defaults };
+  for (const [name, rows] of Object.entries(all)) checkRows(name, rows);
+  return { tables, exportTables: pick('import'), os, formats, defaults };
 }
 
 function checkRows(table: string, rows: readonly MappingRow[]): void {
@@ -148,6 +181,7 @@ function checkRows(table: string, rows: readonly MappingRow[]): void {
     const key = row.kind as keyof typeof needs;
     if (key in needs && needs[key] === undefined) throw new MappingError(`${table}.json: row "${row.id}" of kind ${row.kind} needs a "${row.kind}" object`);
     if (row.kind === 'ignore' && !row.reason) throw new MappingError(`${table}.json: row "${row.id}" of kind ignore needs a "reason"`);
+    if (row.kind === 'ignore' && row.direction === 'export') throw new MappingError(`${table}.json: row "${row.id}" of kind ignore cannot be export-only (export leaves unmapped devices out by itself)`);
     if (row.systemTypes !== undefined) {
       try {
         new RegExp(row.systemTypes);

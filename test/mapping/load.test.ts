@@ -15,8 +15,9 @@ const E1000_SYSTEM = ovfDocument({
   systems: [{ id: 'vm', items: [...cpuAndMemory(), { rasd: { InstanceID: '3', ResourceType: '10', ResourceSubType: 'E1000', Connection: 'LAN' } }] }],
 });
 
-function builtinRows(table: string): MappingRow[] {
-  return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'mappings', `${table}.json`), 'utf8')) as { rows: MappingRow[] }).rows;
+/** The rows of a shipped table; with `forImport`, without those marked "direction": "export" (read only by mapping/reverse.ts). */
+function builtinRows(table: string, forImport = false): MappingRow[] {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'mappings', `${table}.json`), 'utf8')) as { rows: MappingRow[] }).rows.filter((r) => !forImport || r.direction !== 'export');
 }
 
 /** Asserts that loading `dir` as an overlay throws a MappingError whose message matches every pattern. */
@@ -40,8 +41,8 @@ describe('loadMappings: the built-in tables', () => {
   it('loads every table and both profiles', () => {
     const m = loadMappings();
     assert.deepEqual(Object.keys(m.tables).sort(), ['devices', 'virtio']);
-    assert.deepEqual(m.tables['devices']!.map((r) => r.id), builtinRows('devices').map((r) => r.id));
-    assert.deepEqual(m.tables['virtio']!.map((r) => r.id), builtinRows('virtio').map((r) => r.id));
+    assert.deepEqual(m.tables['devices']!.map((r) => r.id), builtinRows('devices', true).map((r) => r.id));
+    assert.deepEqual(m.tables['virtio']!.map((r) => r.id), builtinRows('virtio', true).map((r) => r.id));
     assert.deepEqual(Object.keys(m.defaults.profiles).sort(), ['faithful', 'virtio']);
     assert.deepEqual(m.defaults.profiles['virtio']!.tables, ['virtio', 'devices']);
     assert.ok(m.formats.length > 0);
@@ -77,7 +78,7 @@ describe('loadMappings: a --mappings overlay', () => {
       );
       const m = loadMappings(dir);
       assert.equal(m.tables['devices']![0]!.id, 'nic-e1000-as-rtl8139');
-      assert.equal(m.tables['devices']!.length, builtinRows('devices').length + 1);
+      assert.equal(m.tables['devices']!.length, builtinRows('devices', true).length + 1);
       const env = parseEnvelope(Buffer.from(E1000_SYSTEM), 'e1000.ovf');
       const mapped = mapVirtualSystem(env, env.virtualSystems[0]!, m, { profile: 'faithful' });
       assert.equal(mapped.nics[0]!.model, 'rtl8139');
@@ -203,6 +204,7 @@ describe('loadMappings: every row of devices.json and virtio.json is reachable',
     rasd(51, 21),
     rasd(52, 22),
     rasd(53, 1, 'vmware.vmci'),
+    ...[rasd(54, 20, 'virtio-blk'), rasd(55, 17, undefined, { Parent: '54', AddressOnParent: '0' }), ...['vga', 'qxl', 'virtio', 'cirrus', 'bochs'].map((m, i) => rasd(56 + i, 24, m))],
   ];
   /** Non-VMware hardware: the generic video row. */
   const generic: ItemSpec[] = [...cpuAndMemory(), rasd(3, 24)];
@@ -240,7 +242,7 @@ describe('loadMappings: every row of devices.json and virtio.json is reachable',
         for (const id of mapped.rowsUsed) used.add(id);
       }
     }
-    const expected = [...builtinRows('devices').map((r) => `devices:${r.id}`), ...builtinRows('virtio').map((r) => `virtio:${r.id}`)];
+    const expected = [...builtinRows('devices', true).map((r) => `devices:${r.id}`), ...builtinRows('virtio', true).map((r) => `virtio:${r.id}`)];
     const missed = expected.filter((id) => !used.has(id));
     assert.deepEqual(missed, [], `rows never hit: ${missed.join(', ')}`);
     assert.deepEqual([...used].filter((id) => !expected.includes(id)), []);

@@ -1,0 +1,249 @@
+// Streaming OVA writer (DSP0243 5.3, IEEE 1003.1-2008 ustar) with no temporary file: members go
+// straight into PATH.part, headers are patched in place, the file is renamed only when complete.
+import { createHash, type Hash } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { nameProblem } from '../archive/policy.js';
+import { PackageError, VirtOvfError } from '../errors.js';
+
+/** Manifest digest algorithms (DSP0243 5.1), or none. */
+export type DigestAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+/** Size in bytes and digest (lower-case hex, '' without an algorithm) of one member's exact bytes. */
+export interface MemberResult { readonly size: number; readonly digest: string }
+
+/** A member being streamed: chunks are written and hashed in one pass. */
+export interface OvaFileSink {
+  /** Appends `chunk`; resolves once it is written. Calls must not overlap. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Pads the member to a whole block and patches its header with the real size and checksum. */
+  end(): Promise<MemberResult>;
+}
+
+/** An OVA under construction. Members are written in call order. */
+export interface OvaWriter {
+  /** The OVA that `finish` creates, and `path + '.part'`, the file written until then. */
+  readonly path: string;
+  readonly partPath: string;
+  /** Writes the header of a `bytes`-long member whose content `fill` writes later (the OVF, the manifest, the certificate). */
+  reserve(name: string, bytes: number): Promise<void>;
+  /** Starts a member of unknown size (a disk); only one may be open at a time. */
+  beginFile(name: string): OvaFileSink;
+  /** Writes the content of a reserved member; it must be exactly the reserved size. */
+  fill(name: string, content: Buffer): Promise<MemberResult>;
+  /** Writes the end-of-archive blocks, syncs, renames `partPath` to `path`. */
+  finish(): Promise<void>;
+  /** Closes and removes `partPath`; safe to call at any time, any number of times. */
+  abort(): Promise<void>;
+}
+
+/** Options of {@link createOvaWriter}. */
+export interface OvaWriterOptions {
+  /** Digest computed over every member's bytes while they are written (default sha256); none skips hashing. */
+  readonly digest?: DigestAlgorithm | 'none';
+  /** Modification time written in the headers (default: now). */
+  readonly mtime?: Date;
+}
+
+/** Size of a tar block in bytes. */
+const BLOCK = 512;
+/** Largest size the 12-byte octal field holds (8 GiB - 1); larger sizes are written in GNU base-256. */
+const OCTAL_MAX = 0o77777777777;
+
+const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
+
+/** Splits a member name into the ustar prefix (155 bytes) and name (100 bytes) fields. */
+function splitName(name: string): [prefix: string, base: string] {
+  if (Buffer.byteLength(name) <= 100) return ['', name];
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    const [prefix, base] = [name.slice(0, i), name.slice(i + 1)];
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(base) <= 100 && base !== '') return [prefix, base];
+  }
+  throw new VirtOvfError(`OVA member name ${JSON.stringify(name)} does not fit a ustar header (100 bytes, or a 155-byte directory prefix)`);
+}
+
+/** Writes `size` into the header's size field (offset 124): 11 octal digits, or GNU base-256 above 8 GiB - 1. */
+function writeSize(block: Buffer, size: number): void {
+  if (size <= OCTAL_MAX) return void block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1');
+  block.fill(0, 124, 136);
+  block[124] = 0x80;
+  let v = BigInt(size);
+  for (let i = 135; i > 124; i--, v >>= 8n) block[i] = Number(v & 0xffn);
+}
+
+/** Recomputes the header checksum (offset 148): six octal digits, NUL, space. */
+function writeChecksum(block: Buffer): void {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+}
+
+/** A POSIX ustar header block for a regular file (mode 0644, uid/gid 0); `size` in bytes, `mtime` in seconds. */
+export function ustarHeader(name: string, size: number, mtime: number): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  const [prefix, base] = splitName(name);
+  block.write(base, 0, 100, 'utf8');
+  block.write('0000644\u00000000000\u00000000000\u0000', 100, 24, 'latin1'); // mode, uid, gid
+  writeSize(block, size);
+  block.write(`${mtime.toString(8).padStart(11, '0')}\0`, 136, 12, 'latin1');
+  block.write('0', 156, 1, 'latin1');
+  block.write('ustar\u000000', 257, 8, 'latin1');
+  block.write(prefix, 345, 155, 'utf8');
+  writeChecksum(block);
+  return block;
+}
+
+/**
+ * Creates `path + '.part'` (which must not exist) and returns a writer for it. Nothing is
+ * buffered beyond the chunk being written and nothing is read back: each member's digest is
+ * computed from the bytes as they are written. The first member must be the descriptor
+ * (`*.ovf`, DSP0243 5.3); names must pass the importer's path policy (archive/policy.ts).
+ * Sizes above 8 GiB - 1 use GNU tar's base-256 size field (read by GNU tar, Python's tarfile,
+ * VirtualBox's IPRT tar reader and virt-ovf).
+ * @param path the OVA to create.
+ * @param opts digest algorithm (sha256 by default) and header mtime.
+ * @throws PackageError (file = the .part) when the .part exists (a concurrent or killed
+ *   export: remove it) or cannot be created. The writer's methods throw PackageError on write
+ *   errors and VirtOvfError on misuse (a first member that is not the .ovf, a duplicate or
+ *   policy-refused name, overlapping members, an unknown or mis-sized region, a region never
+ *   filled at finish).
+ */
+export async function createOvaWriter(path: string, opts: OvaWriterOptions = {}): Promise<OvaWriter> {
+  const [partPath, algorithm] = [`${path}.part`, opts.digest ?? 'sha256'];
+  const mtime = Math.floor((opts.mtime ?? new Date()).getTime() / 1000);
+  const ioError = (cause: unknown): PackageError => new PackageError(`${partPath}: cannot write: ${(cause as Error).message}`, { file: partPath, cause });
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(partPath, 'wx', 0o644);
+  } catch (cause) {
+    throw new PackageError((cause as NodeJS.ErrnoException).code === 'EEXIST' ? `${partPath} already exists (another export, or one that was killed); remove it and retry` : `${partPath}: cannot create: ${(cause as Error).message}`, { file: partPath, cause });
+  }
+  let [pos, busy]: [number, string | undefined] = [0, undefined];
+  let state: 'open' | 'closed' | 'finished' | 'aborted' = 'open';
+  const names = new Set<string>();
+  const regions = new Map<string, { offset: number; bytes: number; filled: boolean }>();
+  const misuse = (why: string): VirtOvfError => new VirtOvfError(`OVA writer (${partPath}): ${why}`);
+  const writeAt = async (data: Uint8Array, position: number): Promise<void> => {
+    if (state !== 'open') throw misuse(`the writer is ${state}`);
+    try {
+      for (let done = 0; done < data.length; ) done += (await fh!.write(data, done, data.length - done, position + done)).bytesWritten;
+    } catch (cause) {
+      throw ioError(cause);
+    }
+  };
+  const hash = (): Hash | undefined => (algorithm === 'none' ? undefined : createHash(algorithm));
+  /** Claims the next header position for `name`. */
+  const claim = (name: string): number => {
+    if (state !== 'open') throw misuse(`the writer is ${state}`);
+    const why = nameProblem(name);
+    if (why !== undefined) throw misuse(`member name ${JSON.stringify(name)} ${why}`);
+    if (names.has(name)) throw misuse(`member ${JSON.stringify(name)} is already written`);
+    if (names.size === 0 && !/\.ovf$/i.test(name)) throw misuse(`the first member must be the .ovf descriptor (DSP0243 5.3), not ${JSON.stringify(name)}`);
+    if (busy !== undefined) throw misuse(`member ${JSON.stringify(busy)} is still being written`);
+    names.add(name);
+    return pos;
+  };
+
+  return {
+    path,
+    partPath,
+    async reserve(name, bytes) {
+      if (!Number.isSafeInteger(bytes) || bytes < 0) throw misuse(`cannot reserve ${bytes} bytes for ${JSON.stringify(name)}`);
+      const at = claim(name);
+      pos = at + BLOCK + padded(bytes);
+      regions.set(name, { offset: at + BLOCK, bytes, filled: false });
+      await writeAt(ustarHeader(name, bytes, mtime), at);
+    },
+    beginFile(name) {
+      const at = claim(name);
+      busy = name;
+      const digest = hash();
+      let size = 0;
+      // A failed write rejects `chain`; end() reports it, and an abandoned sink must not crash the process.
+      const track = (p: Promise<void>): Promise<void> => (p.catch(() => undefined), p);
+      let chain = track(writeAt(ustarHeader(name, 0, mtime), at));
+      return {
+        async write(chunk) {
+          const start = at + BLOCK + size;
+          size += chunk.length;
+          digest?.update(chunk);
+          chain = track(chain.then(() => writeAt(chunk, start)));
+          await chain;
+        },
+        async end() {
+          await chain;
+          if (busy !== name) throw misuse(`member ${JSON.stringify(name)} was already ended`);
+          const tail = padded(size) - size;
+          if (tail > 0) await writeAt(Buffer.alloc(tail), at + BLOCK + size);
+          await writeAt(ustarHeader(name, size, mtime), at);
+          pos = at + BLOCK + padded(size);
+          busy = undefined;
+          return { size, digest: digest?.digest('hex') ?? '' };
+        },
+      };
+    },
+    async fill(name, content) {
+      const region = regions.get(name);
+      if (!region) throw misuse(`no region was reserved for ${JSON.stringify(name)}`);
+      if (region.filled) throw misuse(`the region of ${JSON.stringify(name)} is already filled`);
+      if (content.length !== region.bytes) throw misuse(`${JSON.stringify(name)} is ${content.length} bytes, but ${region.bytes} were reserved`);
+      await writeAt(content, region.offset);
+      region.filled = true;
+      return { size: content.length, digest: hash()?.update(content).digest('hex') ?? '' };
+    },
+    async finish() {
+      if (busy !== undefined) throw misuse(`member ${JSON.stringify(busy)} is still being written`);
+      const empty = [...regions].filter(([, r]) => !r.filled).map(([n]) => n);
+      if (empty.length > 0) throw misuse(`reserved member(s) never filled: ${empty.join(', ')}`);
+      // Two zero blocks end the archive (ustar); members' padding was written with them.
+      await writeAt(Buffer.alloc(2 * BLOCK), pos);
+      try {
+        await fh!.sync();
+        await fh!.close();
+        state = 'closed';
+        await rename(partPath, path);
+        state = 'finished';
+        const dir = await open(dirname(path), 'r');
+        await dir.sync().finally(() => dir.close());
+      } catch (cause) {
+        throw ioError(cause);
+      }
+    },
+    async abort() {
+      if (state === 'finished') return;
+      if (state === 'open') await fh!.close().catch(() => undefined);
+      state = 'aborted';
+      await unlink(partPath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw ioError(err);
+      });
+    },
+  };
+}
+
+/** Upper-case algorithm names and digest lengths in hex digits (DSP0243 5.1). */
+const MANIFEST_ALGORITHMS: Record<DigestAlgorithm, [string, number]> = { sha1: ['SHA1', 40], sha256: ['SHA256', 64], sha512: ['SHA512', 128] };
+
+/**
+ * The manifest text (DSP0243 5.1): one `SHA256(name)= hex` line per file, LF-terminated,
+ * in the order given, as ovftool writes it and archive/manifest.ts parseManifest reads it.
+ * @throws VirtOvfError when a digest does not have the algorithm's length.
+ */
+export function formatManifest(algorithm: DigestAlgorithm, entries: readonly { readonly name: string; readonly digest: string }[]): Buffer {
+  const [label, hexLength] = MANIFEST_ALGORITHMS[algorithm];
+  return Buffer.from(
+    entries
+      .map(({ name, digest }) => {
+        if (!new RegExp(`^[0-9a-f]{${hexLength}}$`).test(digest)) throw new VirtOvfError(`manifest: the ${label} digest of ${name} is not ${hexLength} hex digits`);
+        return `${label}(${name})= ${digest}\n`;
+      })
+      .join(''),
+    'utf8',
+  );
+}
+
+/** Length in bytes of the manifest {@link formatManifest} writes for `names`: known before any digest, so it can be reserved. */
+export function manifestSize(algorithm: DigestAlgorithm, names: readonly string[]): number {
+  const [label, hexLength] = MANIFEST_ALGORITHMS[algorithm];
+  return names.reduce((sum, name) => sum + Buffer.byteLength(`${label}(${name})= \n`) + hexLength, 0);
+}
