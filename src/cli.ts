@@ -2,6 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readExpectations, runCorpus } from './commands/corpus.js';
+import { runExport } from './commands/export.js';
 import { runImport } from './commands/import.js';
 import { runImportAll } from './commands/import-all.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
@@ -81,13 +82,27 @@ async function main(argv: string[]): Promise<number> {
       'Show what import would create, without touching libvirt or the disks',
       (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' })),
     )
+    .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
+      y
+        .positional('domain', { type: 'string', demandOption: true, describe: 'Name of the domain' })
+        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete' })
+        .option('ovf-version', { choices: [1, 2] as const, default: 1 as const, describe: 'OVF 1.x (DSP8023 1.1) or 2.0 descriptor' })
+        .option('disk-format', { choices: ['vmdk', 'qcow2', 'raw'] as const, default: 'vmdk' as const, describe: 'Disk files: streamOptimized VMDK (what VMware and VirtualBox import), qcow2 or raw' })
+        .option('compress', { type: 'number', default: 1, describe: 'deflate level 0-9 of VMDK grains (1: fast, a few % larger than 6)' })
+        .option('manifest', { choices: ['sha256', 'sha1', 'sha512', 'none'] as const, default: 'sha256' as const, describe: 'Manifest (.mf) digest, computed while the files are written' })
+        .option('sign', { type: 'string', describe: 'Sign the manifest with this PEM private key (needs --cert)' })
+        .option('cert', { type: 'string', describe: 'PEM certificate (and chain) written into the .cert with --sign' })
+        .option('profile', { choices: ['faithful', 'virtio'] as const, default: 'faithful' as const, describe: 'Mapping profile whose tables are read in reverse' })
+        .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own" })
+        .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps (with a warning) instead of failing' }),
+    )
     .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>
       y
         .positional('dir', { type: 'string', demandOption: true, describe: 'Directory of .ovf descriptors' })
         .option('expect', { type: 'string', describe: 'JSON file of expected failures: {"file.ovf": {"error": "OvfParseError", "message": "..."}}' })
         .option('define', { type: 'boolean', default: true, describe: 'Define and undefine each domain on the connection (--no-define: validate only)' }),
     )
-    .demandCommand(1, 'name a command: import, inspect or corpus')
+    .demandCommand(1, 'name a command: import, inspect, export or corpus')
     .strict()
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
@@ -109,6 +124,30 @@ async function main(argv: string[]): Promise<number> {
       });
       process.stdout.write(`${passed} passed, ${failed} failed\n`);
       return failed === 0 ? ExitCode.Success : ExitCode.InvalidPackage;
+    }
+    if (command === 'export') {
+      const level = Number(args['compress']);
+      if (!Number.isInteger(level) || level < 0 || level > 9) throw new UsageError(`--compress ${String(args['compress'])}: expected a deflate level 0-9`);
+      const result = await runExport(
+        {
+          domain: String(args['domain']),
+          output: String(args['output']),
+          ovfVersion: Number(args['ovf-version']) === 2 ? 2 : 1,
+          diskFormat: args['disk-format'] as 'vmdk' | 'qcow2' | 'raw',
+          compressLevel: level,
+          manifest: args['manifest'] as 'sha256' | 'sha1' | 'sha512' | 'none',
+          profile: String(args['profile']),
+          lax: args['lax'] === true,
+          ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
+          ...(args['sign'] !== undefined ? { signKey: String(args['sign']) } : {}),
+          ...(args['cert'] !== undefined ? { signCert: String(args['cert']) } : {}),
+          ...(args['mappings'] !== undefined ? { mappingsDir: String(args['mappings']) } : {}),
+        },
+        reporter,
+      );
+      if (json) reporter.emit({ kind: 'result', result });
+      else if (!args['quiet']) process.stdout.write(`Exported ${String(args['domain'])} to ${result.output}${result.live ? ' (running: point-in-time copy)' : ''}\n`);
+      return ExitCode.Success;
     }
     const common = {
       source: String(args['source']),

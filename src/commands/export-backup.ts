@@ -1,0 +1,61 @@
+// Point-in-time copies of a running domain's disks through a push-mode backup job (libvirt formatbackup).
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create } from 'xmlbuilder2';
+import type { DomainDisk } from '../domain/parse.js';
+import { LibvirtSetupError } from '../errors.js';
+import type { Domain } from '../libvirt/index.js';
+import type { Reporter } from '../report.js';
+
+/**
+ * A directory for backup copies that QEMU (running as libvirt-qemu) can write into: under
+ * $TMPDIR, mode 0711, since the export's own directory may be private (e.g. under /root).
+ */
+export async function backupDirectory(): Promise<string> {
+  const dir = await mkdtemp(join(process.env['TMPDIR'] ?? tmpdir(), 'virt-ovf-backup-'));
+  await chmod(dir, 0o711);
+  return dir;
+}
+
+/** VIR_DOMAIN_JOB_COMPLETED, as virDomainGetJobStats reports a finished job. */
+const JOB_COMPLETED = 3;
+
+/**
+ * Copies each of `disks` (hard disks of the running `domain`) to a qcow2 file in `workDir`
+ * with virDomainBackupBegin in push mode: the copy is consistent as of the job's start and the
+ * guest keeps running. Waits for the job, reporting progress; aborts it on `signal`.
+ * @returns the copy of each disk. Temporary space: each copy holds the disk's allocated data.
+ * @throws LibvirtSetupError when the job fails or is cancelled; LibvirtError when libvirt refuses it.
+ */
+export async function backupDisks(domain: Domain, disks: readonly DomainDisk[], workDir: string, reporter: Reporter, signal: AbortSignal): Promise<Map<DomainDisk, string>> {
+  const copies = new Map<DomainDisk, string>();
+  if (disks.length === 0) return copies;
+  const dir = workDir;
+  const doc = create().ele('domainbackup', { mode: 'push' }).ele('disks');
+  for (const disk of disks) {
+    const path = join(dir, `${disk.dev}.qcow2`);
+    copies.set(disk, path);
+    const el = doc.ele('disk', { name: disk.dev, backup: 'yes', type: 'file' });
+    el.ele('driver', { type: 'qcow2' });
+    el.ele('target', { file: path });
+  }
+  reporter.emit({ kind: 'stage', message: `Domain is running: taking a point-in-time copy of ${disks.length} disk(s) with a backup job (the guest keeps running)` });
+  await domain.beginBackup(doc.end({ headless: true }));
+  try {
+    for (;;) {
+      const job = await domain.jobInfo();
+      if (job.type === 0) break;
+      if (job.dataTotalBytes > 0) reporter.emit({ kind: 'progress', task: 'convert', name: 'backup', bytesDone: job.dataProcessedBytes, bytesTotal: job.dataTotalBytes });
+      if (signal.aborted) throw signal.reason;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    await domain.abortJob().catch(() => undefined);
+    throw err;
+  }
+  reporter.emit({ kind: 'progress-end', task: 'convert', name: 'backup' });
+  const outcome = await domain.completedJobType();
+  if (outcome !== JOB_COMPLETED) throw new LibvirtSetupError(`the backup job of the running domain ended with status ${outcome} instead of completed`);
+  return copies;
+}
