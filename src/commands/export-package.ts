@@ -17,6 +17,8 @@ export interface PackageDisk {
   readonly source: { readonly path: string; readonly format: ImageFormat };
   readonly format: 'vmdk' | 'qcow2' | 'raw';
   readonly device: 'disk' | 'cdrom';
+  /** libvirt target bus, for the VMDK's ddb.adapterType (ide or lsilogic). */
+  readonly bus: string;
 }
 
 interface PackageInput {
@@ -36,7 +38,7 @@ async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput): Prom
   const { reporter, signal, opts } = input;
   const progress = (done: number, total: number) => reporter.emit({ kind: 'progress', task: 'convert', name: d.href, bytesDone: done, bytesTotal: total });
   if (d.format === 'vmdk' && d.device === 'disk') {
-    const r = await writeStreamOptimized({ source: d.source as { path: string; format: 'raw' }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: d.href, onProgress: progress, signal });
+    const r = await writeStreamOptimized({ source: d.source, write: (c) => sink.write(c), level: opts.compressLevel, fileName: d.href, adapterType: d.bus === 'ide' ? 'ide' : 'lsilogic', onProgress: progress, signal });
     return { populatedBytes: r.grainsWritten * 65536 };
   }
   let path = d.source.path;

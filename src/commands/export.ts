@@ -110,7 +110,7 @@ export async function runExport(opts: ExportOptions, reporter: Reporter): Promis
         }
         const reverse = mapDomainToOvf(desc, mappings, { ovfVersion: opts.ovfVersion, profile: opts.profile, ...(opts.lax ? { lax: true } : {}), diskFileFor: (disk) => planned.get(disk) });
         for (const w of reverse.warnings) reporter.emit({ kind: 'warning', message: w });
-        const disks: PackageDisk[] = reverse.files.map((f) => ({ href: f.file.href, source: sources.get(f.disk)!, format: planned.get(f.disk)!.format, device: f.disk.device === 'cdrom' ? 'cdrom' : 'disk' }));
+        const disks: PackageDisk[] = reverse.files.map((f) => ({ href: f.file.href, source: sources.get(f.disk)!, format: planned.get(f.disk)!.format, device: f.disk.device === 'cdrom' ? 'cdrom' : 'disk', bus: f.disk.bus }));
         const written = await writePackage({ opts, name, envelope: reverse.envelope, disks, workDir, reporter, signal });
         reporter.emit({ kind: 'stage', message: `Finished: ${written.output}` });
         return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
