@@ -84,9 +84,9 @@ describe('openArchive: OVA', () => {
       const two = join(dir, 'two.ova');
       makeTar(two, src, ['vm.ovf', 'other.ovf', 'disk1.vmdk'], 'ustar');
       await assertPackageError(openArchive(two), /2 \.ovf descriptors \(vm\.ovf, other\.ovf\)/, two);
-      const fake = join(dir, 'fake.ova');
-      await writeFile(fake, disk);
-      await assertPackageError(openArchive(fake), /not a tar archive/, fake);
+      const notOva = join(dir, 'not-a-tar.ova');
+      await writeFile(notOva, disk);
+      await assertPackageError(openArchive(notOva), /not a tar archive/, notOva);
       await assertPackageError(openArchive(join(dir, 'absent.ova')), /cannot open/);
     });
   });
