@@ -10,7 +10,7 @@ import type { Reporter } from '../report.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { checkFreeSpace, checkImage } from '../storage/image-check.js';
 import { makeIso } from '../storage/iso.js';
-import { prepareSource, type PreparedSource } from '../storage/sources.js';
+import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, defaultFormat, openPool, targetExists, type TargetStore } from '../storage/volumes.js';
 import { buildDomainSpec, targetFormat, targetName, type ResolvedSource } from './build-domain.js';
 import { checkSignature, startVerification } from './verify.js';
@@ -220,11 +220,17 @@ async function convertAndDefine(conn: Connection, plan: ImportPlan, store: Targe
       reporter.emit({ kind: 'stage', message: `${what} ${i + 1}/${plan.disks.length}${disk.file ? ` (${disk.file.href}, ${disk.sourceFormat})` : ''} to ${name}` });
       const prepared = disk.generated
         ? await environmentIso(plan.ovfEnvironment!, tempDir)
+        : disk.file && disk.parents
+          ? await prepareDeltaChain(plan.archive, disk.file, disk.parents, {
+              ...(tempDir ? { tempDir } : {}),
+              signal,
+              check: (src, isDelta) => checkImage(src, { declaredFormat: 'vmdk', allowParentHint: isDelta, signal }),
+            })
         : disk.file
           ? await prepareSource(plan.archive, disk.file, disk.sourceFormat!, { ...(tempDir ? { tempDir } : {}), maxBytes: Math.ceil(Math.max(disk.capacityBytes, 1) * 1.1) + 64 * 2 ** 20, signal })
           : undefined;
       try {
-        if (prepared && disk.file) {
+        if (prepared && disk.file && !disk.parents) {
           // The image's own header is read before qemu-img sees it: extents, backing files,
           // data files, differencing disks and absurd sizes are refused here (issue: hostile input).
           const checked = await checkImage(prepared.source, { declaredFormat: disk.sourceFormat!, ...(disk.capacityBytes > 0 ? { capacityBytes: disk.capacityBytes } : {}), signal });

@@ -51,6 +51,8 @@ export interface DiskPlan {
   readonly volumeBase: string;
   /** Set for the OVF environment CD-ROM, whose ISO import generates. */
   readonly generated?: 'ovf-env';
+  /** For a delta disk (ovf:parentRef): its parents' files, nearest first, each with its format. */
+  readonly parents?: readonly { readonly diskId: string; readonly file: OvfFile; readonly format: ImageFormat }[];
 }
 
 /** What import would do. */
@@ -139,8 +141,18 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
       if (!opts.descriptorOnly) throw new PackageError(`${envelope.file}: ${why}`, { file: envelope.file });
       warnings.push(`${why}; a real import refuses this`);
     };
-    if (planned.ovfDisk?.parentRef !== undefined) {
-      refuse(`Disk "${planned.ovfDisk.diskId}" is a delta disk (ovf:parentRef="${planned.ovfDisk.parentRef}"); delta disk chains are not supported yet`);
+    const parents: { diskId: string; file: OvfFile; format: ImageFormat }[] = [];
+    for (let ref = planned.ovfDisk?.parentRef; ref !== undefined; ) {
+      const parentDisk = envelope.disks.find((d) => d.diskId === ref);
+      const parentFile = parentDisk?.fileRef !== undefined ? envelope.references.find((f) => f.id === parentDisk.fileRef) : undefined;
+      const parentFormat = parentDisk && parentFile ? formatOf(parentDisk.format, parentFile.href, 'disk', mappings) : undefined;
+      if (!parentDisk || !parentFile || parentFormat !== 'vmdk' || parents.some((p) => p.diskId === ref) || parents.length >= 16) {
+        refuse(`Disk "${planned.ovfDisk!.diskId}" has a parent chain virt-ovf cannot follow at "${ref}" (a parent needs a VMDK file, and the chain no loop)`);
+        break;
+      }
+      if (parentFile.compression !== undefined || parentFile.chunkSizeBytes !== undefined) refuse(`Disk "${ref}" is the parent of a delta disk and is compressed or chunked, which delta chains do not support`);
+      parents.push({ diskId: parentDisk.diskId, file: parentFile, format: parentFormat });
+      ref = parentDisk.parentRef;
     }
     if (!file) {
       disks.push({ planned, capacityBytes: planned.ovfDisk?.capacityBytes ?? 0, volumeBase });
@@ -152,7 +164,10 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     }
     const present = file.chunkSizeBytes !== undefined ? archive.find(`${file.href}.000000000`) : archive.find(file.href);
     const capacityBytes = planned.ovfDisk?.capacityBytes ?? present?.size ?? file.sizeBytes ?? 0;
-    disks.push({ planned, file, sourceFormat, capacityBytes, volumeBase });
+    if (parents.length > 0 && (sourceFormat !== 'vmdk' || file.compression !== undefined || file.chunkSizeBytes !== undefined)) {
+      refuse(`Disk "${planned.ovfDisk!.diskId}" is a delta disk that is not a plain VMDK file; delta chains are supported for VMDK only`);
+    }
+    disks.push({ planned, file, sourceFormat, capacityBytes, volumeBase, ...(parents.length > 0 ? { parents } : {}) });
   }
   const ovfEnvironment = wantsEnv
     ? ovfEnvironmentXml({ virtualSystemId: virtualSystem.id, properties, nics: mapped.nics, platformVersion: VERSION })

@@ -14,6 +14,8 @@ export interface CheckedImage {
   readonly virtualSizeBytes: number;
   /** Things worth telling the user that are not refusals, e.g. a raw disk starting with a qcow2 magic. */
   readonly warnings: string[];
+  /** A VMDK delta's parentFileNameHint (a plain file name), when `allowParentHint` let it through. */
+  readonly parentFileNameHint?: string;
 }
 
 /** Options of checkImage. */
@@ -22,11 +24,13 @@ export interface CheckImageOptions {
   readonly declaredFormat: ImageFormat;
   /** The disk's ovf:capacity in bytes, when declared: a header claiming over 64× this is refused. */
   readonly capacityBytes?: number;
+  /** The descriptor declares this disk a delta (ovf:parentRef): a VMDK may name its parent by a plain file name. */
+  readonly allowParentHint?: boolean;
   readonly signal?: AbortSignal;
 }
 
 /** The image's first 4 KiB, last 512 bytes, a bounded reader of its byte range, and the refusal builder. */
-type Header = { head: Buffer; tail: Buffer; read(pos: number, len: number): Promise<Buffer>; refuse(why: string): PackageError };
+type Header = { head: Buffer; tail: Buffer; read(pos: number, len: number): Promise<Buffer>; refuse(why: string): PackageError; parent?: { allowed: boolean; hint?: string } };
 
 const QCOW2_KNOWN_INCOMPATIBLE = 0x1fn; // bits 0-4: dirty, corrupt, external data file, compression type, extended L2
 
@@ -86,6 +90,7 @@ export async function checkImage(src: ImageSource, opts: CheckImageOptions): Pro
     const found = detect(head, tail);
     const declared = opts.declaredFormat;
     const warnings: string[] = [];
+    const parent: { allowed: boolean; hint?: string } = { allowed: opts.allowParentHint === true };
     let virtualSizeBytes: number;
     if (declared === 'raw') {
       for (const f of found) warnings.push(`${label}: carries a ${f} header but ovf:format says raw; it is opened strictly as raw (qemu-img -f raw), so the header is not interpreted and the guest sees it as data`);
@@ -98,11 +103,11 @@ export async function checkImage(src: ImageSource, opts: CheckImageOptions): Pro
       }
       const others = found.filter((f) => f !== declared);
       if (others.length > 0) warnings.push(`${label}: also carries a ${others.join(' and ')} header; it is opened strictly as ${declared} (qemu-img -f ${declared})`);
-      virtualSizeBytes = await FORMAT_CHECKS[declared]({ head, tail, read, refuse });
+      virtualSizeBytes = await FORMAT_CHECKS[declared]({ head, tail, read, refuse, parent });
     }
     const problem = virtualSizeProblem(virtualSizeBytes, opts.capacityBytes);
     if (problem) throw refuse(problem);
-    return { format: declared, virtualSizeBytes, warnings };
+    return { format: declared, virtualSizeBytes, warnings, ...(parent.hint !== undefined ? { parentFileNameHint: parent.hint } : {}) };
   } finally {
     await fh.close();
   }
@@ -177,7 +182,7 @@ const FORMAT_CHECKS: Record<Exclude<ImageFormat, 'raw'>, (h: Header) => Promise<
  * describes the extent). "parentFileNameHint" anywhere in the descriptor, or in the 20 sectors
  * at byte 512 that qemu's vmdk_parent_open searches whatever descriptorOffset says, is refused.
  */
-async function checkVmdk({ head, read, refuse }: Header): Promise<number> {
+async function checkVmdk({ head, read, refuse, parent }: Header): Promise<number> {
   if (head.length < 512) throw refuse('is too short to hold a VMDK sparse header');
   const version = head.readUInt32LE(4);
   if (version < 1 || version > 3) throw refuse(`is a VMDK sparse extent of version ${version}`);
@@ -188,7 +193,17 @@ async function checkVmdk({ head, read, refuse }: Header): Promise<number> {
   if (raw.length !== descSize * 512) throw refuse(`has an embedded descriptor (sector ${descOffset}, ${descSize} sectors) too large or past the end of the file`);
   const text = raw.toString('utf8', 0, raw.indexOf(0) < 0 ? raw.length : raw.indexOf(0));
   const window = (await read(512, 20 * 512)).toString('latin1');
-  if (/parentFileNameHint/i.test(text) || window.includes('parentFileNameHint')) throw refuse('is a VMDK with a parentFileNameHint: a delta disk that reads its parent from another file');
+  if (/parentFileNameHint/i.test(text) || window.includes('parentFileNameHint')) {
+    // A delta is allowed only when the descriptor declares one (ovf:parentRef), and only with a
+    // plain file name: import then places the parent under that name in a private directory.
+    if (!parent?.allowed) throw refuse('is a VMDK with a parentFileNameHint: a delta disk that reads its parent from another file');
+    const hints = [...text.matchAll(/^\s*parentFileNameHint\s*=\s*"([^"]*)"\s*$/gim)].map((m) => m[1]!);
+    const hint = hints[0];
+    if (hints.length !== 1 || hint === undefined || !window.includes(`parentFileNameHint="${hint}"`) || /[/\\\x00-\x1f\x7f]/.test(hint) || ['', '.', '..'].includes(hint) || hint.length > 255) {
+      throw refuse(`is a VMDK delta whose parentFileNameHint is not one plain file name (${JSON.stringify(hints)})`);
+    }
+    parent.hint = hint;
+  }
   const keys = new Map<string, string>();
   const extents: { type: string; sectors: number; name: string | undefined; line: string }[] = [];
   for (const line of text.split(/\r\n|\n|\r/)) {
@@ -204,7 +219,7 @@ async function checkVmdk({ head, read, refuse }: Header): Promise<number> {
   const wanted = 'only self-contained streamOptimized and monolithicSparse VMDKs are accepted';
   if (createType !== 'monolithicSparse' && createType !== 'streamOptimized') throw refuse(`is a VMDK of createType ${JSON.stringify(createType ?? '(none)')}; ${wanted}`);
   const parentCID = keys.get('parentcid');
-  if (parentCID !== undefined && parentCID.toLowerCase() !== 'ffffffff') throw refuse(`is a VMDK with parentCID ${parentCID}: a delta disk of another file`);
+  if (parentCID !== undefined && parentCID.toLowerCase() !== 'ffffffff' && parent?.hint === undefined) throw refuse(`is a VMDK with parentCID ${parentCID}: a delta disk of another file`);
   const extent = extents[0];
   if (extents.length !== 1 || !extent) {
     throw refuse(`is a ${createType} VMDK with ${extents.length} extents (${extents.map((e) => e.line).join('; ')}); a self-contained VMDK has exactly one SPARSE extent`);

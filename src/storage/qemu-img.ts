@@ -19,6 +19,11 @@ export interface ImageSource {
   readonly label?: string;
   /** The range is the whole of `path` (a file beside the .ovf): qemu reads the file itself, with no offset/size layer. */
   readonly wholeFile?: boolean;
+  /**
+   * A checked VMDK delta in a private directory where import placed its parents under the
+   * names it gives: qemu may open that backing chain (otherwise `backing: null` forbids any).
+   */
+  readonly followBacking?: boolean;
 }
 
 /** What `qemu-img info --output=json` says, sizes in bytes. */
@@ -45,6 +50,7 @@ const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
  */
 export function sourceFilename(src: ImageSource): string {
   const file = { driver: 'file', filename: src.path };
+  if (src.wholeFile && src.followBacking) return `json:${JSON.stringify({ file })}`;
   if (src.wholeFile) return `json:${JSON.stringify({ backing: null, file })}`;
   return `json:${JSON.stringify({ backing: null, file: { driver: 'raw', offset: src.offset, size: src.size, file } })}`;
 }

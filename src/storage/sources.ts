@@ -39,6 +39,46 @@ async function paddedSize(path: string, offset: number, size: number, href: stri
   }
 }
 
+/**
+ * Prepares a VMDK delta disk and its parents (ovf:parentRef chain, nearest first): each file is
+ * copied into a private directory in `tempDir` under the name its child's parentFileNameHint
+ * gives (a plain file name, checked by checkImage with allowParentHint), so qemu reads the chain
+ * there and nowhere else; the delta is then opened with its backing chain.
+ * @throws PackageError when a hint is missing, repeats a name, or a file fails checkImage.
+ */
+export async function prepareDeltaChain(
+  archive: Archive,
+  child: OvfFile,
+  parents: readonly { diskId: string; file: OvfFile }[],
+  opts: { tempDir?: string; signal?: AbortSignal; check: (src: ImageSource, isDelta: boolean) => Promise<{ parentFileNameHint?: string }> },
+): Promise<PreparedSource> {
+  const dir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'virt-ovf-'));
+  const release = () => rm(dir, { recursive: true, force: true });
+  try {
+    const copy = async (file: OvfFile, name: string): Promise<ImageSource> => {
+      const path = join(dir, name);
+      await pipeline(archive.createReadStream(file.href), createWriteStream(path, { flags: 'wx', mode: 0o600 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+      const size = archive.find(file.href)!.size;
+      return { path, offset: 0, size, format: 'vmdk', wholeFile: true, label: `"${file.href}" in ${archive.source}` };
+    };
+    const source = await copy(child, '.delta.vmdk');
+    let hint = (await opts.check(source, true)).parentFileNameHint;
+    const used = new Set(['.delta.vmdk']);
+    for (const [i, p] of parents.entries()) {
+      if (hint === undefined) throw new PackageError(`File "${i === 0 ? child.href : parents[i - 1]!.file.href}": the descriptor gives it a parent (Disk "${p.diskId}") but the VMDK names none`, { file: child.href });
+      if (used.has(hint)) throw new PackageError(`File "${p.file.href}": parentFileNameHint "${hint}" repeats a name in the chain`, { file: p.file.href });
+      used.add(hint);
+      const placed = await copy(p.file, hint);
+      hint = (await opts.check(placed, i < parents.length - 1)).parentFileNameHint;
+    }
+    if (hint !== undefined) throw new PackageError(`File "${parents[parents.length - 1]!.file.href}": names a parent ("${hint}") the descriptor does not declare`, { file: child.href });
+    return { source: { ...source, followBacking: true }, temporary: true, release };
+  } catch (err) {
+    await release();
+    throw opts.signal?.aborted ? opts.signal.reason : err;
+  }
+}
+
 /** Names of the parts of a file split with ovf:chunkSize (DSP0243 10.3): href.000000000, href.000000001, ... */
 export function chunkNames(archive: Archive, href: string): string[] {
   const names: string[] = [];

@@ -109,4 +109,43 @@ describe('package features', () => {
       assert.equal(cmp.exitCode, 0, String(cmp.stdout));
     }
   });
+
+  test('a VMDK delta disk (ovf:parentRef) is imported flattened with its parent; a parent hint with a path is refused', async () => {
+    const dir = join(work, 'delta');
+    await mkdir(dir);
+    // The parent as the descriptor ships it (base.vmdk) and under the name the child's hint gives (parent.vmdk).
+    await execa('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicSparse', app.rawDisk, join(dir, 'parent.vmdk')]);
+    await execa('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicSparse', '-b', 'parent.vmdk', '-F', 'vmdk', join(dir, 'pkg-disk1.vmdk')], { cwd: dir });
+    await execa('qemu-io', ['-f', 'vmdk', '-c', 'write -P 0x22 512k 64k', join(dir, 'pkg-disk1.vmdk')]);
+    await execa('cp', [join(dir, 'parent.vmdk'), join(dir, 'base.vmdk')]);
+    const expected = join(dir, 'expected.raw');
+    await execa('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', join(dir, 'pkg-disk1.vmdk'), expected]);
+    const sparse = 'http://www.vmware.com/interfaces/specifications/vmdk.html#sparse';
+    const ovf = (await readFile(app.ovf, 'utf8'))
+      .replace(/<File ovf:href="pkg-disk1.vmdk" ovf:id="file1" ovf:size="\d+"\/>/, '<File ovf:href="base.vmdk" ovf:id="file0"/><File ovf:href="pkg-disk1.vmdk" ovf:id="file1"/>')
+      .replace(/<Disk [^>]*ovf:diskId="vmdisk1"[^>]*\/>/, `<Disk ovf:capacity="1048576" ovf:diskId="base" ovf:fileRef="file0" ovf:format="${sparse}"/><Disk ovf:capacity="1048576" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="${sparse}" ovf:parentRef="base"/>`);
+    assert.ok(ovf.includes('ovf:parentRef="base"'), 'fixture edits applied');
+    await writeFile(join(dir, 'pkg.ovf'), ovf);
+    const ova = join(work, 'delta.ova');
+    await execa('tar', ['--format=ustar', '-cf', ova, '-C', dir, 'pkg.ovf', 'base.vmdk', 'pkg-disk1.vmdk']);
+    const name = uniqueName('delta');
+    domains.push(name);
+    const r = await runCli(['import', ova, '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
+    assert.equal(r.code, 0, r.stderr);
+    const cmp = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', expected, join(pool.path, `${name}-vmdisk1.qcow2`)], { reject: false });
+    assert.equal(cmp.exitCode, 0, String(cmp.stdout));
+    assert.ok(!(await poolVolumes(pool)).some((v) => v.startsWith('virt-ovf-')), 'the private chain directory is removed');
+
+    // The same package whose delta names its parent with a path is refused before qemu-img reads it.
+    const child = await readFile(join(dir, 'pkg-disk1.vmdk'));
+    const at = child.indexOf('parentFileNameHint="parent.vmdk"');
+    assert.ok(at > 0);
+    child.write('parentFileNameHint="../ent.vmdk"', at, 'latin1');
+    await writeFile(join(dir, 'pkg-disk1.vmdk'), child);
+    const bad = join(work, 'delta-bad.ova');
+    await execa('tar', ['--format=ustar', '-cf', bad, '-C', dir, 'pkg.ovf', 'base.vmdk', 'pkg-disk1.vmdk']);
+    const refused = await runCli(['import', bad, '--pool', pool.name, '--name', uniqueName('deltabad'), '--virt-type', 'qemu']);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /parentFileNameHint is not one plain file name \(\["\.\.\/ent\.vmdk"\]\)/);
+  });
 });
