@@ -161,7 +161,11 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
 
   const fw = mappings.defaults.firmware;
   const ovirtBios = vs.extra['BiosType'] !== undefined ? fw.ovirtBiosTypes[vs.extra['BiosType']] : undefined;
-  const efi = fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase()) || ovirtBios === 'efi' || ovirtBios === 'efi-secure';
+  const efi =
+    fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase()) ||
+    ovirtBios === 'efi' ||
+    ovirtBios === 'efi-secure' ||
+    /^efi/i.test(vs.vboxFirmware ?? '');
   const secureBoot = efi && (vs.hardware.vmwConfig[fw.secureBootVmwConfigKey] === 'true' || ovirtBios === 'efi-secure');
   const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
   const os = lookupOs(env, vs, mappings);

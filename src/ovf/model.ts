@@ -178,6 +178,8 @@ export interface VirtualSystem {
   readonly eulas: readonly string[];
   /** Text of plain child elements of the VirtualSystem (oVirt's BiosType, ...), by local name. */
   readonly extra: Readonly<Record<string, string>>;
+  /** VirtualBox's vbox:Machine/Hardware/Firmware@type (BIOS, EFI, EFI64...), when present. */
+  readonly vboxFirmware?: string;
 }
 
 /** Envelope (DSP0243 7): everything import needs from the descriptor. */

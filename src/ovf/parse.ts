@@ -5,7 +5,7 @@ import { parseHardwareSection } from './parse-hardware.js';
 import { parseDeploymentOptions, parseEulas, parseProductSections } from './parse-product.js';
 import { parseAllocationUnits, quantityToBytes } from './units.js';
 import { decodeXmlBytes, parseXml, type XmlElement } from './xml.js';
-import { attr, children, childText, sectionName } from './xml-access.js';
+import { attr, child, children, childText, sectionName } from './xml-access.js';
 
 /** Envelope namespace URIs (trailing slash removed) and the version each stands for. */
 const ENVELOPE_NS: Record<string, OvfVersion> = {
@@ -223,12 +223,14 @@ function parseVirtualSystem(el: XmlElement, ctx: Ctx): VirtualSystem {
   const extra: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const c of el.children) if (c.children.length === 0 && c.text !== '' && !(c.local in extra)) extra[c.local] = c.text;
   const transport = attr(el, 'transport', ctx);
+  const vboxFirmware = child(child(child(el, 'Machine') ?? el, 'Hardware') ?? el, 'Firmware')?.attrs.get('type');
   return {
     id,
     hardware: transport ? { ...hardware, transport: [...hardware.transport, ...transport.split(/\s+/).filter(Boolean)] } : hardware,
     productSections: parseProductSections(el, ctx),
     eulas: parseEulas(el),
     extra,
+    ...opt('vboxFirmware', child(el, 'Machine') ? vboxFirmware : undefined),
     ...opt('name', childText(el, 'Name')),
     ...opt('info', childText(el, 'Info')),
     ...opt('operatingSystem', operatingSystem),

@@ -435,4 +435,14 @@ describe('mapVirtualSystem: other devices and the guest OS', () => {
     const m = mapVirtualSystem(env, env.virtualSystems[0]!, mappings, { profile: 'faithful' });
     assert.equal(m.disks[0]!.ovfDisk?.diskId, 'image-1');
   });
+
+  it('takes EFI firmware from the vbox:Machine/Hardware/Firmware element VirtualBox writes', () => {
+    const base = readFileSync(join(DATA_DIR, 'vbox-ovf20.ovf'), 'utf8');
+    for (const [firmware, expected] of [['EFI', 'efi'], ['EFI64', 'efi'], ['BIOS', 'bios']] as const) {
+      const text = base.replace('</vbox:Machine>', `<Hardware><Firmware type="${firmware}"/></Hardware></vbox:Machine>`);
+      assert.ok(text.includes(`Firmware type="${firmware}"`));
+      const env = parseEnvelope(Buffer.from(text), 'vbox-efi.ovf');
+      assert.equal(mapVirtualSystem(env, env.virtualSystems[0]!, mappings, { profile: 'faithful' }).firmware, expected);
+    }
+  });
 });
