@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
+import type { ByteRange } from './archive.js';
 import { checkName, quoteName } from './policy.js';
 
 /** Default ceiling for {@link readRange}, in bytes (16 MiB). */
@@ -75,4 +76,25 @@ export function checkHref(href: string, source: string): string {
   const name = checkName(href, source, 'file reference');
   if (name === '.') throw new PackageError(`${source}: file reference ${quoteName(href)} does not name a file`, { file: href });
   return name;
+}
+
+/**
+ * Reading shared by both package kinds: every read goes through `locate`, so a stream and a
+ * small read see exactly the byte range the rest of virt-ovf (qemu-img, the manifest) uses.
+ */
+export abstract class RangeReader {
+  /** Where the bytes of `href` are; throws PackageError when the package lacks it. */
+  abstract locate(href: string): ByteRange;
+
+  /** A stream over exactly the bytes of `href` (1 MiB chunks). */
+  createReadStream(href: string): Readable {
+    const { path, offset, size } = this.locate(href);
+    return streamRange(path, offset, size);
+  }
+
+  /** All bytes of a small file; PackageError above `maxBytes` (default 16 MiB). */
+  readSmall(href: string, maxBytes: number = DEFAULT_SMALL_MAX): Promise<Buffer> {
+    const { path, offset, size } = this.locate(href);
+    return readRange(path, offset, size, href, maxBytes);
+  }
 }

@@ -1,9 +1,8 @@
 // An OVA package: a tar file whose members are read in place, by offset, never extracted.
 
-import type { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
 import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
-import { checkHref, DEFAULT_SMALL_MAX, readRange, streamRange } from './access.js';
+import { checkHref, RangeReader } from './access.js';
 import { canonicalName, checkMembers, describeMissing } from './policy.js';
 import { indexTar, type TarMember } from './tar.js';
 
@@ -15,14 +14,16 @@ interface Stored {
 }
 
 /** Archive over an OVA: member lookups go through a header index built once. */
-class OvaArchive implements Archive {
+class OvaArchive extends RangeReader implements Archive {
   readonly kind = 'ova' as const;
   readonly directory = undefined;
   constructor(
     readonly source: string,
     readonly descriptorName: string,
     private readonly files: Map<string, Stored>,
-  ) {}
+  ) {
+    super();
+  }
 
   readDescriptor(): Promise<Buffer> {
     return this.readSmall(this.descriptorName);
@@ -41,16 +42,6 @@ class OvaArchive implements Archive {
     const stored = this.files.get(checkHref(href, this.source));
     if (!stored) throw new PackageError(describeMissing(this, href), { file: href });
     return { path: this.source, offset: stored.offset, size: stored.size };
-  }
-
-  createReadStream(href: string): Readable {
-    const { path, offset, size } = this.locate(href);
-    return streamRange(path, offset, size);
-  }
-
-  readSmall(href: string, maxBytes: number = DEFAULT_SMALL_MAX): Promise<Buffer> {
-    const { path, offset, size } = this.locate(href);
-    return readRange(path, offset, size, href, maxBytes);
   }
 }
 

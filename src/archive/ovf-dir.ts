@@ -2,10 +2,9 @@
 
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
 import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
-import { checkHref, DEFAULT_SMALL_MAX, readRange, streamRange } from './access.js';
+import { checkHref, RangeReader } from './access.js';
 import { describeMissing, quoteName } from './policy.js';
 
 /** How deep {@link OvfDirArchive.entries} descends into subdirectories. */
@@ -23,7 +22,7 @@ function statOrUndefined(path: string, href: string, noFollow = false): Stats | 
 }
 
 /** Archive over a directory: files are looked up on demand relative to the .ovf's directory. */
-class OvfDirArchive implements Archive {
+class OvfDirArchive extends RangeReader implements Archive {
   readonly kind = 'ovf' as const;
   readonly descriptorName: string;
   readonly directory: string;
@@ -34,6 +33,7 @@ class OvfDirArchive implements Archive {
     readonly source: string,
     private readonly realDirectory: string,
   ) {
+    super();
     this.descriptorName = basename(source);
     this.directory = dirname(resolve(source));
   }
@@ -104,16 +104,6 @@ class OvfDirArchive implements Archive {
     const entry = this.find(href);
     if (!entry) throw new PackageError(describeMissing(this, href), { file: href });
     return { path: join(this.realDirectory, entry.name), offset: 0, size: entry.size };
-  }
-
-  createReadStream(href: string): Readable {
-    const { path, offset, size } = this.locate(href);
-    return streamRange(path, offset, size);
-  }
-
-  readSmall(href: string, maxBytes: number = DEFAULT_SMALL_MAX): Promise<Buffer> {
-    const { path, offset, size } = this.locate(href);
-    return readRange(path, offset, size, href, maxBytes);
   }
 }
 
