@@ -25,7 +25,6 @@ const USAGE = `usage: npm run bench -- [--size GiB] [--runs N] [--keep] [--json]
 `;
 
 const MiB = 2 ** 20;
-const GiB = 2 ** 30;
 /** How often free space and RSS are sampled while a command runs. */
 const SAMPLE_MS = 50;
 /** Targets (informational). */

@@ -22,16 +22,15 @@ export async function backupDirectory(): Promise<string> {
 const JOB_COMPLETED = 3;
 
 /**
- * Copies each of `disks` (hard disks of the running `domain`) to a qcow2 file in `workDir`
+ * Copies each of `disks` (hard disks of the running `domain`) to a qcow2 file in `dir` (see backupDirectory)
  * with virDomainBackupBegin in push mode: the copy is consistent as of the job's start and the
  * guest keeps running. Waits for the job, reporting progress; aborts it on `signal`.
  * @returns the copy of each disk. Temporary space: each copy holds the disk's allocated data.
  * @throws LibvirtSetupError when the job fails or is cancelled; LibvirtError when libvirt refuses it.
  */
-export async function backupDisks(domain: Domain, disks: readonly DomainDisk[], workDir: string, reporter: Reporter, signal: AbortSignal): Promise<Map<DomainDisk, string>> {
+export async function backupDisks(domain: Domain, disks: readonly DomainDisk[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<Map<DomainDisk, string>> {
   const copies = new Map<DomainDisk, string>();
   if (disks.length === 0) return copies;
-  const dir = workDir;
   const doc = create().ele('domainbackup', { mode: 'push' }).ele('disks');
   for (const disk of disks) {
     const path = join(dir, `${disk.dev}.qcow2`);

@@ -131,7 +131,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         attachments.push(resolveAttachment(env, item, row.kind, warnings));
         break;
       case 'nic':
-        nics.push(mapNic(item, row.nic!.model, env, mappings, opts));
+        nics.push(mapNic(item, row.nic!.model, mappings, opts));
         break;
       case 'video':
         video ??= { model: row.video!.model };
@@ -244,7 +244,7 @@ function ovirtHostResource(env: Envelope, ref: string): [string, string, string]
   return disk ? [ref, 'disk', disk.diskId] : null;
 }
 
-function mapNic(item: Item, model: string, env: Envelope, mappings: Mappings, opts: MapOptions): PlannedNic {
+function mapNic(item: Item, model: string, mappings: Mappings, opts: MapOptions): PlannedNic {
   const ovfNetwork = item.connection.find((c) => c !== '');
   // rasd:Address holds the MAC (DSP0243); oVirt writes it as <rasd:MACAddress>.
   const given = (item.address ?? item.extra['MACAddress'])?.trim();
@@ -259,6 +259,5 @@ function mapNic(item: Item, model: string, env: Envelope, mappings: Mappings, op
         : opts.userNetwork
           ? { type: 'user' }
           : { type: 'network', network: mappings.defaults.defaultNetwork };
-  void env;
   return { instanceId: item.instanceId, model, source, defaulted: bridge === undefined && network === undefined, ...(mac ? { mac } : {}), ...(ovfNetwork !== undefined ? { ovfNetwork } : {}) };
 }

@@ -1,13 +1,11 @@
 // Peer check: an exported OVA is read by virt-v2v (-i ova --print-source) with the right hardware.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
-import { scratchPool, uniqueName, type ScratchPool } from '../libvirt/harness.js';
-import { removeDomain, runCli } from './helpers.js';
+import { uniqueName, type ScratchPool } from '../libvirt/harness.js';
+import { closeScratch, openScratch, runCli } from './helpers.js';
 
 const haveV2v = await execa('virt-v2v', ['--version'], { reject: false }).then((r) => r.exitCode === 0, () => false);
 
@@ -16,13 +14,10 @@ describe('exported OVAs in peer tools', () => {
   let work: string;
   const domains: string[] = [];
   before(async () => {
-    pool = await scratchPool();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-peers-'));
+    ({ pool, work } = await openScratch('peers'));
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   for (const [controller, bus, nic] of [['sata', 'sata', 'e1000'], ['pvscsi', 'scsi', 'vmxnet3']] as const) {

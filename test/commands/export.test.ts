@@ -2,14 +2,13 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
-import { scratchPool, uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
+import { uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
 import { PROJECT_ROOT } from '../ovf/helpers.js';
-import { domainExists, ensureDefaultNetwork, removeDomain, runCli, waitForText } from './helpers.js';
+import { closeScratch, domainExists, openScratch, runCli, waitForText } from './helpers.js';
 
 const SCHEMAS = join(PROJECT_ROOT, '..', 'shared', 'schemas', 'ovf');
 
@@ -43,14 +42,10 @@ describe('export', () => {
   const domains: string[] = [];
 
   before(async () => {
-    pool = await scratchPool();
-    await ensureDefaultNetwork();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-export-'));
+    ({ pool, work } = await openScratch('export', { network: true }));
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   for (const controller of ['sata', 'pvscsi'] as const) {

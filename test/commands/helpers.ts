@@ -1,9 +1,11 @@
 // Shared helpers for the import tests: run the real CLI, inspect the real pool and domains.
 import { execa } from 'execa';
-import { dirname, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection, lookupDomainByName, lookupPool } from '../../src/libvirt/index.js';
-import { TEST_URI } from '../libvirt/harness.js';
+import { scratchPool, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
 
 /** The project's bin/virt-ovf (tests run from dist/test/commands). */
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/virt-ovf');
@@ -76,4 +78,19 @@ export async function ensureDefaultNetwork(): Promise<void> {
   const info = await execa('virsh', ['-c', TEST_URI, 'net-info', 'default'], { reject: false });
   if (/^Active:\s+yes/m.test(String(info.stdout))) return;
   await execa('virsh', ['-c', TEST_URI, 'net-start', 'default']);
+}
+
+/** Scratch resources of one test file: a directory pool on qemu:///system and a work directory. */
+export async function openScratch(label: string, opts: { network?: boolean } = {}): Promise<{ pool: ScratchPool; work: string }> {
+  const pool = await scratchPool();
+  if (opts.network) await ensureDefaultNetwork();
+  const work = await mkdtemp(join(tmpdir(), `virt-ovf-${label}-`));
+  return { pool, work };
+}
+
+/** Removes what openScratch made and the domains the tests defined; safe when setup failed half way. */
+export async function closeScratch(pool: ScratchPool | undefined, work: string | undefined, domains: readonly string[]): Promise<void> {
+  for (const d of domains) await removeDomain(d);
+  await pool?.cleanup();
+  if (work) await rm(work, { recursive: true, force: true });
 }

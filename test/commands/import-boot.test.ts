@@ -1,12 +1,10 @@
 // End to end on a real libvirtd: a VMware-style OVA becomes a domain that boots and prints its marker.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
-import { scratchPool, uniqueName, type ScratchPool } from '../libvirt/harness.js';
-import { ensureDefaultNetwork, poolVolumes, removeDomain, runCli, waitForText } from './helpers.js';
+import { uniqueName, type ScratchPool } from '../libvirt/harness.js';
+import { closeScratch, openScratch, poolVolumes, runCli, waitForText } from './helpers.js';
 
 describe('import boots the example appliance', () => {
   let pool: ScratchPool;
@@ -14,14 +12,10 @@ describe('import boots the example appliance', () => {
   const domains: string[] = [];
 
   before(async () => {
-    pool = await scratchPool();
-    await ensureDefaultNetwork();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-boot-'));
+    ({ pool, work } = await openScratch('boot', { network: true }));
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   for (const variant of [

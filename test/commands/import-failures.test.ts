@@ -1,14 +1,13 @@
 // All or nothing on a real libvirtd: every refused or failed import leaves no volume, file or domain behind.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, fileDigest, type ApplianceResult } from '../../scripts/appliance.js';
 import { Connection, defineDomain } from '../../src/libvirt/index.js';
-import { scratchPool, tinyDomainXml, uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
-import { domainExists, poolVolumes, removeDomain, runCli } from './helpers.js';
+import { tinyDomainXml, uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
+import { closeScratch, domainExists, openScratch, poolVolumes, runCli } from './helpers.js';
 
 /** Packs `files` (in order) from `dir` into a ustar OVA. */
 async function pack(dir: string, ova: string, files: string[]): Promise<string> {
@@ -24,15 +23,12 @@ describe('failed imports leave nothing behind', () => {
   const domains: string[] = [];
 
   before(async () => {
-    pool = await scratchPool();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-fail-'));
+    ({ pool, work } = await openScratch('fail'));
     app = await buildAppliance({ dir: join(work, 'base'), name: 'app', ova: false, manifest: 'sha256' });
     before0 = await poolVolumes(pool);
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   /** Asserts the pool holds exactly what it held before and the domain does not exist. */

@@ -1,13 +1,12 @@
 // Import modes on a real libvirtd: --print-xml, --dry-run, --json, --output-dir, and usage errors.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
-import { scratchPool, uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
-import { domainExists, poolVolumes, removeDomain, runCli } from './helpers.js';
+import { uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
+import { closeScratch, domainExists, openScratch, poolVolumes, runCli } from './helpers.js';
 
 describe('import modes', () => {
   let pool: ScratchPool;
@@ -16,14 +15,11 @@ describe('import modes', () => {
   const domains: string[] = [];
 
   before(async () => {
-    pool = await scratchPool();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-modes-'));
+    ({ pool, work } = await openScratch('modes'));
     app = await buildAppliance({ dir: join(work, 'app'), name: 'modes', controller: 'pvscsi' });
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   test('--print-xml prints a domain that libvirt validates and creates nothing', async () => {

@@ -1,13 +1,12 @@
 // OVF features end to end: ProductSection properties, the OVF environment ISO, EULA, deployment options, collections.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
-import { scratchPool, uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
-import { domainExists, ensureDefaultNetwork, poolVolumes, removeDomain, runCli, waitForText } from './helpers.js';
+import { uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
+import { closeScratch, domainExists, openScratch, poolVolumes, runCli, waitForText } from './helpers.js';
 
 const PRODUCT = `<ProductSection>
       <Info>Appliance settings</Info>
@@ -36,9 +35,7 @@ describe('OVF features', () => {
   const domains: string[] = [];
 
   before(async () => {
-    pool = await scratchPool();
-    await ensureDefaultNetwork();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-feat-'));
+    ({ pool, work } = await openScratch('feat', { network: true }));
     app = await buildAppliance({ dir: join(work, 'base'), name: 'feat', ova: false, manifest: 'none', marker: 'FEAT-MARKER' });
     const ovf = (await readFile(app.ovf, 'utf8'))
       .replace('  <VirtualSystem ', `  ${DEPLOYMENT}  <VirtualSystem `)
@@ -51,9 +48,7 @@ describe('OVF features', () => {
     await execa('tar', ['--format=ustar', '-cf', ova, '-C', join(work, 'base'), 'feat.ovf', 'feat-disk1.vmdk']);
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   test('inspect lists properties (a password hidden), deployment options, the EULA and the environment CD-ROM', async () => {

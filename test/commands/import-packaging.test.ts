@@ -1,14 +1,13 @@
 // Package features end to end: gzip-compressed and chunked files, an empty disk, an ISO in the package.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
-import { scratchPool, uniqueName, type ScratchPool } from '../libvirt/harness.js';
-import { ensureDefaultNetwork, poolVolumes, removeDomain, runCli, waitForText } from './helpers.js';
+import { uniqueName, type ScratchPool } from '../libvirt/harness.js';
+import { closeScratch, openScratch, poolVolumes, runCli, waitForText } from './helpers.js';
 
 describe('package features', () => {
   let pool: ScratchPool;
@@ -17,15 +16,11 @@ describe('package features', () => {
   const domains: string[] = [];
 
   before(async () => {
-    pool = await scratchPool();
-    await ensureDefaultNetwork();
-    work = await mkdtemp(join(tmpdir(), 'virt-ovf-pkg-'));
+    ({ pool, work } = await openScratch('pkg', { network: true }));
     app = await buildAppliance({ dir: join(work, 'base'), name: 'pkg', ova: false, manifest: 'none', marker: 'PKG-MARKER-OK' });
   });
   after(async () => {
-    for (const d of domains) await removeDomain(d);
-    await pool?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await closeScratch(pool, work, domains);
   });
 
   test('a gzip-compressed disk, an empty disk and an ISO become three volumes and the domain still boots', async () => {
