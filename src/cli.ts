@@ -3,8 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
-import { runImport } from './commands/import.js';
-import { runImportAll } from './commands/import-all.js';
+import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { createReporter, type Reporter } from './report.js';
@@ -23,6 +22,18 @@ export function parsePairs(option: string, values: readonly string[] | undefined
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;
+}
+
+/** The flag of each library option an error may concern (VirtOvfError.option). */
+const FLAGS: Readonly<Record<string, string>> = {
+  name: '--name', vm: '--vm', profile: '--profile', lax: '--lax', mappingsDir: '--mappings', pool: '--pool', outputDir: '--output-dir',
+  networks: '--network', bridges: '--bridge', userNetwork: '--user-net', acceptEula: '--accept-eula', requireSignature: '--require-signature', verify: '--verify',
+};
+
+/** An error's message for the terminal: the remedy ends with the flag of the option it concerns ("choose another name with --name"). */
+function errorMessage(err: VirtOvfError): string {
+  const flag = err.option !== undefined ? FLAGS[err.option] : undefined;
+  return flag ? `${err.message} with ${flag}` : err.message;
 }
 
 function mappingOptions<T>(y: Argv<T>) {
@@ -200,7 +211,7 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.Success;
   } catch (err) {
     const code = err instanceof VirtOvfError ? err.exitCode : ExitCode.Internal;
-    const message = err instanceof VirtOvfError ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+    const message = err instanceof VirtOvfError ? errorMessage(err) : `internal error: ${(err as Error)?.stack ?? String(err)}`;
     reporter.emit({ kind: 'error', message, exitCode: code, errorClass: (err as Error)?.constructor?.name ?? 'Error' });
     if (code === ExitCode.Usage && !json) process.stderr.write("Try 'virt-ovf --help'.\n");
     return code;

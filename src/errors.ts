@@ -22,9 +22,12 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 /** Base class: every error virt-ovf throws on purpose. `exitCode` says how the CLI exits. */
 export class VirtOvfError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.Internal;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The library option (ImportOptions key, e.g. `name`) the remedy concerns; the CLI names its flag. */
+  readonly option?: string;
+  constructor(message: string, options?: { cause?: unknown; option?: string }) {
     super(message, options);
     this.name = new.target.name;
+    if (options?.option !== undefined) this.option = options.option;
   }
 }
 
@@ -38,7 +41,7 @@ export class PackageError extends VirtOvfError {
   override readonly exitCode = ExitCode.InvalidPackage;
   /** File (path or archive member) at fault, when known. */
   readonly file?: string;
-  constructor(message: string, options: { file?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { file?: string; cause?: unknown; option?: string } = {}) {
     super(message, options);
     if (options.file !== undefined) this.file = options.file;
   }
@@ -67,9 +70,9 @@ export class UnsupportedItemError extends PackageError {
   readonly resourceSubType: string | undefined;
   constructor(
     message: string,
-    item: { instanceId: string; resourceType?: number; resourceSubType?: string; file?: string },
+    item: { instanceId: string; resourceType?: number; resourceSubType?: string; file?: string; option?: string },
   ) {
-    super(message, item.file !== undefined ? { file: item.file } : {});
+    super(message, { ...(item.file !== undefined ? { file: item.file } : {}), ...(item.option !== undefined ? { option: item.option } : {}) });
     this.instanceId = item.instanceId;
     this.resourceType = item.resourceType;
     this.resourceSubType = item.resourceSubType;

@@ -54,6 +54,13 @@ export interface Archive {
    * differing only in case).
    */
   locate(href: string): ByteRange;
+  /**
+   * The range of `href` for a reader that wants whole 512-byte sectors (qemu's offset/size
+   * layer): in an OVA, the member plus its tar padding, which must be zeros (the manifest does
+   * not cover it); in a directory, the same as locate.
+   * Throws PackageError as locate does, and when the padding is missing (truncated) or not zeros.
+   */
+  locatePadded(href: string): Promise<ByteRange>;
   /** Stream the bytes of `href` (a fs.ReadStream over the exact range; highWaterMark 1 MiB). Throws PackageError when absent. */
   createReadStream(href: string): Readable;
   /** Read a small file (manifest, certificate) fully; throws PackageError when larger than `maxBytes` (default 16 MiB). */

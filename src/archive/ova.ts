@@ -1,10 +1,12 @@
 // An OVA package: a tar file whose members are read in place, by offset, never extracted.
 
+import { open } from 'node:fs/promises';
 import { PackageError } from '../errors.js';
 import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
 import { checkHref, RangeReader } from './access.js';
 import { canonicalName, checkMembers, describeMissing } from './policy.js';
 import { indexTar, type TarMember } from './tar.js';
+import { BLOCK_SIZE } from './tar-header.js';
 
 /** Location of a file member's data in the OVA, in bytes. */
 interface Stored {
@@ -42,6 +44,23 @@ class OvaArchive extends RangeReader implements Archive {
     const stored = this.files.get(checkHref(href, this.source));
     if (!stored) throw new PackageError(describeMissing(this, href), { file: href });
     return { path: this.source, offset: stored.offset, size: stored.size };
+  }
+
+  async locatePadded(href: string): Promise<ByteRange> {
+    const range = this.locate(href);
+    const rounded = Math.ceil(range.size / BLOCK_SIZE) * BLOCK_SIZE;
+    if (rounded === range.size) return range;
+    const pad = Buffer.alloc(rounded - range.size);
+    const fh = await open(range.path, 'r');
+    try {
+      const { bytesRead } = await fh.read(pad, 0, pad.length, range.offset + range.size);
+      if (bytesRead !== pad.length || pad.some((b) => b !== 0)) {
+        throw new PackageError(`File "${href}": the tar padding after it is ${bytesRead !== pad.length ? 'missing (truncated archive)' : 'not zeros'}`, { file: href });
+      }
+    } finally {
+      await fh.close();
+    }
+    return { ...range, size: rounded };
   }
 }
 

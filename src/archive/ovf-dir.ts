@@ -105,6 +105,11 @@ class OvfDirArchive extends RangeReader implements Archive {
     if (!entry) throw new PackageError(describeMissing(this, href), { file: href });
     return { path: join(this.realDirectory, entry.name), offset: 0, size: entry.size };
   }
+
+  /** A file beside the .ovf has no padding: its range as locate gives it. */
+  async locatePadded(href: string): Promise<ByteRange> {
+    return this.locate(href);
+  }
 }
 
 /**

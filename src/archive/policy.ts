@@ -6,6 +6,7 @@
 
 import { PackageError } from '../errors.js';
 import type { Archive } from './archive.js';
+import { chunkName } from './chunks.js';
 import type { TarMember } from './tar.js';
 
 /** Longest accepted member name or href, in characters (Linux PATH_MAX). */
@@ -159,7 +160,7 @@ export function checkReferences(references: readonly ReferencedFile[], archive: 
     }
     byId.set(file.id, file);
     byHref.set(name, file);
-    const lookup = file.chunkSizeBytes !== undefined ? `${name}.000000000` : name;
+    const lookup = file.chunkSizeBytes !== undefined ? chunkName(name, 0) : name;
     if (archive.find(lookup) === undefined) {
       const why = `${describeMissing(archive, lookup)}; ${label} references it`;
       if (!opts.descriptorOnly) throw new PackageError(why, { file: file.href });

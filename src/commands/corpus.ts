@@ -4,11 +4,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { domainToXml } from '../domain/xml.js';
 import { UsageError, VirtOvfError } from '../errors.js';
-import { Connection, defineDomain } from '../libvirt/index.js';
+import { buildDomainSpec } from '../import/build-domain.js';
+import { IMPORT_DEFAULTS } from '../import/options.js';
+import { planImport, type ImportPlan } from '../import/plan.js';
+import { assignTargets, volumeFormat, type Destination } from '../import/targets.js';
+import { Connection, defineDomain, VIR_DOMAIN_UNDEFINE_NVRAM } from '../libvirt/index.js';
 import { validateDomainXml } from '../libvirt/validate.js';
 import { safeName } from '../naming.js';
-import { buildDomainSpec, targetFormat, targetName } from './build-domain.js';
-import { planImport, type ImportPlan } from './plan.js';
 
 /**
  * Expected outcome of one corpus file (test data about the corpus): either a failure
@@ -54,18 +56,17 @@ export async function runCorpus(dir: string, opts: { expect: Readonly<Record<str
 async function checkOne(path: string, file: string, expected: ExpectedFailure | undefined, conn: Connection | undefined): Promise<CorpusRow> {
   let producer = '-';
   try {
-    const plan = await planImport({ source: path, profile: 'faithful', descriptorOnly: true, name: `virt-ovf-corpus-${safeName(file.replace(/\.ovf$/, ''))}`.slice(0, 60) });
+    const plan = await planImport({ source: path, descriptorOnly: true, name: `virt-ovf-corpus-${safeName(file.replace(/\.ovf$/, ''))}`.slice(0, 60) });
     producer = `${plan.envelope.producer} OVF ${plan.envelope.version}`;
-    const sources = plan.disks.map((d) => ({
-      format: targetFormat(d, 'qcow2'),
-      source: d.file || d.planned.device === 'disk' ? { type: 'volume' as const, pool: 'default', volume: targetName(d, targetFormat(d, 'qcow2')) } : { type: 'none' as const },
-    }));
-    const xml = domainToXml(buildDomainSpec(plan, { type: 'qemu', uuid: randomUUID(), sources }));
+    // As a --print-xml import into the default pool would name the volumes.
+    const destination: Destination = { kind: 'pool', pool: IMPORT_DEFAULTS.pool };
+    const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings.system), plan.mappings.system);
+    const xml = domainToXml(buildDomainSpec(plan, drives, { type: 'qemu', uuid: randomUUID() }));
     await validateDomainXml(xml);
     if (conn) {
       const domain = await defineDomain(conn, xml);
       try {
-        await domain.undefine(4 /* VIR_DOMAIN_UNDEFINE_NVRAM */);
+        await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM);
       } finally {
         domain.free();
       }
@@ -93,8 +94,7 @@ async function checkOne(path: string, file: string, expected: ExpectedFailure | 
 export function summarize(plan: ImportPlan): string {
   const m = plan.mapped;
   const controllerModel = (bus: string, index: number | undefined) => m.controllers.find((c) => c.type === bus && c.index === index)?.model;
-  const drives = plan.disks.map((d) => {
-    const p = d.planned;
+  const drives = plan.drives.map(({ placed: p }) => {
     const model = p.address ? controllerModel(p.bus === 'virtio' ? '' : p.bus, p.address.controller) : undefined;
     return `${p.dev}=${p.bus}${model ? `/${model}` : ''}${p.device === 'cdrom' ? ':cdrom' : ''}`;
   });

@@ -11,7 +11,7 @@ import type { Reporter } from '../report.js';
 import { imageInfo, type ImageFormat } from '../storage/qemu-img.js';
 import { backupDirectory, backupDisks } from './export-backup.js';
 import { writePackage, type PackageDisk } from './export-package.js';
-import { withSignals } from './rollback.js';
+import { withSignals } from '../import/rollback.js';
 
 /** Options of `virt-ovf export` (see man/virt-ovf.1). */
 export interface ExportOptions {

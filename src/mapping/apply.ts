@@ -1,15 +1,15 @@
 // Applies the mapping tables to one VirtualSystem: RASD Items to a libvirt device plan.
 import { OvfParseError, UnsupportedItemError, UsageError } from '../errors.js';
 import type { InterfaceSpec } from '../domain/model.js';
-import type { Envelope, Item, OvfDisk, OvfFile, VirtualSystem } from '../ovf/model.js';
+import { ResourceType, type Envelope, type Item, type OvfDisk, type OvfFile, type VirtualSystem } from '../ovf/model.js';
 import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
 import type { ControllerMapping, Mappings, MappingRow } from './load.js';
 import { matchRow } from './match.js';
-import { layoutStorage, type StorageAttachment, type PlannedDisk } from './storage-layout.js';
+import { layoutStorage, type GeneratedContent, type StorageAttachment, type PlannedDisk } from './storage-layout.js';
 
-export type { PlannedDisk } from './storage-layout.js';
+export type { GeneratedContent, PlannedDisk } from './storage-layout.js';
 
-/** Options that steer the mapping (CLI: --profile, --network, --bridge, --lax). */
+/** Options that steer the mapping (ImportOptions profile, networks, bridges, userNetwork, lax). */
 export interface MapOptions {
   /** Device profile name from defaults.json: faithful or virtio. */
   readonly profile: string;
@@ -21,11 +21,11 @@ export interface MapOptions {
   readonly userNetwork?: boolean;
   /** Turn ovf:required unsupported items into warnings. */
   readonly lax?: boolean;
-  /** Add one more CD-ROM with this instance id (the OVF environment ISO), on the default CD-ROM bus. */
-  readonly extraCdrom?: string;
+  /** CD-ROMs import generates (the OVF environment ISO), placed after the Items' drives on the default CD-ROM bus. */
+  readonly generatedCdroms?: readonly GeneratedContent[];
 }
 
-/** A NIC and where it is attached; `defaulted` when no --network/--bridge named its OVF network. */
+/** A NIC and where it is attached; `defaulted` when no networks/bridges entry named its OVF network. */
 export interface PlannedNic extends InterfaceSpec {
   readonly instanceId: string;
   readonly ovfNetwork?: string;
@@ -62,12 +62,13 @@ function itemLabel(item: Item): string {
 
 /**
  * Maps a VirtualSystem through the profile's device tables.
- * @throws UsageError for an unknown profile; UnsupportedItemError for an unknown item marked
- *   ovf:required (unless `lax`); OvfParseError for unreadable CPU/memory quantities or units.
+ * @throws UsageError (option `profile`) for an unknown profile; UnsupportedItemError (option
+ *   `lax`) for an unknown item marked ovf:required, unless `lax`; OvfParseError for unreadable
+ *   CPU/memory quantities or units.
  */
 export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Mappings, opts: MapOptions): MappedSystem {
   const profile = mappings.defaults.profiles[opts.profile];
-  if (!profile) throw new UsageError(`--profile ${opts.profile}: unknown profile (known: ${Object.keys(mappings.defaults.profiles).join(', ')})`);
+  if (!profile) throw new UsageError(`unknown profile "${opts.profile}" (known: ${Object.keys(mappings.defaults.profiles).join(', ')}); choose one of them`, { option: 'profile' });
   const tables = profile.tables.map((name) => ({ name, rows: mappings.tables[name] ?? [] }));
   const warnings: string[] = [];
   const rowsUsed = new Set<string>();
@@ -93,8 +94,9 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     if (!hit) {
       const what = `${itemLabel(item)}: ResourceType ${item.resourceType ?? '(none)'}${item.resourceSubType ? ` ResourceSubType "${item.resourceSubType}"` : ''} has no mapping`;
       if (item.required && !opts.lax) {
-        throw new UnsupportedItemError(`${file}: ${what} and is marked ovf:required; use --lax to import without it`, {
+        throw new UnsupportedItemError(`${file}: ${what} and is marked ovf:required; it can be left out`, {
           instanceId: item.instanceId,
+          option: 'lax',
           ...(item.resourceType !== undefined ? { resourceType: item.resourceType } : {}),
           ...(item.resourceSubType !== undefined ? { resourceSubType: item.resourceSubType } : {}),
           file,
@@ -109,7 +111,8 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     switch (row.kind) {
       case 'processor': {
         vcpus = positiveInt(item.virtualQuantity ?? '1', `${itemLabel(item)}/VirtualQuantity`, file);
-        const cores = item.extra['CoresPerSocket'] ?? item.extra['cpu_per_socket'] ?? vs.hardware.vmwConfig['cpuid.coresPerSocket'];
+        const keys = mappings.system.coresPerSocket;
+        const cores = [...keys.itemKeys.map((k) => item.extra[k]), ...keys.vmwConfigKeys.map((k) => vs.hardware.vmwConfig[k])].find((v) => v !== undefined);
         if (cores !== undefined && /^\d+$/.test(cores) && Number(cores) > 0 && vcpus % Number(cores) === 0) {
           topology = { sockets: vcpus / Number(cores), cores: Number(cores), threads: 1 };
         }
@@ -128,7 +131,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         break;
       case 'disk':
       case 'cdrom':
-        attachments.push(resolveAttachment(env, item, row.kind, warnings));
+        attachments.push({ kind: 'item', ...resolveAttachment(env, item, row.kind, warnings) });
         break;
       case 'nic':
         nics.push(mapNic(item, row.nic!.model, mappings, opts));
@@ -150,24 +153,14 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         break;
     }
   }
-  if (opts.extraCdrom !== undefined) {
-    const item: Item = { element: 'Item', index: items.length + 1, instanceId: opts.extraCdrom, elementName: 'OVF environment', hostResource: [], connection: [], required: false, configuration: [], vmwConfig: {}, extra: {} };
-    attachments.push({ item, device: 'cdrom' });
-  }
+  for (const content of opts.generatedCdroms ?? []) attachments.push({ kind: 'generated', device: 'cdrom', content });
   if (memoryBytes === undefined) {
     memoryBytes = mappings.defaults.memoryMiBWhenAbsent * 2 ** 20;
-    warnings.push(`VirtualSystem "${vs.id}" has no memory Item (ResourceType 4); using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
+    warnings.push(`VirtualSystem "${vs.id}" has no memory Item (ResourceType ${ResourceType.Memory}); using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
   }
 
-  const fw = mappings.defaults.firmware;
-  const ovirtBios = vs.extra['BiosType'] !== undefined ? fw.ovirtBiosTypes[vs.extra['BiosType']] : undefined;
-  const efi =
-    fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase()) ||
-    ovirtBios === 'efi' ||
-    ovirtBios === 'efi-secure' ||
-    /^efi/i.test(vs.vboxFirmware ?? '');
-  const secureBoot = efi && (vs.hardware.vmwConfig[fw.secureBootVmwConfigKey] === 'true' || ovirtBios === 'efi-secure');
-  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
+  const { efi, secureBoot } = firmwareOf(vs, mappings);
+  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
   const os = lookupOs(env, vs, mappings);
   return {
     vcpus,
@@ -188,6 +181,21 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     ...(video ? { video } : {}),
     ...(tpm ? { tpm } : {}),
   };
+}
+
+/** EFI and secure boot from the producers' keys: vmw:Config firmware (defaults.json), oVirt's BiosType, VirtualBox's Firmware (system.json). */
+function firmwareOf(vs: VirtualSystem, mappings: Mappings): { efi: boolean; secureBoot: boolean } {
+  const fw = mappings.defaults.firmware;
+  const keys = mappings.system.firmware;
+  const biosType = vs.extra[keys.ovirtBiosTypeElement];
+  const ovirtBios = biosType !== undefined && Object.hasOwn(fw.ovirtBiosTypes, biosType) ? fw.ovirtBiosTypes[biosType] : undefined;
+  const efi =
+    fw.efiValues.includes((vs.hardware.vmwConfig[fw.vmwConfigKey] ?? '').toLowerCase()) ||
+    ovirtBios === 'efi' ||
+    ovirtBios === 'efi-secure' ||
+    new RegExp(keys.vboxEfiPattern, 'i').test(vs.vboxFirmware ?? '');
+  const secureBoot = efi && (vs.hardware.vmwConfig[fw.secureBootVmwConfigKey] === 'true' || ovirtBios === 'efi-secure');
+  return { efi, secureBoot };
 }
 
 function positiveInt(text: string, where: string, file: string): number {
@@ -212,8 +220,11 @@ function lookupOs(env: Envelope, vs: VirtualSystem, mappings: Mappings): { osinf
   );
 }
 
-/** Resolves rasd:HostResource (`ovf:/disk/ID`, `ovf:/file/ID`, or empty) to the DiskSection/References entries. */
-function resolveAttachment(env: Envelope, item: Item, device: 'disk' | 'cdrom', warnings: string[]): StorageAttachment {
+/**
+ * Resolves rasd:HostResource (`ovf:/disk/ID`, `ovf:/file/ID`, or empty) to the DiskSection and
+ * References entries: the one place a drive's Disk and File are looked up.
+ */
+function resolveAttachment(env: Envelope, item: Item, device: 'disk' | 'cdrom', warnings: string[]): Omit<StorageAttachment & { kind: 'item' }, 'kind'> {
   const ref = item.hostResource.find((h) => h !== '');
   let ovfDisk: OvfDisk | undefined;
   let file: OvfFile | undefined;
@@ -225,13 +236,18 @@ function resolveAttachment(env: Envelope, item: Item, device: 'disk' | 'cdrom', 
     } else if (m[1] === 'disk') {
       ovfDisk = env.disks.find((d) => d.diskId === m[2]);
       if (!ovfDisk) throw new OvfParseError(`${env.file}: ${itemLabel(item)}: HostResource "${ref}" names no Disk in DiskSection`, { file: env.file, element: `${itemLabel(item)}/HostResource` });
-      file = ovfDisk.fileRef !== undefined ? env.references.find((f) => f.id === ovfDisk!.fileRef) : undefined;
+      file = fileOfDisk(env, ovfDisk);
     } else {
       file = env.references.find((f) => f.id === m[2]);
       if (!file) throw new OvfParseError(`${env.file}: ${itemLabel(item)}: HostResource "${ref}" names no File in References`, { file: env.file, element: `${itemLabel(item)}/HostResource` });
     }
   }
   return { item, device, ...(ovfDisk ? { ovfDisk } : {}), ...(file ? { file } : {}) };
+}
+
+/** The References/File a DiskSection/Disk names with ovf:fileRef, if any. */
+export function fileOfDisk(env: Envelope, disk: OvfDisk): OvfFile | undefined {
+  return disk.fileRef !== undefined ? env.references.find((f) => f.id === disk.fileRef) : undefined;
 }
 
 /**
@@ -247,7 +263,7 @@ function ovirtHostResource(env: Envelope, ref: string): [string, string, string]
 function mapNic(item: Item, model: string, mappings: Mappings, opts: MapOptions): PlannedNic {
   const ovfNetwork = item.connection.find((c) => c !== '');
   // rasd:Address holds the MAC (DSP0243); oVirt writes it as <rasd:MACAddress>.
-  const given = (item.address ?? item.extra['MACAddress'])?.trim();
+  const given = [item.address, ...mappings.system.macAddressKeys.map((k) => item.extra[k])].find((v) => v !== undefined)?.trim();
   const mac = given && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(given) ? given.toLowerCase().replace(/-/g, ':') : undefined;
   const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
   const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;

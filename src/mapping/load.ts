@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MappingError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { mergeSystem, systemSchema, type SystemRules } from './schema/system.js';
 
 const controllerSchema = z.strictObject({
   /** libvirt <controller type>. */
@@ -117,6 +118,7 @@ export interface Mappings {
   readonly os: z.infer<typeof osSchema>;
   readonly formats: z.infer<typeof formatsSchema>['rows'];
   readonly defaults: Defaults;
+  readonly system: SystemRules;
 }
 
 /** The mappings/ directory shipped with virt-ovf. */
@@ -172,7 +174,8 @@ export function loadMappings(overlayDir?: string): Mappings {
     }
   }
   for (const [name, rows] of Object.entries(all)) checkRows(name, rows);
-  return { tables, exportTables: pick('import'), os, formats, defaults };
+  const system = layered('system.json', systemSchema, mergeSystem);
+  return { tables, exportTables: pick('import'), os, formats, defaults, system };
 }
 
 function checkRows(table: string, rows: readonly MappingRow[]): void {

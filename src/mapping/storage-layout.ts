@@ -2,18 +2,25 @@
 import type { ControllerSpec, DriveAddress } from '../domain/model.js';
 import type { Item, OvfDisk, OvfFile } from '../ovf/model.js';
 import type { ControllerMapping, Defaults } from './load.js';
+import type { SystemRules } from './schema/system.js';
 
-/** A disk or CD-ROM Item with what its HostResource resolved to. */
-export interface StorageAttachment {
-  readonly item: Item;
-  readonly device: 'disk' | 'cdrom';
-  readonly ovfDisk?: OvfDisk;
-  readonly file?: OvfFile;
-}
+/** Content import generates for a drive no Item describes: the OVF environment ISO (DSP0243 11.2). */
+export type GeneratedContent = 'ovf-env';
+
+/**
+ * What a drive is attached for: a disk or CD-ROM Item with what its HostResource resolved to,
+ * or a CD-ROM import generates (no Item: it goes to the default CD-ROM bus).
+ */
+export type StorageAttachment =
+  | { readonly kind: 'item'; readonly item: Item; readonly device: 'disk' | 'cdrom'; readonly ovfDisk?: OvfDisk; readonly file?: OvfFile }
+  | { readonly kind: 'generated'; readonly device: 'cdrom'; readonly content: GeneratedContent };
 
 /** A disk or CD-ROM placed on a controller; its source is decided later by the import. */
 export interface PlannedDisk {
-  readonly instanceId: string;
+  /** InstanceID of the Item; absent for a generated drive. */
+  readonly instanceId?: string;
+  /** Set for a drive import generates instead of reading it from the package. */
+  readonly generated?: GeneratedContent;
   readonly elementName?: string;
   readonly device: 'disk' | 'cdrom';
   readonly bus: 'ide' | 'scsi' | 'sata' | 'virtio' | 'usb';
@@ -30,13 +37,12 @@ interface LayoutInput {
   readonly controllers: ReadonlyMap<string, { mapping: ControllerMapping; item: Item }>;
   readonly attachments: readonly StorageAttachment[];
   readonly defaults: Defaults;
+  readonly system: SystemRules;
   readonly profileMachine: string;
   /** Secure boot needs q35: IDE-attached devices then move to the default bus. */
   readonly forceQ35: boolean;
   readonly warnings: string[];
 }
-
-const DEV_PREFIX: Record<PlannedDisk['bus'], string> = { ide: 'hd', scsi: 'sd', sata: 'sd', usb: 'sd', virtio: 'vd' };
 
 /** sda, sdb, ... sdz, sdaa (the kernel's naming, which libvirt follows). */
 function devName(prefix: string, n: number): string {
@@ -56,16 +62,15 @@ function devName(prefix: string, n: number): string {
  * first free one with a warning.
  */
 export function layoutStorage(input: LayoutInput): { machine: string; controllers: ControllerSpec[]; disks: PlannedDisk[] } {
-  const { defaults, warnings } = input;
-  const parentOf = (a: StorageAttachment) => (a.item.parent !== undefined ? input.controllers.get(a.item.parent) : undefined);
+  const { defaults, system, warnings } = input;
+  const parentId = (a: StorageAttachment) => (a.kind === 'item' ? a.item.parent : undefined);
+  const parentOf = (a: StorageAttachment) => (parentId(a) !== undefined ? input.controllers.get(parentId(a)!) : undefined);
   const needsPc = input.attachments.some((a) => parentOf(a)?.mapping.machine === 'pc');
-  const machine = needsPc && !input.forceQ35 ? 'pc' : needsPc ? 'q35' : input.profileMachine;
-  if (needsPc && input.forceQ35) warnings.push('secure boot needs the q35 machine, which has no IDE: IDE devices move to SATA');
+  const machine = needsPc && !input.forceQ35 ? 'pc' : needsPc ? system.firmware.secureBootMachine : input.profileMachine;
+  if (needsPc && input.forceQ35) warnings.push(`secure boot needs the ${system.firmware.secureBootMachine} machine, which has no IDE: IDE devices move to ${defaults.diskBusWhenNoController.toUpperCase()}`);
 
-  const fallback: Record<'disk' | 'cdrom', ControllerMapping> = {
-    disk: { type: defaults.diskBusWhenNoController === 'virtio' ? 'sata' : defaults.diskBusWhenNoController, diskBus: defaults.diskBusWhenNoController, address: 'unit', maxAddress: 5 },
-    cdrom: { type: defaults.cdromBusWhenNoController, diskBus: defaults.cdromBusWhenNoController, address: defaults.cdromBusWhenNoController === 'ide' ? 'ide' : 'unit', maxAddress: defaults.cdromBusWhenNoController === 'ide' ? 1 : 5 },
-  };
+  const fallbackFor = (bus: ControllerMapping['diskBus']): ControllerMapping => ({ ...system.fallbackControllers[bus], diskBus: bus });
+  const fallback: Record<'disk' | 'cdrom', ControllerMapping> = { disk: fallbackFor(defaults.diskBusWhenNoController), cdrom: fallbackFor(defaults.cdromBusWhenNoController) };
   const controllers: ControllerSpec[] = [];
   const indexOf = new Map<string, number>();
   const nextIndex = (type: string) => controllers.filter((c) => c.type === type).length;
@@ -84,11 +89,12 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
   const ideBusOf = new Map<string, number>();
   let ideOrdinal = 0;
   for (const a of input.attachments) {
-    let parent = parentOf(a);
-    let key = a.item.parent ?? '';
+    let parent: { mapping: ControllerMapping; item?: Item } | undefined = parentOf(a);
+    let key = parentId(a) ?? '';
+    const label = a.kind === 'item' ? `Item InstanceID ${a.item.instanceId}` : `The ${a.content} CD-ROM`;
     if (!parent || (parent.mapping.machine === 'pc' && machine !== 'pc')) {
-      if (!parent && a.item.parent !== undefined) warnings.push(`Item InstanceID ${a.item.instanceId}: Parent ${a.item.parent} is no known controller; attached to ${fallback[a.device].diskBus}`);
-      parent = { mapping: fallback[a.device], item: a.item };
+      if (!parent && parentId(a) !== undefined) warnings.push(`${label}: Parent ${parentId(a)} is no known controller; attached to ${fallback[a.device].diskBus}`);
+      parent = { mapping: fallback[a.device] };
       key = `auto-${fallback[a.device].type}`;
     }
     const m = parent.mapping;
@@ -98,37 +104,34 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
       const index = controllerIndex(m.type === 'ide' ? 'ide' : key, m);
       let ideBus = 0;
       if (m.address === 'ide') {
-        if (!ideBusOf.has(key)) ideBusOf.set(key, parent.item.address !== undefined && /^[01]$/.test(parent.item.address) ? Number(parent.item.address) : ideOrdinal++ % 2);
+        const channel = parent.item?.address;
+        if (!ideBusOf.has(key)) ideBusOf.set(key, channel !== undefined && /^[01]$/.test(channel) ? Number(channel) : ideOrdinal++ % 2);
         ideBus = ideBusOf.get(key)!;
       }
-      const wanted = a.item.addressOnParent !== undefined && /^\d+$/.test(a.item.addressOnParent) ? Number(a.item.addressOnParent) : undefined;
+      const onParent = a.kind === 'item' ? a.item.addressOnParent : undefined;
+      const wanted = onParent !== undefined && /^\d+$/.test(onParent) ? Number(onParent) : undefined;
       const slotKey = (n: number) => `${m.type}/${index}/${ideBus}/${n}`;
       let slot = wanted;
       if (slot === undefined || slot > m.maxAddress || used.has(slotKey(slot))) {
         const free = Array.from({ length: m.maxAddress + 1 }, (_, n) => n).find((n) => !used.has(slotKey(n)));
         if (free === undefined) {
-          warnings.push(`Item InstanceID ${a.item.instanceId}: no free address on its ${m.type} controller; left out`);
+          warnings.push(`${label}: no free address on its ${m.type} controller; left out`);
           continue;
         }
-        if (wanted !== undefined) warnings.push(`Item InstanceID ${a.item.instanceId}: AddressOnParent ${wanted} is taken or beyond ${m.maxAddress} on ${m.model ?? m.type}; using ${free}`);
+        if (wanted !== undefined) warnings.push(`${label}: AddressOnParent ${wanted} is taken or beyond ${m.maxAddress} on ${m.model ?? m.type}; using ${free}`);
         slot = free;
       }
       used.add(slotKey(slot));
       address = m.address === 'target' ? { controller: index, bus: 0, target: slot, unit: 0 } : { controller: index, bus: ideBus, target: 0, unit: slot };
     }
-    const prefix = DEV_PREFIX[bus];
+    const prefix = system.targetDevPrefix[bus];
     const n = bus === 'ide' && address ? address.bus * 2 + address.unit : (devCount[prefix] ?? 0);
     devCount[prefix] = Math.max(devCount[prefix] ?? 0, n + 1);
-    disks.push({
-      instanceId: a.item.instanceId,
-      device: a.device,
-      bus,
-      dev: devName(prefix, n),
-      ...(a.item.elementName ? { elementName: a.item.elementName } : {}),
-      ...(address ? { address } : {}),
-      ...(a.ovfDisk ? { ovfDisk: a.ovfDisk } : {}),
-      ...(a.file ? { file: a.file } : {}),
-    });
+    const origin =
+      a.kind === 'item'
+        ? { instanceId: a.item.instanceId, ...(a.item.elementName ? { elementName: a.item.elementName } : {}), ...(a.ovfDisk ? { ovfDisk: a.ovfDisk } : {}), ...(a.file ? { file: a.file } : {}) }
+        : { generated: a.content };
+    disks.push({ ...origin, device: a.device, bus, dev: devName(prefix, n), ...(address ? { address } : {}) });
   }
   // Boot order: hard disks first, in Item order, then CD-ROMs that have media.
   let order = 1;

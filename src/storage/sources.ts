@@ -1,12 +1,13 @@
 // The bytes qemu-img reads for one References/File: in place, or a temporary file for gzip/chunks.
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Archive } from '../archive/archive.js';
+import { chunkName, type StoredFile } from '../archive/chunks.js';
 import { PackageError } from '../errors.js';
 import type { OvfFile } from '../ovf/model.js';
 import type { ImageFormat, ImageSource } from './qemu-img.js';
@@ -17,26 +18,6 @@ export interface PreparedSource {
   /** True when the bytes were copied to a temporary file. */
   readonly temporary: boolean;
   release(): Promise<void>;
-}
-
-/**
- * The member's size rounded up to 512 bytes when the tar padding after it is all zeros.
- * @throws PackageError when the padding is missing (truncated archive) or holds data.
- */
-async function paddedSize(path: string, offset: number, size: number, href: string): Promise<number> {
-  const rounded = Math.ceil(size / 512) * 512;
-  if (rounded === size) return size;
-  const fh = await open(path, 'r');
-  try {
-    const pad = Buffer.alloc(rounded - size);
-    const { bytesRead } = await fh.read(pad, 0, pad.length, offset + size);
-    if (bytesRead !== pad.length || pad.some((b) => b !== 0)) {
-      throw new PackageError(`File "${href}": the tar padding after it is ${bytesRead !== pad.length ? 'missing (truncated archive)' : 'not zeros'}`, { file: href });
-    }
-    return rounded;
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -79,43 +60,35 @@ export async function prepareDeltaChain(
   }
 }
 
-/** Names of the parts of a file split with ovf:chunkSize (DSP0243 10.3): href.000000000, href.000000001, ... */
-export function chunkNames(archive: Archive, href: string): string[] {
-  const names: string[] = [];
-  for (let i = 0; ; i++) {
-    const name = `${href}.${String(i).padStart(9, '0')}`;
-    if (!archive.find(name)) break;
-    names.push(name);
-  }
-  return names;
-}
-
 /**
  * Prepares `file` for qemu-img. An uncompressed, unchunked file is read in place (the OVA
- * member's offset and size; no copy). A gzip-compressed (`ovf:compression="gzip"`) or chunked
- * (`ovf:chunkSize`) file is joined and decompressed into a temporary file in `tempDir`
- * (default `$TMPDIR`), capped at `maxBytes`.
- * @throws PackageError for an unknown compression, missing chunks, corrupt gzip data, or output beyond maxBytes.
+ * member's offset and size, padded to whole sectors by archive.locatePadded; no copy). A
+ * gzip-compressed (`ovf:compression="gzip"`) or chunked (`ovf:chunkSize`) file is joined from
+ * `stored.parts` and decompressed into a temporary file in `tempDir` (default `$TMPDIR`),
+ * capped at `maxBytes`.
+ * @throws PackageError for an unknown compression, missing chunks, corrupt gzip data, output
+ *   beyond maxBytes, or tar padding that is missing or not zeros.
  */
 export async function prepareSource(
   archive: Archive,
-  file: OvfFile,
-  format: ImageFormat,
+  from: { readonly file: OvfFile; readonly stored: StoredFile; readonly format: ImageFormat },
   opts: { tempDir?: string; maxBytes: number; signal?: AbortSignal },
 ): Promise<PreparedSource> {
+  const { file, format } = from;
   if (file.compression !== undefined && file.compression !== 'gzip') {
     throw new PackageError(`File "${file.href}": unknown ovf:compression "${file.compression}" (only gzip is defined)`, { file: file.href });
   }
-  if (file.compression === undefined && file.chunkSizeBytes === undefined) {
-    const range = archive.locate(file.href);
-    if (archive.kind !== 'ova') return { source: { ...range, format, label: `"${range.path}"`, wholeFile: true }, temporary: false, release: async () => {} };
-    // qemu's offset/size layer wants a size in whole 512-byte sectors; a tar member is padded
-    // to one with zeros, which are checked here because the manifest does not cover them.
-    const size = await paddedSize(range.path, range.offset, range.size, file.href);
-    return { source: { ...range, size, format, label: `"${file.href}" in ${archive.source}` }, temporary: false, release: async () => {} };
+  if (file.compression === undefined && !from.stored.chunked) {
+    if (archive.kind !== 'ova') {
+      const range = archive.locate(file.href);
+      return { source: { ...range, format, label: `"${range.path}"`, wholeFile: true }, temporary: false, release: async () => {} };
+    }
+    // qemu's offset/size layer wants a size in whole 512-byte sectors: the member and its padding.
+    const range = await archive.locatePadded(file.href);
+    return { source: { ...range, format, label: `"${file.href}" in ${archive.source}` }, temporary: false, release: async () => {} };
   }
-  const parts = file.chunkSizeBytes !== undefined ? chunkNames(archive, file.href) : [file.href];
-  if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${file.href}.000000000 in the package`, { file: file.href });
+  const parts = from.stored.chunked ? from.stored.parts.map((p) => p.name) : [file.href];
+  if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${chunkName(file.href, 0)} in the package`, { file: file.href });
   const dir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'virt-ovf-'));
   const path = join(dir, 'source');
   const release = () => rm(dir, { recursive: true, force: true });

@@ -22,32 +22,31 @@ export type TargetStore =
   | { readonly kind: 'pool'; readonly pool: StoragePool; readonly poolName: string; readonly poolType: string; readonly poolPath?: string }
   | { readonly kind: 'dir'; readonly dir: string };
 
+/** virErrorNumber VIR_ERR_NO_SUPPORT: the connection has no storage driver (e.g. qemu:///embed). */
+const VIR_ERR_NO_SUPPORT = 3;
+
 /**
  * Looks up and checks the pool (virStoragePoolLookupByName), returning its type and target path.
- * @throws LibvirtSetupError saying how to create the pool when it is missing or inactive.
+ * @throws LibvirtSetupError saying how to create the pool when it is missing (option `pool`) or
+ *   inactive, or that a directory must be used when the connection has no storage driver (option `outputDir`).
  */
 export async function openPool(conn: Connection, name: string): Promise<TargetStore> {
   let pool: StoragePool | null;
   try {
     pool = lookupPool(conn, name);
   } catch (err) {
-    // VIR_ERR_NO_SUPPORT: the connection has no storage driver (e.g. qemu:///embed).
-    if (err instanceof LibvirtError && err.code === 3) throw new LibvirtSetupError(`this connection has no storage driver (${err.message}); use --output-dir DIR to write the disks into a directory`);
+    if (err instanceof LibvirtError && err.code === VIR_ERR_NO_SUPPORT) {
+      throw new LibvirtSetupError(`this connection has no storage driver (${err.message}); write the disks into a directory instead`, { option: 'outputDir' });
+    }
     throw err;
   }
-  const howTo = `create one with: virsh pool-define-as ${name} dir --target /var/lib/libvirt/images && virsh pool-build ${name} && virsh pool-start ${name} && virsh pool-autostart ${name}, or choose another with --pool, or use --output-dir`;
-  if (!pool) throw new LibvirtSetupError(`storage pool "${name}" does not exist; ${howTo}`);
+  const howTo = `create one with: virsh pool-define-as ${name} dir --target /var/lib/libvirt/images && virsh pool-build ${name} && virsh pool-start ${name} && virsh pool-autostart ${name}, or write the disks into a directory, or choose another pool`;
+  if (!pool) throw new LibvirtSetupError(`storage pool "${name}" does not exist; ${howTo}`, { option: 'pool' });
   if (!pool.isActive()) throw new LibvirtSetupError(`storage pool "${name}" is not active; start it with: virsh pool-start ${name}`);
   const xml = await pool.xml();
   const poolType = /<pool\s+type=['"]([^'"]+)['"]/.exec(xml)?.[1] ?? 'unknown';
   const poolPath = /<target>\s*<path>([^<]+)<\/path>/.exec(xml)?.[1];
   return { kind: 'pool', pool, poolName: name, poolType, ...(poolPath ? { poolPath } : {}) };
-}
-
-/** Default target format: qcow2 on file-based pools and directories, raw on block-based pools. */
-export function defaultFormat(store: TargetStore): 'qcow2' | 'raw' {
-  if (store.kind === 'dir') return 'qcow2';
-  return ['dir', 'fs', 'netfs', 'gluster'].includes(store.poolType) ? 'qcow2' : 'raw';
 }
 
 /** Volume XML for virStorageVolCreateXML; capacity in bytes; sparse (allocation 0). */
@@ -76,11 +75,11 @@ export async function targetExists(store: TargetStore, name: string): Promise<bo
 /**
  * Creates an empty target of `capacityBytes` (virStorageVolCreateXML, or qemu-img create in a
  * directory). Never overwrites: an existing name is an error.
- * @throws LibvirtSetupError when the name is taken; LibvirtError / ToolError when creation fails.
+ * @throws LibvirtSetupError (option `name`) when the name is taken; LibvirtError / ToolError when creation fails.
  */
 export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number): Promise<CreatedTarget> {
   if (store.kind === 'pool') {
-    if (await targetExists(store, name)) throw new LibvirtSetupError(`volume "${name}" already exists in pool "${store.poolName}"; choose another domain name with --name`);
+    if (await targetExists(store, name)) throw new LibvirtSetupError(`volume "${name}" already exists in pool "${store.poolName}"; choose another domain name`, { option: 'name' });
     const vol = await store.pool.createVolume(volumeXml(name, format, capacityBytes));
     const path = vol.path();
     return {
@@ -99,7 +98,7 @@ export async function createTarget(store: TargetStore, name: string, format: 'qc
   const path = join(store.dir, name);
   // Reserve the name atomically (O_EXCL) before qemu-img writes the image over it.
   const reserve = await open(path, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EEXIST') throw new LibvirtSetupError(`${path} already exists; choose another domain name with --name`);
+    if (err.code === 'EEXIST') throw new LibvirtSetupError(`${path} already exists; choose another domain name`, { option: 'name' });
     throw err;
   });
   await reserve.close();

@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildDomainSpec, targetFormat, targetName, type ResolvedSource } from '../../src/commands/build-domain.js';
-import { planImport, type ImportPlan, type PlanOptions } from '../../src/commands/plan.js';
+import { buildDomainSpec } from '../../src/import/build-domain.js';
+import { planImport, type ImportPlan, type PlanOptions } from '../../src/import/plan.js';
+import { assignTargets, type TargetedDrive } from '../../src/import/targets.js';
 import type { DomainSpec } from '../../src/domain/model.js';
 import { domainToXml, LIBOSINFO_NS, VIRT_OVF_NS } from '../../src/domain/xml.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
@@ -253,19 +254,15 @@ describe('domainToXml: a minimal BIOS DomainSpec', () => {
   });
 });
 
-/** File sources for every drive of `plan`, as an import into `dir` would create them. */
-function fileSources(plan: ImportPlan, dir: string, format: 'qcow2' | 'raw' = 'qcow2'): ResolvedSource[] {
-  return plan.disks.map((d) =>
-    d.planned.device === 'cdrom' && !d.file
-      ? { source: { type: 'none' }, format: 'raw' }
-      : { source: { type: 'file', path: join(dir, targetName(d, format)) }, format: targetFormat(d, format) },
-  );
+/** File targets for every drive of `plan`, as an import into `dir` would create them. */
+function fileSources(plan: ImportPlan, dir: string, format: 'qcow2' | 'raw' = 'qcow2'): TargetedDrive[] {
+  return assignTargets(plan.drives, { kind: 'dir', dir }, format, plan.mappings.system);
 }
 
 /** Plans `ovfPath`, builds the domain with file sources and returns the spec and XML. */
 async function planToXml(ovfPath: string, opts: Partial<PlanOptions> = {}): Promise<{ plan: ImportPlan; spec: DomainSpec; xml: string }> {
   const plan = await planImport({ source: ovfPath, profile: 'faithful', descriptorOnly: true, ...opts });
-  const spec = buildDomainSpec(plan, { type: 'kvm', uuid: randomUUID(), sources: fileSources(plan, '/var/lib/libvirt/images') });
+  const spec = buildDomainSpec(plan, fileSources(plan, '/var/lib/libvirt/images'), { type: 'kvm', uuid: randomUUID() });
   return { plan, spec, xml: domainToXml(spec, { source: ovfPath, virtualSystem: plan.virtualSystem.id, profile: opts.profile ?? 'faithful' }) };
 }
 
@@ -353,8 +350,9 @@ describe('domainToXml: DomainSpecs built by planImport and buildDomainSpec', () 
       writeFileSync(join(dir, 'box-disk001.vmdk'), Buffer.alloc(512));
       const { plan, spec, xml } = await planToXml(ovf, { descriptorOnly: false, bridges: { NAT: 'br0' } });
       assert.deepEqual(plan.warnings.filter((w) => /missing/.test(w)), []);
-      assert.equal(plan.disks[0]!.sourceFormat, 'vmdk');
-      assert.equal(plan.disks[0]!.capacityBytes, 10 * 2 ** 30);
+      const first = plan.drives[0]!;
+      assert.equal(first.kind === 'file' ? first.format : first.kind, 'vmdk');
+      assert.equal(first.capacityBytes, 10 * 2 ** 30);
       assert.equal(spec.memoryKiB, 512 * 1024);
       assert.equal(spec.machine, 'pc');
       assert.deepEqual(spec.interfaces, [{ source: { type: 'bridge', bridge: 'br0' }, model: 'e1000' }]);

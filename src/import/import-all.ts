@@ -1,19 +1,23 @@
-// `import --all`: every VirtualSystem of a VirtualSystemCollection becomes its own domain, all or nothing.
+// Importing every VirtualSystem of a VirtualSystemCollection, each as its own domain, all or nothing.
 import { rm } from 'node:fs/promises';
 import { openArchive } from '../archive/archive.js';
 import { Connection, lookupDomainByName, lookupPool, VIR_DOMAIN_UNDEFINE_NVRAM } from '../libvirt/index.js';
+import { UsageError } from '../errors.js';
 import { safeName } from '../naming.js';
 import { parseEnvelope } from '../ovf/parse.js';
 import type { Reporter } from '../report.js';
-import { runImport, type ImportOptions, type ImportResult } from './import.js';
+import { importPackage } from './import.js';
+import { silentReporter, withDefaults, type ImportOptions, type ImportResult } from './options.js';
 
 /**
  * Imports every VirtualSystem in the package, each named PREFIX-MEMBER where PREFIX is
- * --name, else the collection's Name or ovf:id. When one member fails, the members already
+ * `name`, else the collection's Name or ovf:id. When one member fails, the members already
  * imported by this run are removed again (domain and volumes) before the error is rethrown.
- * @throws whatever the failing member's import throws.
+ * @throws UsageError when `vm` is given; whatever the failing member's import throws.
  */
-export async function runImportAll(opts: ImportOptions, reporter: Reporter): Promise<ImportResult[]> {
+export async function importAll(options: ImportOptions, reporter: Reporter = silentReporter()): Promise<ImportResult[]> {
+  if (options.vm !== undefined) throw new UsageError(`importAll imports every VirtualSystem, so it takes no vm ("${options.vm}")`);
+  const opts = withDefaults(options);
   const archive = await openArchive(opts.source);
   const env = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
     ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
@@ -24,7 +28,7 @@ export async function runImportAll(opts: ImportOptions, reporter: Reporter): Pro
   try {
     for (const vs of env.virtualSystems) {
       reporter.emit({ kind: 'stage', message: `VirtualSystem ${results.length + 1}/${env.virtualSystems.length}: ${vs.id}` });
-      results.push(await runImport({ ...opts, vm: vs.id, name: `${prefix}-${vs.name ?? vs.id}` }, reporter));
+      results.push(await importPackage({ ...opts, vm: vs.id, name: `${prefix}-${vs.name ?? vs.id}` }, reporter));
     }
     return results;
   } catch (err) {
@@ -33,7 +37,7 @@ export async function runImportAll(opts: ImportOptions, reporter: Reporter): Pro
   }
 }
 
-async function removeImported(opts: ImportOptions, results: readonly ImportResult[], reporter: Reporter): Promise<void> {
+async function removeImported(opts: ImportOptions & { pool: string }, results: readonly ImportResult[], reporter: Reporter): Promise<void> {
   if (results.length === 0) return;
   const conn = Connection.open(opts.connect);
   try {

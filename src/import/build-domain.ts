@@ -1,0 +1,65 @@
+// Assembles the DomainSpec from an ImportPlan and its drives with their targets.
+import type { DiskSpec, DomainSpec } from '../domain/model.js';
+import { domainToXml } from '../domain/xml.js';
+import type { ImportPlan } from './plan.js';
+import type { TargetedDrive } from './targets.js';
+
+/** What the domain needs beyond the plan. */
+export interface DomainChoices {
+  readonly type: 'kvm' | 'qemu';
+  readonly uuid: string;
+  /** Host file the serial console is also logged to. */
+  readonly serialLog?: string;
+}
+
+/**
+ * Builds the domain. Memory is converted from bytes to KiB (rounded up); each drive's <source>
+ * is its target (none for an empty CD-ROM); the clock offset follows the OS family (system.json).
+ */
+export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive[], opts: DomainChoices): DomainSpec {
+  const m = plan.mapped;
+  const system = plan.mappings.system;
+  const disks: DiskSpec[] = drives.map(({ placed: p, target }) => ({
+    device: p.device,
+    bus: p.bus,
+    dev: p.dev,
+    format: target?.format ?? system.volumes.cdromFormat,
+    source: target?.source ?? { type: 'none' },
+    ...(p.address ? { address: p.address } : {}),
+    ...(p.bootOrder !== undefined ? { bootOrder: p.bootOrder } : {}),
+  }));
+  const usbControllers = m.usb.map((u, index) => ({ type: 'usb' as const, index, model: u.model }));
+  const description = [plan.virtualSystem.annotation, `Imported by virt-ovf from ${plan.archive.source} (VirtualSystem "${plan.virtualSystem.id}")`]
+    .filter(Boolean)
+    .join('\n\n');
+  const defaults = plan.mappings.defaults;
+  return {
+    type: opts.type,
+    name: plan.name,
+    uuid: opts.uuid,
+    description,
+    memoryKiB: Math.ceil(m.memoryBytes / 1024),
+    vcpus: m.vcpus,
+    arch: m.arch,
+    machine: m.machine,
+    firmware: m.firmware,
+    secureBoot: m.secureBoot,
+    clockOffset: (m.osFamily !== undefined ? system.clock.byOsFamily[m.osFamily] : undefined) ?? system.clock.default,
+    controllers: [...m.controllers, ...usbControllers],
+    disks,
+    interfaces: m.nics.map((n) => ({ source: n.source, model: n.model, ...(n.mac ? { mac: n.mac } : {}) })),
+    sounds: m.sounds,
+    serialConsole: defaults.serialConsole,
+    ...(opts.serialLog ? { serialLog: opts.serialLog } : {}),
+    ...(defaults.graphics.type !== 'none' ? { graphics: { type: defaults.graphics.type, listen: defaults.graphics.listen } } : {}),
+    ...(m.topology ? { topology: m.topology } : {}),
+    ...(m.osinfo ? { osinfo: m.osinfo } : {}),
+    ...(m.video ? { video: m.video } : {}),
+    ...(m.tpm ? { tpm: m.tpm } : {}),
+  };
+}
+
+/** The domain XML, with virt-ovf's metadata (package, VirtualSystem, profile). */
+export function buildDomainXml(plan: ImportPlan, drives: readonly TargetedDrive[], opts: DomainChoices): string {
+  return domainToXml(buildDomainSpec(plan, drives, opts), { source: plan.archive.source, virtualSystem: plan.virtualSystem.id, profile: plan.profile });
+}

@@ -1,0 +1,126 @@
+// Fills one drive's target: prepare its bytes, check the image header, create the volume, qemu-img convert.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Archive } from '../archive/archive.js';
+import { LibvirtSetupError } from '../errors.js';
+import type { FileDrive, GeneratedDrive } from '../mapping/drives.js';
+import type { Reporter } from '../report.js';
+import { checkImage, type CheckedImage } from '../storage/image-check.js';
+import { makeIso } from '../storage/iso.js';
+import { convertImage, imageInfo } from '../storage/qemu-img.js';
+import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
+import { createTarget, type TargetStore } from '../storage/volumes.js';
+import type { Rollback } from './rollback.js';
+import type { DriveTarget, TargetedDrive } from './targets.js';
+
+/** A volume import created. Sizes in bytes. */
+export interface CreatedVolume {
+  readonly name: string;
+  readonly path: string;
+  readonly format: 'qcow2' | 'raw';
+  readonly capacityBytes: number;
+}
+
+/** What converting a drive needs besides the drive. */
+export interface ConvertContext {
+  readonly archive: Archive;
+  readonly store: TargetStore;
+  /** Directory for temporary copies (gzip, chunks, delta chains, the OVF environment ISO); default $TMPDIR. */
+  readonly tempDir?: string;
+  readonly rollback: Rollback;
+  readonly reporter: Reporter;
+  readonly signal: AbortSignal;
+}
+
+/** Bytes prepared for qemu-img, and the virtual size the image's own header gives (checkImage). */
+interface Prepared {
+  readonly prepared: PreparedSource;
+  readonly virtualSizeBytes: number;
+}
+
+/**
+ * Creates the drive's target (a pool volume or a file; registered with the rollback) and, when
+ * the drive has content, converts it into the target. The volume's capacity is the larger of the
+ * declared capacity and the image's virtual size.
+ * @throws PackageError for a refused image; LibvirtSetupError when neither a file nor a capacity
+ *   gives a size; LibvirtError / ToolError when creation or conversion fails; the signal's reason.
+ */
+export async function convertDrive(drive: TargetedDrive & { readonly target: DriveTarget }, ctx: ConvertContext): Promise<CreatedVolume> {
+  const { target, placed } = drive;
+  const source = drive.kind === 'file' ? await prepareFile(drive, ctx) : drive.kind === 'generated' ? await prepareGenerated(drive, ctx.tempDir) : undefined;
+  try {
+    const capacityBytes = Math.max(drive.capacityBytes, source?.virtualSizeBytes ?? 0);
+    if (capacityBytes === 0) throw new LibvirtSetupError(`${placed.device} ${placed.instanceId ?? drive.volumeBase} has neither a file nor a capacity`);
+    const created = await createTarget(ctx.store, target.name, target.format, capacityBytes);
+    ctx.rollback.add(`${ctx.store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove());
+    if (source) {
+      const { reporter } = ctx;
+      const name = target.name;
+      await convertImage({
+        src: source.prepared.source,
+        target: created.path,
+        targetFormat: target.format,
+        existingTarget: true,
+        signal: ctx.signal,
+        onProgress: (pct) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes }),
+      });
+      reporter.emit({ kind: 'progress-end', task: 'convert', name });
+    }
+    return { name: target.name, path: created.path, format: target.format, capacityBytes };
+  } finally {
+    await source?.prepared.release();
+  }
+}
+
+/**
+ * The file's bytes for qemu-img (in place, or joined/decompressed, or a delta chain placed in a
+ * private directory), after checkImage read the header: extents, backing files, data files,
+ * differencing disks and absurd sizes are refused before qemu-img opens it (hostile input).
+ */
+async function prepareFile(drive: FileDrive, ctx: ConvertContext): Promise<Prepared> {
+  const { archive, signal, tempDir } = ctx;
+  const temp = tempDir ? { tempDir } : {};
+  if (drive.parents.length > 0) {
+    let child: CheckedImage | undefined;
+    const prepared = await prepareDeltaChain(archive, drive.file, drive.parents, {
+      ...temp,
+      signal,
+      check: async (src, isDelta) => {
+        const checked = await checkImage(src, { declaredFormat: 'vmdk', allowParentHint: isDelta, signal });
+        child ??= checked;
+        return checked;
+      },
+    });
+    return { prepared, virtualSizeBytes: child!.virtualSizeBytes };
+  }
+  const format = drive.format!;
+  const maxBytes = Math.ceil(Math.max(drive.capacityBytes, 1) * 1.1) + 64 * 2 ** 20;
+  const prepared = await prepareSource(archive, { file: drive.file, stored: drive.stored, format }, { ...temp, maxBytes, signal });
+  try {
+    const checked = await checkImage(prepared.source, { declaredFormat: format, ...(drive.capacityBytes > 0 ? { capacityBytes: drive.capacityBytes } : {}), signal });
+    for (const w of checked.warnings) ctx.reporter.emit({ kind: 'warning', message: w });
+    // VHD: qemu takes the footer's current size or the CHS geometry depending on the creator
+    // application (block/vpc.c), and checkImage reports the larger; only qemu-img knows which.
+    const virtualSizeBytes = format === 'vpc' ? (await imageInfo(prepared.source, { signal })).virtualSizeBytes : checked.virtualSizeBytes;
+    return { prepared, virtualSizeBytes };
+  } catch (err) {
+    await prepared.release();
+    throw err;
+  }
+}
+
+/** Writes the generated files (ovf-env.xml) onto an ISO in `dir` (default $TMPDIR); a raw image, its size its virtual size. */
+async function prepareGenerated(drive: GeneratedDrive, dir: string | undefined): Promise<Prepared> {
+  const work = await mkdtemp(join(dir ?? tmpdir(), 'virt-ovf-'));
+  const path = join(work, `${drive.content}.iso`);
+  const release = () => rm(work, { recursive: true, force: true });
+  try {
+    await makeIso(path, drive.volumeLabel, drive.files);
+    const { size } = await stat(path);
+    return { prepared: { source: { path, offset: 0, size, format: 'raw', label: `the ${drive.content} ISO` }, temporary: true, release }, virtualSizeBytes: size };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -1,0 +1,94 @@
+// The host side of an import: the connection, the domain type, the store, and the checks made before anything is created.
+import { join } from 'node:path';
+import { LibvirtError, LibvirtSetupError } from '../errors.js';
+import { Connection, lookupDomainByName } from '../libvirt/index.js';
+import type { Reporter } from '../report.js';
+import { checkFreeSpace } from '../storage/image-check.js';
+import { openPool, targetExists, type TargetStore } from '../storage/volumes.js';
+import type { ResolvedImportOptions } from './options.js';
+import type { ImportPlan } from './plan.js';
+import type { TargetedDrive } from './targets.js';
+
+/** virErrorNumber VIR_ERR_NO_SUPPORT: the connection lacks a driver (e.g. no network driver in qemu:///embed). */
+const VIR_ERR_NO_SUPPORT = 3;
+
+/**
+ * Opens the connection (virConnectOpen). With printXml a failure is a warning and the XML is
+ * built without the host (undefined is returned).
+ * @throws LibvirtError when the connection fails and printXml is off.
+ */
+export function connect(opts: ResolvedImportOptions, reporter: Reporter): Connection | undefined {
+  try {
+    return Connection.open(opts.connect);
+  } catch (err) {
+    if (!opts.printXml) throw err;
+    reporter.emit({ kind: 'warning', message: `cannot connect to libvirt (${(err as Error).message}); printing XML without checking the host` });
+    return undefined;
+  }
+}
+
+/** The domain type: as asked, else kvm when the host's domain capabilities offer it, else qemu. */
+export async function chooseVirtType(conn: Connection | undefined, wanted: 'kvm' | 'qemu' | undefined): Promise<'kvm' | 'qemu'> {
+  if (wanted) return wanted;
+  if (!conn) return 'qemu';
+  return conn.domainCapabilities({ virttype: 'kvm' }).then(
+    () => 'kvm' as const,
+    () => 'qemu' as const,
+  );
+}
+
+/**
+ * Where the volumes go: the output directory, else the pool (looked up and checked; not with
+ * printXml, which creates nothing), else undefined.
+ * @throws LibvirtSetupError when the pool is missing or inactive (see openPool).
+ */
+export async function openStore(conn: Connection | undefined, opts: ResolvedImportOptions): Promise<TargetStore | undefined> {
+  if (opts.outputDir !== undefined) return { kind: 'dir', dir: opts.outputDir };
+  return conn && !opts.printXml ? openPool(conn, opts.pool) : undefined;
+}
+
+/**
+ * Refuses, before anything is created: an existing domain or volume name, too little free space
+ * for the data of all drives, and a libvirt network that is missing (or inactive when the domain
+ * is to start).
+ * @throws LibvirtSetupError (option `name` for a taken name, `networks` for a missing network,
+ *   `userNetwork` when the connection has no network driver).
+ */
+export async function checkHost(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions): Promise<void> {
+  const existing = lookupDomainByName(conn, plan.name);
+  if (existing) {
+    existing.free();
+    throw new LibvirtSetupError(`a domain named "${plan.name}" already exists; choose another name`, { option: 'name' });
+  }
+  for (const { target } of drives) {
+    if (target && (await targetExists(store, target.name))) {
+      const what = store.kind === 'pool' ? `volume "${target.name}" already exists in pool "${store.poolName}"` : `${join(store.dir, target.name)} already exists`;
+      throw new LibvirtSetupError(`${what}; choose another domain name`, { option: 'name' });
+    }
+  }
+  // Space: the data each drive will hold, checked once for all drives before the first volume is created.
+  const needed = drives.reduce((sum, d) => sum + d.dataBytes, 0);
+  if (needed > 0) await checkFreeSpace(store.kind === 'pool' ? store.pool : { dir: store.dir }, needed, `the ${drives.length} drive(s) of ${plan.name}`);
+  for (const nic of plan.mapped.nics) {
+    if (nic.source.type !== 'network') continue;
+    const ovfNetwork = nic.ovfNetwork ?? '';
+    let net: ReturnType<Connection['lookupNetwork']>;
+    try {
+      net = conn.lookupNetwork(nic.source.network);
+    } catch (err) {
+      if (err instanceof LibvirtError && err.code === VIR_ERR_NO_SUPPORT) {
+        throw new LibvirtSetupError(`this connection has no network driver, so NICs cannot join libvirt network "${nic.source.network}"; attach OVF network "${ovfNetwork}" to a host bridge, or use QEMU user-mode networking`, { option: 'userNetwork' });
+      }
+      throw err;
+    }
+    if (!net) {
+      throw new LibvirtSetupError(
+        `libvirt network "${nic.source.network}" (for OVF network "${nic.ovfNetwork ?? '(none)'}") does not exist; create it with virsh net-define, or attach OVF network "${ovfNetwork}" to a host bridge or another network`,
+        { option: 'networks' },
+      );
+    }
+    const active = net.isActive();
+    net.free();
+    if (!active && opts.start) throw new LibvirtSetupError(`libvirt network "${nic.source.network}" is not active; start it with: virsh net-start ${nic.source.network}`);
+  }
+}

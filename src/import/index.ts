@@ -1,0 +1,5 @@
+// Public entry points of the import library: importPackage, importAll, inspectPackage and their types.
+export { importAll } from './import-all.js';
+export { importPackage } from './import.js';
+export { inspectPackage, type InspectReport } from './inspect.js';
+export { IMPORT_DEFAULTS, type ImportOptions, type ImportResult, type InspectOptions, type PackageOptions, type ProfileName } from './options.js';

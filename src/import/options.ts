@@ -1,0 +1,131 @@
+// Options and results of importPackage and inspectPackage, their defaults, and the checks that need nothing but the options.
+import { UsageError } from '../errors.js';
+import { resolveUri } from '../libvirt/index.js';
+import type { Reporter } from '../report.js';
+
+/** A device profile of defaults.json; a mappings overlay may add others. */
+export type ProfileName = 'faithful' | 'virtio' | (string & {});
+
+/** Options shared by importPackage and inspectPackage. */
+export interface PackageOptions {
+  /** The package: an OVA file, an .ovf file, or a directory holding one .ovf. */
+  readonly source: string;
+  /** VirtualSystem ovf:id inside a VirtualSystemCollection; default: the first. */
+  readonly vm?: string;
+  /** Domain name; default: the VirtualSystem's Name or ovf:id, made safe for libvirt and file names. */
+  readonly name?: string;
+  /** Device profile. @default 'faithful' */
+  readonly profile?: ProfileName;
+  /** Directory of mapping tables overlaid on the built-in mappings/. */
+  readonly mappingsDir?: string;
+  /** OVF network name to libvirt network name. */
+  readonly networks?: Readonly<Record<string, string>>;
+  /** OVF network name to host bridge name. */
+  readonly bridges?: Readonly<Record<string, string>>;
+  /** Import even when an ovf:required Item cannot be mapped (it is left out with a warning). */
+  readonly lax?: boolean;
+  /** NICs no networks/bridges entry names use QEMU user-mode networking instead of the default network. */
+  readonly userNetwork?: boolean;
+  /** DeploymentOptionSection Configuration id; default: ovf:default, else the first. */
+  readonly deployment?: string;
+  /** ProductSection property values by key, checked against type and qualifiers. */
+  readonly properties?: Readonly<Record<string, string>>;
+  /** Attach the OVF environment on a CD-ROM even when the descriptor does not ask for the iso transport. */
+  readonly ovfEnv?: boolean;
+}
+
+/** Options of inspectPackage. */
+export type InspectOptions = PackageOptions;
+
+/** Options of importPackage (the CLI's `virt-ovf import`, see man/virt-ovf.1). */
+export interface ImportOptions extends PackageOptions {
+  /** Connection URI; default: LIBVIRT_DEFAULT_URI, then libvirt's default. */
+  readonly connect?: string;
+  /** Storage pool for the volumes. @default 'default' */
+  readonly pool?: string;
+  /** Write the disks and DOMAIN.xml into this directory instead of a pool (excludes `pool`). */
+  readonly outputDir?: string;
+  /** Target volume format; default: qcow2 on file-based pools and directories, raw on block pools (system.json). */
+  readonly volumeFormat?: 'qcow2' | 'raw';
+  /** Domain type; default: kvm when the host offers it, else qemu. */
+  readonly virtType?: 'kvm' | 'qemu';
+  /** Start the domain after defining it. */
+  readonly start?: boolean;
+  /** Only build the domain XML: nothing is checked on the host or created. */
+  readonly printXml?: boolean;
+  /** Check everything against the host, then stop before creating anything. */
+  readonly dryRun?: boolean;
+  /** Verify the manifest digests and the signature; false skips both with a warning. @default true */
+  readonly verify?: boolean;
+  /** Also log the serial console to this host file. */
+  readonly serialLog?: string;
+  /** Directory for temporary files of compressed or chunked disks; default: next to the volumes, else $TMPDIR. */
+  readonly tempDir?: string;
+  /** The user accepts the package's EULA; required when it has one. */
+  readonly acceptEula?: boolean;
+  /** PEM bundle of CAs trusted for the package signature; default: the system store. */
+  readonly caFile?: string;
+  /** Refuse an unsigned package, or one whose certificate is expired, self-signed or untrusted. */
+  readonly requireSignature?: boolean;
+  /** Aborts the import; everything it created is removed, and it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** While disks are converted, SIGINT and SIGTERM abort the import (the CLI sets this). @default false */
+  readonly handleSignals?: boolean;
+}
+
+/** What importPackage did. Sizes in bytes. */
+export interface ImportResult {
+  readonly domain: string;
+  /** The domain's UUID; empty for printXml. */
+  readonly uuid: string;
+  readonly virtType: 'kvm' | 'qemu';
+  readonly defined: boolean;
+  readonly started: boolean;
+  readonly volumes: readonly { name: string; path: string; format: string; capacityBytes: number }[];
+  /** The domain XML (defined, or what would be with printXml / dryRun). */
+  readonly xml: string;
+  /** DOMAIN.xml written with outputDir. */
+  readonly xmlFile?: string;
+  readonly warnings: readonly string[];
+}
+
+/** The defaults of the optional options, as the types document them. */
+export const IMPORT_DEFAULTS = { profile: 'faithful', pool: 'default', verify: true } as const;
+
+/** ImportOptions with the defaults filled in. */
+export type ResolvedImportOptions = ImportOptions & { readonly profile: ProfileName; readonly pool: string; readonly verify: boolean };
+
+/** Fills in the defaults of IMPORT_DEFAULTS. */
+export function withDefaults(options: ImportOptions): ResolvedImportOptions {
+  return { ...options, profile: options.profile ?? IMPORT_DEFAULTS.profile, pool: options.pool ?? IMPORT_DEFAULTS.pool, verify: options.verify ?? IMPORT_DEFAULTS.verify };
+}
+
+/**
+ * Refuses options that contradict each other, before anything is opened.
+ * @throws UsageError when a pool other than the default is given with outputDir, when start is
+ *   asked on an embedded driver (it would fork QEMU from this process), or when requireSignature
+ *   comes with verify false.
+ */
+export function checkUsage(opts: ResolvedImportOptions): void {
+  if (opts.outputDir !== undefined && opts.pool !== IMPORT_DEFAULTS.pool) {
+    throw new UsageError(`the disks go either to storage pool "${opts.pool}" or to directory ${opts.outputDir}, not both`);
+  }
+  const uri = resolveUri(opts.connect);
+  if (opts.start && uri?.includes(':///embed')) {
+    // The embedded driver would fork QEMU from this Node process, whose libuv fork handler
+    // closes libvirt's sync pipe; virsh (same root) starts it fine.
+    throw new UsageError(`starting the domain is not supported with ${uri}: import without starting it, then start it with virsh -c '${uri}' start NAME`);
+  }
+  if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
+}
+
+/** A reporter for library callers that pass none: it keeps the warnings and shows nothing. */
+export function silentReporter(): Reporter {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    emit(event) {
+      if (event.kind === 'warning') warnings.push(event.message);
+    },
+  };
+}

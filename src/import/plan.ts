@@ -1,0 +1,107 @@
+// Reads a package and decides what import would create, without touching libvirt or disks.
+import { openArchive, type Archive } from '../archive/archive.js';
+import { checkReferences } from '../archive/policy.js';
+import { PackageError, UsageError } from '../errors.js';
+import { mapVirtualSystem, type MappedSystem } from '../mapping/apply.js';
+import { describeDrives, type DriveRecord } from '../mapping/drives.js';
+import { loadMappings, type Mappings } from '../mapping/load.js';
+import { safeName } from '../naming.js';
+import { ovfEnvironmentXml } from '../ovf/environment.js';
+import type { Envelope, VirtualSystem } from '../ovf/model.js';
+import { parseEnvelope } from '../ovf/parse.js';
+import { resolveProperties, type ResolvedProperty } from '../ovf/properties.js';
+import { VERSION } from '../version.js';
+import { IMPORT_DEFAULTS, type PackageOptions } from './options.js';
+
+/** Options of planImport. */
+export interface PlanOptions extends PackageOptions {
+  /** Missing files and unreadable formats are warnings (inspect, printXml) instead of errors. */
+  readonly descriptorOnly?: boolean;
+}
+
+/** What import would do: the package, the mapped hardware, and one record per drive. */
+export interface ImportPlan {
+  readonly archive: Archive;
+  readonly envelope: Envelope;
+  readonly virtualSystem: VirtualSystem;
+  readonly mappings: Mappings;
+  readonly mapped: MappedSystem;
+  /** The domain name, safe for libvirt and file names. */
+  readonly name: string;
+  /** The profile the hardware was mapped with. */
+  readonly profile: string;
+  /** Every drive of the domain, in the order of its <disk> elements. */
+  readonly drives: readonly DriveRecord[];
+  /** ProductSection properties with the values in force. */
+  readonly properties: readonly ResolvedProperty[];
+  /** EulaSection license texts (collection and VirtualSystem). */
+  readonly eulas: readonly string[];
+  /** ovf-env.xml attached on a CD-ROM (iso transport or ovfEnv), else undefined. */
+  readonly ovfEnvironment?: string;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Picks the VirtualSystem: `vm`, else the first.
+ * @throws PackageError when the descriptor has none; UsageError (option `vm`) when `vm` names none.
+ */
+export function selectVirtualSystem(env: Envelope, vm?: string): VirtualSystem {
+  if (env.virtualSystems.length === 0) throw new PackageError(`${env.file}: the descriptor holds no VirtualSystem`, { file: env.file });
+  if (vm === undefined) return env.virtualSystems[0]!;
+  const found = env.virtualSystems.find((v) => v.id === vm);
+  if (!found) throw new UsageError(`no VirtualSystem has ovf:id "${vm}" (found: ${env.virtualSystems.map((v) => v.id).join(', ')}); choose one of them`, { option: 'vm' });
+  return found;
+}
+
+/**
+ * Builds the plan: opens and parses the package, maps the VirtualSystem's hardware, and builds
+ * the record of every drive.
+ * @throws PackageError / OvfParseError for an unreadable package or descriptor, a disk whose
+ *   format is unknown, or (unless descriptorOnly) a file the descriptor needs but the package lacks;
+ *   UsageError for an unknown vm, profile or property; UnsupportedItemError (see mapVirtualSystem).
+ */
+export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
+  const archive = await openArchive(opts.source);
+  const envelope = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
+    ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
+    ...(opts.properties ? { properties: opts.properties } : {}),
+  });
+  const virtualSystem = selectVirtualSystem(envelope, opts.vm);
+  const properties = resolveProperties(envelope, virtualSystem, opts.properties ?? {});
+  const transport = virtualSystem.hardware.transport;
+  const wantsEnv = opts.ovfEnv === true || transport.includes('iso');
+  const mappings = loadMappings(opts.mappingsDir);
+  const profile = opts.profile ?? IMPORT_DEFAULTS.profile;
+  const mapped = mapVirtualSystem(envelope, virtualSystem, mappings, {
+    profile,
+    ...(opts.networks ? { networks: opts.networks } : {}),
+    ...(opts.bridges ? { bridges: opts.bridges } : {}),
+    ...(opts.lax ? { lax: true } : {}),
+    ...(opts.userNetwork ? { userNetwork: true } : {}),
+    ...(wantsEnv ? { generatedCdroms: ['ovf-env' as const] } : {}),
+  });
+  // Every href must be a safe name, unique, and (unless descriptor-only) present in the package.
+  const referenceWarnings = checkReferences(envelope.references, archive, { descriptorOnly: opts.descriptorOnly === true });
+  const warnings = [...envelope.warnings, ...referenceWarnings, ...mapped.warnings];
+  const nvram = virtualSystem.hardware.vmwConfig[mappings.system.vmwNvramKey];
+  if (nvram !== undefined && nvram.startsWith('ovf:/file/')) {
+    warnings.push(`the VMware NVRAM file (${nvram}) is not carried over: OVMF keeps its own variable store, so the domain starts with default EFI variables`);
+  }
+  if (!wantsEnv && transport.length > 0) {
+    warnings.push(`the descriptor asks for the ${transport.join(', ')} transport of the OVF environment, which libvirt lacks; --ovf-env attaches the environment on a CD-ROM instead`);
+  }
+  const name = safeName(opts.name ?? virtualSystem.name ?? virtualSystem.id);
+  if (opts.name !== undefined && name !== opts.name) warnings.push(`--name "${opts.name}" is not safe for libvirt and file names; using "${name}"`);
+  const ovfEnvironment = wantsEnv ? ovfEnvironmentXml({ virtualSystemId: virtualSystem.id, properties, nics: mapped.nics, platformVersion: VERSION }) : undefined;
+  const drives = describeDrives(mapped.disks, {
+    envelope,
+    archive,
+    mappings,
+    domainName: name,
+    generated: ovfEnvironment !== undefined ? { 'ovf-env': [{ name: mappings.system.ovfEnvironment.fileName, content: ovfEnvironment }] } : {},
+    descriptorOnly: opts.descriptorOnly === true,
+    warnings,
+  });
+  const eulas = [...envelope.eulas, ...virtualSystem.eulas];
+  return { archive, envelope, virtualSystem, mappings, mapped, name, profile, drives, properties, eulas, warnings, ...(ovfEnvironment ? { ovfEnvironment } : {}) };
+}
