@@ -1,13 +1,13 @@
-// The import driver, top-down: usage checks, open package and plan, host targets, check host, convert and verify, define, start.
+// The import driver, top-down: usage checks, open package and plan, draft the domain, check host, convert and verify, define, start.
 import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { defineDomain, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection } from '../libvirt/index.js';
+import { defineDomain, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
-import { convertDrive, type CreatedVolume } from './convert.js';
+import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
 import { checkHost, chooseVirtType, connect, openStore } from './host.js';
 import { checkUsage, silentReporter, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
@@ -24,6 +24,9 @@ interface DomainDraft {
   readonly xml: string;
 }
 
+/** A drive after conversion: the volume made for it, when it has a target. */
+type ConvertedDrive = TargetedDrive & { readonly volume?: CreatedVolume };
+
 /**
  * Imports an OVF package as a libvirt domain. printXml and dryRun follow the same path and stop
  * early: printXml once the XML is built, dryRun once the host has been checked. Everything the
@@ -36,26 +39,31 @@ interface DomainDraft {
  */
 export async function importPackage(options: ImportOptions, reporter: Reporter = silentReporter()): Promise<ImportResult> {
   const opts = withDefaults(options);
+  // 1. Usage: what the options alone decide.
   checkUsage(opts);
+  // 2. Open the package and plan the domain: one record per drive.
   const plan = await openPackage(opts, reporter);
   const conn = connect(opts, reporter);
   try {
+    // 3. Draft the domain: type, store, each drive's target, UUID, XML. printXml stops here.
     const draft = await draftDomain(conn, plan, opts);
-    if (opts.printXml) return { domain: plan.name, uuid: '', virtType: draft.virtType, defined: false, started: false, volumes: [], xml: draft.xml, warnings: plan.warnings };
-    await checkHost(conn!, plan, draft.drives, draft.store!, opts);
-    if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
+    if (opts.printXml) return result(plan, draft, { uuid: '', warnings: plan.warnings });
+    // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
+    const store = draft.store!;
+    await checkBeforeCreating(conn!, plan, draft.drives, store, opts, reporter);
     if (opts.dryRun) {
       reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
-      return { domain: plan.name, uuid: draft.uuid, virtType: draft.virtType, defined: false, started: false, volumes: [], xml: draft.xml, warnings: plan.warnings };
+      return result(plan, draft, { warnings: plan.warnings });
     }
-    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store: draft.store! }, opts, reporter, signal));
+    // 5-8. Convert each disk while the manifest is verified, define, start; rolled back on failure.
+    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store }, opts, reporter, signal));
   } finally {
     conn?.close();
   }
 }
 
 /**
- * Opens the package and plans the domain; refuses a package with a EULA the caller did not accept.
+ * Step 2: opens the package and plans the domain; refuses a package with a EULA the caller did not accept.
  * @throws what planImport throws; UsageError (option `acceptEula`) for an unaccepted EULA.
  */
 async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Promise<ImportPlan> {
@@ -70,7 +78,7 @@ async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Pro
   return plan;
 }
 
-/** Chooses the domain type, the store and each drive's target, a UUID free on the host, and builds the XML. */
+/** Step 3: chooses the domain type, the store and each drive's target, a UUID free on the host, and builds the XML. */
 async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions): Promise<DomainDraft> {
   const virtType = await chooseVirtType(conn, opts.virtType);
   const store = await openStore(conn, opts);
@@ -83,41 +91,40 @@ async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts:
   return { drives, virtType, uuid, xml, ...(store ? { store } : {}) };
 }
 
-/** Converts every drive while the manifest is verified, writes DOMAIN.xml (output directory), defines and starts the domain; rolls back on failure. */
+/** Step 4: the host checks (checkHost), then the signature when verification is on (checkSignature). */
+async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<void> {
+  reporter.emit({ kind: 'stage', message: `Checking the host: names, free space and networks for ${store.kind === 'pool' ? `pool "${store.poolName}"` : store.dir}` });
+  await checkHost(conn, plan, drives, store, opts);
+  if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
+}
+
+/** Steps 5-8: convert and verify, define, start; everything created is registered with a rollback run on failure. */
 async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
-  const { store, xml } = draft;
+  const { store } = draft;
   const rollback = new Rollback();
   try {
-    const volumes = await alongside(
+    // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
+    const tempDir = opts.tempDir ?? (store.kind === 'dir' ? store.dir : store.poolPath);
+    const converted = await alongside(
       signal,
-      (s) => convertDrives(plan, draft.drives, { store, rollback, reporter, signal: s, tempDir: opts.tempDir ?? (store.kind === 'dir' ? store.dir : store.poolPath) }),
+      (s) => convertDrives(plan, draft.drives, { archive: plan.archive, store, rollback, reporter, signal: s, ...(tempDir ? { tempDir } : {}) }),
       (s) => verifyManifest(plan, { verify: opts.verify, reporter }, s),
     );
-    let xmlFile: string | undefined;
-    if (store.kind === 'dir') {
-      xmlFile = join(store.dir, `${plan.name}.xml`);
-      await writeFile(xmlFile, xml, { flag: 'wx' });
-      rollback.add(`file ${xmlFile}`, () => rm(xmlFile!, { force: true }));
-    }
+    // 7. Define.
     signal.throwIfAborted();
-    reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
-    const domain = await defineDomain(conn, xml);
-    rollback.add(`domain ${plan.name}`, async () => {
-      if (domain.isActive()) await domain.destroy();
-      await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);
-    });
-    let started = false;
+    const { domain, xmlFile } = await define(conn, plan, draft, rollback, reporter);
+    // 8. Start.
     if (opts.start) {
       signal.throwIfAborted();
       reporter.emit({ kind: 'stage', message: `Starting domain ${plan.name}` });
       await domain.start();
-      started = true;
     }
     rollback.commit();
     domain.free();
     if (store.kind === 'pool') await store.pool.refresh().catch(() => undefined);
-    reporter.emit({ kind: 'stage', message: `Finished: domain ${plan.name} ${started ? 'defined and started' : 'defined'}` });
-    return { domain: plan.name, uuid: draft.uuid, virtType: draft.virtType, defined: true, started, volumes, xml, ...(xmlFile ? { xmlFile } : {}), warnings: reporter.warnings };
+    reporter.emit({ kind: 'stage', message: `Finished: domain ${plan.name} ${opts.start ? 'defined and started' : 'defined'}` });
+    const volumes = converted.flatMap((d) => (d.volume ? [d.volume] : []));
+    return result(plan, draft, { defined: true, started: opts.start === true, volumes, warnings: reporter.warnings, ...(xmlFile ? { xmlFile } : {}) });
   } catch (err) {
     reporter.emit({ kind: 'stage', message: `Import failed (${(err as Error).message}); removing what this run created` });
     await rollback.run(reporter);
@@ -125,17 +132,42 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
   }
 }
 
-/** Creates and fills the target of every drive that has one, in order, one stage each. */
-async function convertDrives(plan: ImportPlan, drives: readonly TargetedDrive[], ctx: Omit<Parameters<typeof convertDrive>[1], 'archive'>): Promise<CreatedVolume[]> {
-  const volumes: CreatedVolume[] = [];
+/** Step 5: creates and fills the target of every drive that has one, in order, one stage each. */
+async function convertDrives(plan: ImportPlan, drives: readonly TargetedDrive[], ctx: ConvertContext): Promise<ConvertedDrive[]> {
+  const converted: ConvertedDrive[] = [];
   for (const [i, drive] of drives.entries()) {
-    if (!drive.target) continue;
+    if (!drive.target) {
+      converted.push(drive);
+      continue;
+    }
     ctx.signal.throwIfAborted();
-    const p = drive.placed;
-    const what = drive.kind === 'generated' ? 'Writing the OVF environment CD-ROM' : `${drive.kind === 'file' ? 'Converting' : 'Creating empty'} ${p.device}`;
+    const what = drive.kind === 'generated' ? 'Writing the OVF environment CD-ROM' : `${drive.kind === 'file' ? 'Converting' : 'Creating empty'} ${drive.placed.device}`;
     const from = drive.kind === 'file' ? ` (${drive.file.href}, ${drive.format})` : '';
-    ctx.reporter.emit({ kind: 'stage', message: `${what} ${i + 1}/${drives.length}${from} to ${drive.target.name}` });
-    volumes.push(await convertDrive(drive as TargetedDrive & { target: DriveTarget }, { ...ctx, archive: plan.archive }));
+    ctx.reporter.emit({ kind: 'stage', message: `${what} ${i + 1}/${plan.drives.length}${from} to ${drive.target.name}` });
+    converted.push({ ...drive, volume: await convertDrive(drive as TargetedDrive & { target: DriveTarget }, ctx) });
   }
-  return volumes;
+  return converted;
+}
+
+/** Step 7: writes DOMAIN.xml into an output directory, then defines the domain (virDomainDefineXML); both join the rollback. */
+async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, rollback: Rollback, reporter: Reporter): Promise<{ domain: Domain; xmlFile?: string }> {
+  let xmlFile: string | undefined;
+  if (draft.store.kind === 'dir') {
+    const file = join(draft.store.dir, `${plan.name}.xml`);
+    await writeFile(file, draft.xml, { flag: 'wx' });
+    rollback.add(`file ${file}`, () => rm(file, { force: true }));
+    xmlFile = file;
+  }
+  reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
+  const domain = await defineDomain(conn, draft.xml);
+  rollback.add(`domain ${plan.name}`, async () => {
+    if (domain.isActive()) await domain.destroy();
+    await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);
+  });
+  return { domain, ...(xmlFile ? { xmlFile } : {}) };
+}
+
+/** The ImportResult of a draft; nothing defined or created unless `done` says so. */
+function result(plan: ImportPlan, draft: DomainDraft, done: Partial<ImportResult> & { warnings: readonly string[] }): ImportResult {
+  return { domain: plan.name, uuid: draft.uuid, virtType: draft.virtType, defined: false, started: false, volumes: [], xml: draft.xml, ...done };
 }

@@ -91,6 +91,12 @@ describe('import modes', () => {
     assert.match(notPackage.stderr, /neither an OVA \(tar archive\) nor an \.ovf descriptor/);
   });
 
+  test('a library error that concerns an option is printed with its flag', async () => {
+    const vm = await runCli(['import', app.ova!, '--print-xml', '--vm', 'nonesuch']);
+    assert.equal(vm.code, 2);
+    assert.match(vm.stderr, /no VirtualSystem has ovf:id "nonesuch" \(found: modes\); choose one of them with --vm\n/);
+  });
+
   test('inspect lists the domain, disks and NICs and says the network was defaulted', async () => {
     const r = await runCli(['inspect', app.ova!]);
     assert.equal(r.code, 0, r.stderr);
