@@ -33,7 +33,7 @@ export interface ConvertContext {
   readonly signal: AbortSignal;
 }
 
-/** Bytes prepared for qemu-img, and the virtual size the image's own header gives (checkImage). */
+/** Bytes prepared for qemu-img, and their virtual size in bytes. */
 interface Prepared {
   readonly prepared: PreparedSource;
   readonly virtualSizeBytes: number;
@@ -81,33 +81,46 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
 async function prepareFile(drive: FileDrive, ctx: ConvertContext): Promise<Prepared> {
   const { archive, signal, tempDir } = ctx;
   const temp = tempDir ? { tempDir } : {};
+  let checked: CheckedImage | undefined;
+  let prepared: PreparedSource;
   if (drive.parents.length > 0) {
-    let child: CheckedImage | undefined;
-    const prepared = await prepareDeltaChain(archive, drive.file, drive.parents, {
+    prepared = await prepareDeltaChain(archive, drive.file, drive.parents, {
       ...temp,
       signal,
       check: async (src, isDelta) => {
-        const checked = await checkImage(src, { declaredFormat: 'vmdk', allowParentHint: isDelta, signal });
-        child ??= checked;
-        return checked;
+        const parentOrChild = await checkImage(src, { declaredFormat: 'vmdk', allowParentHint: isDelta, signal });
+        checked ??= parentOrChild; // the delta itself is checked first
+        return parentOrChild;
       },
     });
-    return { prepared, virtualSizeBytes: child!.virtualSizeBytes };
+  } else {
+    const format = drive.format!;
+    const maxBytes = Math.ceil(Math.max(drive.capacityBytes, 1) * 1.1) + 64 * 2 ** 20;
+    prepared = await prepareSource(archive, { file: drive.file, stored: drive.stored, format }, { ...temp, maxBytes, signal });
   }
-  const format = drive.format!;
-  const maxBytes = Math.ceil(Math.max(drive.capacityBytes, 1) * 1.1) + 64 * 2 ** 20;
-  const prepared = await prepareSource(archive, { file: drive.file, stored: drive.stored, format }, { ...temp, maxBytes, signal });
   try {
-    const checked = await checkImage(prepared.source, { declaredFormat: format, ...(drive.capacityBytes > 0 ? { capacityBytes: drive.capacityBytes } : {}), signal });
-    for (const w of checked.warnings) ctx.reporter.emit({ kind: 'warning', message: w });
-    // VHD: qemu takes the footer's current size or the CHS geometry depending on the creator
-    // application (block/vpc.c), and checkImage reports the larger; only qemu-img knows which.
-    const virtualSizeBytes = format === 'vpc' ? (await imageInfo(prepared.source, { signal })).virtualSizeBytes : checked.virtualSizeBytes;
-    return { prepared, virtualSizeBytes };
+    if (!checked) {
+      checked = await checkImage(prepared.source, { declaredFormat: prepared.source.format, ...(drive.capacityBytes > 0 ? { capacityBytes: drive.capacityBytes } : {}), signal });
+      for (const w of checked.warnings) ctx.reporter.emit({ kind: 'warning', message: w });
+    }
+    return { prepared, virtualSizeBytes: await probedSize(prepared, checked, signal) };
   } catch (err) {
     await prepared.release();
     throw err;
   }
+}
+
+/**
+ * Has qemu-img open the checked image once under resource limits (imageInfo: CPU time, address
+ * space, timeout), so an image that makes qemu's own parser spin or balloon is killed there and
+ * not in the unlimited convert. The virtual size is the header's (checkImage), except for VHD:
+ * qemu takes the footer's current size or the CHS geometry depending on the creator application
+ * (block/vpc.c) while checkImage reports the larger, so only qemu-img knows the size it will copy.
+ * @throws ToolError when qemu-img cannot open the image or a limit kills it.
+ */
+async function probedSize(prepared: PreparedSource, checked: CheckedImage, signal: AbortSignal): Promise<number> {
+  const info = await imageInfo(prepared.source, { signal });
+  return checked.format === 'vpc' ? info.virtualSizeBytes : checked.virtualSizeBytes;
 }
 
 /** Writes the generated files (ovf-env.xml) onto an ISO in `dir` (default $TMPDIR); a raw image, its size its virtual size. */
