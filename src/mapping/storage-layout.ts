@@ -65,9 +65,11 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
   const { defaults, system, warnings } = input;
   const parentId = (a: StorageAttachment) => (a.kind === 'item' ? a.item.parent : undefined);
   const parentOf = (a: StorageAttachment) => (parentId(a) !== undefined ? input.controllers.get(parentId(a)!) : undefined);
-  const needsPc = input.attachments.some((a) => parentOf(a)?.mapping.machine === 'pc');
-  const machine = needsPc && !input.forceQ35 ? 'pc' : needsPc ? system.firmware.secureBootMachine : input.profileMachine;
-  if (needsPc && input.forceQ35) warnings.push(`secure boot needs the ${system.firmware.secureBootMachine} machine, which has no IDE: IDE devices move to ${defaults.diskBusWhenNoController.toUpperCase()}`);
+  // A controller row may need a machine type (IDE needs pc); secure boot needs its own (q35).
+  const required = input.attachments.map((a) => parentOf(a)?.mapping.machine).find((m) => m !== undefined);
+  const secureBootMachine = system.firmware.secureBootMachine;
+  const machine = required === undefined ? input.profileMachine : input.forceQ35 ? secureBootMachine : required;
+  if (required !== undefined && machine !== required) warnings.push(`secure boot needs the ${secureBootMachine} machine, which has no IDE: IDE devices move to ${defaults.diskBusWhenNoController.toUpperCase()}`);
 
   const fallbackFor = (bus: ControllerMapping['diskBus']): ControllerMapping => ({ ...system.fallbackControllers[bus], diskBus: bus });
   const fallback: Record<'disk' | 'cdrom', ControllerMapping> = { disk: fallbackFor(defaults.diskBusWhenNoController), cdrom: fallbackFor(defaults.cdromBusWhenNoController) };
@@ -77,8 +79,10 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
   const controllerIndex = (key: string, m: ControllerMapping): number => {
     const known = indexOf.get(key);
     if (known !== undefined) return known;
-    const index = m.type === 'ide' ? 0 : nextIndex(m.type);
-    if (!(m.type === 'ide' && controllers.some((c) => c.type === 'ide'))) controllers.push({ type: m.type, index, ...(m.model ? { model: m.model } : {}) });
+    // IDE addressing: every OVF IDE controller is a channel (bus) of libvirt's one IDE controller.
+    const shared = m.address === 'ide';
+    const index = shared ? 0 : nextIndex(m.type);
+    if (!(shared && controllers.some((c) => c.type === m.type))) controllers.push({ type: m.type, index, ...(m.model ? { model: m.model } : {}) });
     indexOf.set(key, index);
     return index;
   };
@@ -92,7 +96,7 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
     let parent: { mapping: ControllerMapping; item?: Item } | undefined = parentOf(a);
     let key = parentId(a) ?? '';
     const label = a.kind === 'item' ? `Item InstanceID ${a.item.instanceId}` : `The ${a.content} CD-ROM`;
-    if (!parent || (parent.mapping.machine === 'pc' && machine !== 'pc')) {
+    if (!parent || (parent.mapping.machine !== undefined && parent.mapping.machine !== machine)) {
       if (!parent && parentId(a) !== undefined) warnings.push(`${label}: Parent ${parentId(a)} is no known controller; attached to ${fallback[a.device].diskBus}`);
       parent = { mapping: fallback[a.device] };
       key = `auto-${fallback[a.device].type}`;
@@ -100,8 +104,8 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
     const m = parent.mapping;
     const bus = a.device === 'cdrom' ? (m.cdromBus ?? m.diskBus) : m.diskBus;
     let address: DriveAddress | undefined;
-    if (bus !== 'virtio') {
-      const index = controllerIndex(m.type === 'ide' ? 'ide' : key, m);
+    if (!system.busesWithoutDriveAddress.includes(bus)) {
+      const index = controllerIndex(m.address === 'ide' ? m.type : key, m);
       let ideBus = 0;
       if (m.address === 'ide') {
         const channel = parent.item?.address;
@@ -125,7 +129,8 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
       address = m.address === 'target' ? { controller: index, bus: 0, target: slot, unit: 0 } : { controller: index, bus: ideBus, target: 0, unit: slot };
     }
     const prefix = system.targetDevPrefix[bus];
-    const n = bus === 'ide' && address ? address.bus * 2 + address.unit : (devCount[prefix] ?? 0);
+    // IDE names follow the address: hda 0:0, hdb 0:1, hdc 1:0, hdd 1:1.
+    const n = m.address === 'ide' && address ? address.bus * 2 + address.unit : (devCount[prefix] ?? 0);
     devCount[prefix] = Math.max(devCount[prefix] ?? 0, n + 1);
     const origin =
       a.kind === 'item'

@@ -37,6 +37,8 @@ export const systemSchema = z.strictObject({
   macAddressKeys: z.array(z.string().min(1)),
   /** <target dev> prefix by bus: hd, sd, vd (the kernel's names, which libvirt follows). */
   targetDevPrefix: z.record(bus, z.string().regex(/^[a-z]+$/)),
+  /** Buses whose drives take no <address type='drive'> (virtio-blk: one PCI device per disk). */
+  busesWithoutDriveAddress: z.array(bus),
   /** Controller by bus for drives without a usable Parent. */
   fallbackControllers: z.record(bus, fallbackControllerSchema),
   /** Format of a drive's media when the Disk has no ovf:format: by device, then by href pattern (case-insensitive). */
