@@ -17,7 +17,7 @@ export type ReportEvent =
     }
   | { readonly kind: 'progress-end'; readonly task: 'convert' | 'verify'; readonly name: string }
   | { readonly kind: 'result'; readonly result: unknown }
-  | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string };
+  | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string; readonly option?: string };
 
 /** Receives events. */
 export interface Reporter {
