@@ -38,9 +38,10 @@ function profileOptions<T>(y: Argv<T>, overlay: boolean, describe: string) {
 }
 
 function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
-  return profileOptions(y, overlay, 'Device profile from the tables\' defaults.json: faithful (closest emulated device), virtio, or one a --mappings overlay adds')
+  const named = y
     .option('vm', { type: 'string', describe: 'VirtualSystem ovf:id to use inside a VirtualSystemCollection (default: the first)' })
-    .option('name', { type: 'string', describe: 'Domain name (default: from the OVF; made safe for libvirt and file names)' })
+    .option('name', { type: 'string', describe: 'Domain name (default: from the OVF; made safe for libvirt and file names)' });
+  return profileOptions(named, overlay, 'Device profile from the tables\' defaults.json: faithful (closest emulated device), virtio, or one a --mappings overlay adds')
     .option('network', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to libvirt network NETWORK (OVFNAME=NETWORK, repeatable)' })
     .option('bridge', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to host bridge BRIDGE (OVFNAME=BRIDGE, repeatable)' })
     .option('user-net', { type: 'boolean', default: false, describe: 'Attach NICs that no --network/--bridge names to QEMU user-mode networking instead of the libvirt network "default"' })
@@ -94,15 +95,19 @@ async function main(argv: string[]): Promise<number> {
       (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay),
     )
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
-      profileOptions(y, overlay, 'Mapping profile whose tables are read in reverse')
-        .positional('domain', { type: 'string', demandOption: true, describe: 'Name of the domain' })
-        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete' })
-        .option('ovf-version', { choices: [1, 2] as const, default: 1 as const, describe: 'OVF 1.x (DSP8023 1.1) or 2.0 descriptor' })
-        .option('disk-format', { choices: ['vmdk', 'qcow2', 'raw'] as const, default: 'vmdk' as const, describe: 'Disk files: streamOptimized VMDK (what VMware and VirtualBox import), qcow2 or raw' })
-        .option('compress', { type: 'number', default: 1, describe: 'deflate level 0-9 of VMDK grains (1: fast, a few % larger than 6)' })
-        .option('manifest', { choices: ['sha256', 'sha1', 'sha512', 'none'] as const, default: 'sha256' as const, describe: 'Manifest (.mf) digest, computed while the files are written' })
-        .option('sign', { type: 'string', describe: 'Sign the manifest with this PEM private key (needs --cert)' })
-        .option('cert', { type: 'string', describe: 'PEM certificate (and chain) written into the .cert with --sign' })
+      profileOptions(
+        y
+          .positional('domain', { type: 'string', demandOption: true, describe: 'Name of the domain' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete' })
+          .option('ovf-version', { choices: [1, 2] as const, default: 1 as const, describe: 'OVF 1.x (DSP8023 1.1) or 2.0 descriptor' })
+          .option('disk-format', { choices: ['vmdk', 'qcow2', 'raw'] as const, default: 'vmdk' as const, describe: 'Disk files: streamOptimized VMDK (what VMware and VirtualBox import), qcow2 or raw' })
+          .option('compress', { type: 'number', default: 1, describe: 'deflate level 0-9 of VMDK grains (1: fast, a few % larger than 6)' })
+          .option('manifest', { choices: ['sha256', 'sha1', 'sha512', 'none'] as const, default: 'sha256' as const, describe: 'Manifest (.mf) digest, computed while the files are written' })
+          .option('sign', { type: 'string', describe: 'Sign the manifest with this PEM private key (needs --cert)' })
+          .option('cert', { type: 'string', describe: 'PEM certificate (and chain) written into the .cert with --sign' }),
+        overlay,
+        'Mapping profile whose tables are read in reverse',
+      )
         .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps (with a warning) instead of failing' }),
     )
     .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>
