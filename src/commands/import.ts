@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainToXml } from '../domain/xml.js';
 import { LibvirtError, LibvirtSetupError, UsageError } from '../errors.js';
-import { Connection, resolveUri, defineDomain, lookupDomainByName, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM } from '../libvirt/index.js';
+import { Connection, resolveUri, defineDomain, lookupDomainByName, lookupDomainByUUID, lookupNetwork, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Network } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { checkFreeSpace, checkImage } from '../storage/image-check.js';
@@ -149,9 +149,9 @@ async function checkHost(conn: Connection, plan: ImportPlan, store: TargetStore,
   if (needed > 0) await checkFreeSpace(store.kind === 'pool' ? store.pool : { dir: store.dir }, needed, `the ${plan.disks.length} drive(s) of ${plan.name}`);
   for (const nic of plan.mapped.nics) {
     if (nic.source.type !== 'network') continue;
-    let net: ReturnType<Connection['lookupNetwork']>;
+    let net: Network | null;
     try {
-      net = conn.lookupNetwork(nic.source.network);
+      net = lookupNetwork(conn, nic.source.network);
     } catch (err) {
       // VIR_ERR_NO_SUPPORT: no network driver on this connection (e.g. qemu:///embed).
       if (err instanceof LibvirtError && err.code === 3) {
