@@ -1,7 +1,7 @@
 // An OVA package: a tar file whose members are read in place, by offset, never extracted.
 
 import { PackageError } from '../errors.js';
-import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
+import type { Archive, ArchiveEntry, ByteRange } from './model.js';
 import { checkHref, RangeReader } from './access.js';
 import { canonicalName, checkMembers, describeMissing } from './policy.js';
 import { indexTar, type TarMember } from './tar.js';
