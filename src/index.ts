@@ -1,0 +1,32 @@
+// The virt-ovf library (package.json "exports"): import OVF/OVA packages into libvirt, inspect them,
+// export domains. Importing it has no side effects (no signal handlers, libvirt loaded on first use).
+export {
+  exportDomain,
+  importPackage,
+  inspectPackage,
+  type ExportDomainOptions,
+  type ExportResult,
+  type ImportPackageOptions,
+  type ImportResult,
+  type InspectPackageOptions,
+  type InspectReport,
+  type ProfileName,
+} from './api-compat.js';
+export { createReporter, silentReporter, type Reporter, type ReporterOptions, type ReportEvent } from './report.js';
+export {
+  ExitCode,
+  InterruptedError,
+  LibvirtError,
+  LibvirtSetupError,
+  ManifestError,
+  MappingError,
+  OvfParseError,
+  PackageError,
+  ToolError,
+  UnsupportedItemError,
+  UsageError,
+  VirtOvfError,
+  type ExitCodeValue,
+  type VirtOvfErrorOptions,
+} from './errors.js';
+export { VERSION } from './version.js';
