@@ -9,6 +9,7 @@ import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
 import { createReporter, type Reporter } from './report.js';
+import { VERSION } from './version.js';
 
 const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 invalid or unsupported package,
 4 libvirt error, 5 disk conversion error, 130 interrupted (everything created was removed).
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const overlay = Parser(argv, { string: ['mappings'] })['mappings'] !== undefined;
   const parser = yargs(argv)
     .scriptName('virt-ovf')
+    .version(VERSION)
     .usage('$0 <command> SOURCE [options]\n\nImport OVF/OVA appliances into libvirt.')
     .option('connect', { alias: 'c', type: 'string', describe: 'libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, then libvirt\'s default)' })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output: newline-delimited JSON events and a final result' })
