@@ -29,6 +29,23 @@ describe('loadMappings: tables and profiles found in the directory', () => {
     assert.deepEqual(profileNames(), ['faithful', 'virtio']);
   });
 
+  it('consults every built-in device table from some profile (a fixed table read as a device table would not be)', () => {
+    const m = loadMappings();
+    const consulted = new Set(Object.values(m.defaults.profiles).flatMap((p) => p.tables));
+    assert.deepEqual(Object.keys(m.tables).filter((t) => !consulted.has(t)), []);
+  });
+
+  it('never reads an overlay fixed table (os.json, formats.json) as a device table', async () => {
+    await withTempDir(async (dir) => {
+      writeFileSync(join(dir, 'os.json'), JSON.stringify({ vmwOsType: { labGuest: { osinfo: 'http://example.org/lab/1', family: 'other' } } }));
+      writeFileSync(join(dir, 'formats.json'), JSON.stringify({ rows: [{ pattern: 'lab-format', format: 'raw' }] }));
+      const m = loadMappings(dir);
+      assert.deepEqual(Object.keys(m.tables).sort(), ['devices', 'virtio']);
+      assert.equal(m.os.vmwOsType['labGuest']?.family, 'other');
+      assert.deepEqual(m.formats[0], { pattern: 'lab-format', format: 'raw' });
+    });
+  });
+
   it('adds an overlay device table and profile, keeping the built-in ones and their defaults', async () => {
     await withTempDir(async (dir) => {
       writeLabOverlay(dir);
