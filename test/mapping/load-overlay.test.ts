@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MappingError, UsageError } from '../../src/errors.js';
-import { FIXED_TABLE_FILES, deviceTableNames, loadMappings, profileNames, resolveProfile, BUILTIN_MAPPINGS_DIR } from '../../src/mapping/load.js';
+import { FIXED_TABLE_FILES, deviceTableNames, loadMappings, mergeKeys, profileNames, resolveProfile, BUILTIN_MAPPINGS_DIR } from '../../src/mapping/load.js';
 import { runCli } from '../commands/helpers.js';
 import { cpuAndMemory, ovfDocument, withTempDir } from '../ovf/helpers.js';
 
@@ -27,6 +27,13 @@ describe('loadMappings: tables and profiles found in the directory', () => {
     assert.deepEqual(FIXED_TABLE_FILES.slice(0, 3), ['os.json', 'formats.json', 'defaults.json']);
     assert.deepEqual(deviceTableNames(BUILTIN_MAPPINGS_DIR), ['devices', 'virtio']);
     assert.deepEqual(profileNames(), ['faithful', 'virtio']);
+  });
+
+  it('merges a new fixed table by default key by key, objects one level down (mergeKeys)', () => {
+    const base = { a: { x: 1, y: 1 }, b: [0], c: 3, d: 'keep' };
+    assert.deepEqual(mergeKeys({ a: { x: 2, y: 1 }, b: [1], c: 4, d: 'keep' }, base), { a: { x: 2, y: 1 }, b: [1], c: 4, d: 'keep' });
+    assert.deepEqual(mergeKeys({ a: { x: 2 } } as unknown as typeof base, base), { a: { x: 2, y: 1 }, b: [0], c: 3, d: 'keep' });
+    assert.deepEqual(base, { a: { x: 1, y: 1 }, b: [0], c: 3, d: 'keep' }, 'the built-in table is not modified');
   });
 
   it('consults every built-in device table from some profile (a fixed table read as a device table would not be)', () => {
