@@ -1,12 +1,14 @@
 // argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
 import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { hideBin, Parser } from 'yargs/helpers';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
 import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
+import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
 import { createReporter, type Reporter } from './report.js';
+import { VERSION } from './version.js';
 
 const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 invalid or unsupported package,
 4 libvirt error, 5 disk conversion error, 130 interrupted (everything created was removed).
@@ -24,24 +26,22 @@ export function parsePairs(option: string, values: readonly string[] | undefined
   return out;
 }
 
-/** The flag of each library option an error may concern (VirtOvfError.option). */
-const FLAGS: Readonly<Record<string, string>> = {
-  name: '--name', vm: '--vm', profile: '--profile', lax: '--lax', mappingsDir: '--mappings', pool: '--pool', outputDir: '--output-dir',
-  networks: '--network', bridges: '--bridge', userNetwork: '--user-net', acceptEula: '--accept-eula', requireSignature: '--require-signature', verify: '--verify',
-};
-
-/** An error's message for the terminal: the remedy ends with the flag of the option it concerns ("choose another name with --name"). */
-function errorMessage(err: VirtOvfError): string {
-  const flag = err.option !== undefined ? FLAGS[err.option] : undefined;
-  return flag ? `${err.message} with ${flag}` : err.message;
+/**
+ * --profile and --mappings. Without --mappings the profile is one of the built-in tables' (a yargs
+ * choice); with it any name passes here and is checked once the overlay is loaded (main).
+ */
+function profileOptions<T>(y: Argv<T>, overlay: boolean, describe: string) {
+  const choices = overlay ? {} : { choices: profileNames() };
+  return y
+    .option('profile', { type: 'string', ...choices, default: 'faithful', describe })
+    .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own (may add device tables and profiles)" });
 }
 
-function mappingOptions<T>(y: Argv<T>) {
-  return y
+function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
+  const named = y
     .option('vm', { type: 'string', describe: 'VirtualSystem ovf:id to use inside a VirtualSystemCollection (default: the first)' })
-    .option('name', { type: 'string', describe: 'Domain name (default: from the OVF; made safe for libvirt and file names)' })
-    .option('profile', { choices: ['faithful', 'virtio'] as const, default: 'faithful' as const, describe: 'Device profile: faithful (closest emulated device) or virtio' })
-    .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own" })
+    .option('name', { type: 'string', describe: 'Domain name (default: from the OVF; made safe for libvirt and file names)' });
+  return profileOptions(named, overlay, 'Device profile from the tables\' defaults.json: faithful (closest emulated device), virtio, or one a --mappings overlay adds')
     .option('network', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to libvirt network NETWORK (OVFNAME=NETWORK, repeatable)' })
     .option('bridge', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to host bridge BRIDGE (OVFNAME=BRIDGE, repeatable)' })
     .option('user-net', { type: 'boolean', default: false, describe: 'Attach NICs that no --network/--bridge names to QEMU user-mode networking instead of the libvirt network "default"' })
@@ -54,8 +54,10 @@ function mappingOptions<T>(y: Argv<T>) {
 async function main(argv: string[]): Promise<number> {
   let reporter: Reporter = createReporter();
   let json = false;
+  const overlay = Parser(argv, { string: ['mappings'] })['mappings'] !== undefined;
   const parser = yargs(argv)
     .scriptName('virt-ovf')
+    .version(VERSION)
     .usage('$0 <command> SOURCE [options]\n\nImport OVF/OVA appliances into libvirt.')
     .option('connect', { alias: 'c', type: 'string', describe: 'libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, then libvirt\'s default)' })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output: newline-delimited JSON events and a final result' })
@@ -69,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
       'import <source>',
       'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
       (y) =>
-        mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }))
+        mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay)
           .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
           .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
           .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
@@ -91,20 +93,22 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'inspect <source>',
       'Show what import would create, without touching libvirt or the disks',
-      (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' })),
+      (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay),
     )
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
-      y
-        .positional('domain', { type: 'string', demandOption: true, describe: 'Name of the domain' })
-        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete' })
-        .option('ovf-version', { choices: [1, 2] as const, default: 1 as const, describe: 'OVF 1.x (DSP8023 1.1) or 2.0 descriptor' })
-        .option('disk-format', { choices: ['vmdk', 'qcow2', 'raw'] as const, default: 'vmdk' as const, describe: 'Disk files: streamOptimized VMDK (what VMware and VirtualBox import), qcow2 or raw' })
-        .option('compress', { type: 'number', default: 1, describe: 'deflate level 0-9 of VMDK grains (1: fast, a few % larger than 6)' })
-        .option('manifest', { choices: ['sha256', 'sha1', 'sha512', 'none'] as const, default: 'sha256' as const, describe: 'Manifest (.mf) digest, computed while the files are written' })
-        .option('sign', { type: 'string', describe: 'Sign the manifest with this PEM private key (needs --cert)' })
-        .option('cert', { type: 'string', describe: 'PEM certificate (and chain) written into the .cert with --sign' })
-        .option('profile', { choices: ['faithful', 'virtio'] as const, default: 'faithful' as const, describe: 'Mapping profile whose tables are read in reverse' })
-        .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own" })
+      profileOptions(
+        y
+          .positional('domain', { type: 'string', demandOption: true, describe: 'Name of the domain' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete' })
+          .option('ovf-version', { choices: [1, 2] as const, default: 1 as const, describe: 'OVF 1.x (DSP8023 1.1) or 2.0 descriptor' })
+          .option('disk-format', { choices: ['vmdk', 'qcow2', 'raw'] as const, default: 'vmdk' as const, describe: 'Disk files: streamOptimized VMDK (what VMware and VirtualBox import), qcow2 or raw' })
+          .option('compress', { type: 'number', default: 1, describe: 'deflate level 0-9 of VMDK grains (1: fast, a few % larger than 6)' })
+          .option('manifest', { choices: ['sha256', 'sha1', 'sha512', 'none'] as const, default: 'sha256' as const, describe: 'Manifest (.mf) digest, computed while the files are written' })
+          .option('sign', { type: 'string', describe: 'Sign the manifest with this PEM private key (needs --cert)' })
+          .option('cert', { type: 'string', describe: 'PEM certificate (and chain) written into the .cert with --sign' }),
+        overlay,
+        'Mapping profile whose tables are read in reverse',
+      )
         .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps (with a warning) instead of failing' }),
     )
     .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>
@@ -126,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     const args = await parser.parseAsync();
     if (args.help || args.version) return ExitCode.Success;
     const [command] = args._;
+    if (args['mappings'] !== undefined && args['profile'] !== undefined) resolveProfile(loadMappings(String(args['mappings'])), String(args['profile']));
     if (command === 'corpus') {
       const expect = await readExpectations(args['expect'] as string | undefined);
       const width = 44;
@@ -211,11 +216,21 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.Success;
   } catch (err) {
     const code = err instanceof VirtOvfError ? err.exitCode : ExitCode.Internal;
-    const message = err instanceof VirtOvfError ? errorMessage(err) : `internal error: ${(err as Error)?.stack ?? String(err)}`;
-    reporter.emit({ kind: 'error', message, exitCode: code, errorClass: (err as Error)?.constructor?.name ?? 'Error' });
+    const message = err instanceof VirtOvfError ? withOption(err) : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+    reporter.emit({ kind: 'error', message, exitCode: code, errorClass: (err as Error)?.constructor?.name ?? 'Error', ...(err instanceof VirtOvfError && err.option ? { option: err.option } : {}) });
     if (code === ExitCode.Usage && !json) process.stderr.write("Try 'virt-ovf --help'.\n");
     return code;
   }
+}
+
+/**
+ * The error's message with the CLI flag of the option its remedy concerns: a closing "choose …"
+ * remedy is completed by the flag (`…; choose another name with --name`), any other message gets
+ * it in parentheses (`unknown profile "x" (known: …) (--profile)`).
+ */
+function withOption(err: VirtOvfError): string {
+  if (err.option === undefined || err.message.includes(`--${err.option}`)) return err.message;
+  return /; choose [^;]*$/.test(err.message) ? `${err.message} with --${err.option}` : `${err.message} (--${err.option})`;
 }
 
 process.exitCode = await main(hideBin(process.argv));

@@ -19,15 +19,27 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What every error class accepts besides its message. */
+export interface VirtOvfErrorOptions {
+  readonly cause?: unknown;
+  /**
+   * The command-line option, without dashes (e.g. `name`, `profile`), whose value the remedy
+   * concerns. Messages never name CLI flags themselves (the library has none); the CLI adds the
+   * flag when it prints the error: a closing "choose …" remedy ends `with --OPTION`, any other
+   * message gets ` (--OPTION)` (cli.ts withOption).
+   */
+  readonly option?: string;
+}
+
 /** Base class: every error virt-ovf throws on purpose. `exitCode` says how the CLI exits. */
 export class VirtOvfError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.Internal;
-  /** The library option (ImportOptions key, e.g. `name`) the remedy concerns; the CLI names its flag. */
+  /** The CLI option (without dashes) the remedy concerns, when there is one. */
   readonly option?: string;
-  constructor(message: string, options?: { cause?: unknown; option?: string }) {
-    super(message, options);
+  constructor(message: string, options: VirtOvfErrorOptions = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = new.target.name;
-    if (options?.option !== undefined) this.option = options.option;
+    if (options.option !== undefined) this.option = options.option;
   }
 }
 
@@ -41,7 +53,7 @@ export class PackageError extends VirtOvfError {
   override readonly exitCode = ExitCode.InvalidPackage;
   /** File (path or archive member) at fault, when known. */
   readonly file?: string;
-  constructor(message: string, options: { file?: string; cause?: unknown; option?: string } = {}) {
+  constructor(message: string, options: VirtOvfErrorOptions & { file?: string } = {}) {
     super(message, options);
     if (options.file !== undefined) this.file = options.file;
   }
@@ -51,7 +63,7 @@ export class PackageError extends VirtOvfError {
 export class OvfParseError extends PackageError {
   /** The element (or attribute) at fault, as a path such as `Envelope/DiskSection/Disk[2]/@ovf:capacity`. */
   readonly element?: string;
-  constructor(message: string, options: { file?: string; element?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: VirtOvfErrorOptions & { file?: string; element?: string } = {}) {
     super(message, options);
     if (options.element !== undefined) this.element = options.element;
   }

@@ -17,7 +17,7 @@ export type ReportEvent =
     }
   | { readonly kind: 'progress-end'; readonly task: 'convert' | 'verify'; readonly name: string }
   | { readonly kind: 'result'; readonly result: unknown }
-  | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string };
+  | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string; readonly option?: string };
 
 /** Receives events. */
 export interface Reporter {
@@ -43,6 +43,17 @@ export interface ReporterOptions {
  */
 export function terminalSafe(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/** A reporter that prints nothing and keeps the warnings: the library's default. */
+export function silentReporter(): Reporter {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    emit(event) {
+      if (event.kind === 'warning') warnings.push(event.message);
+    },
+  };
 }
 
 /** Creates a reporter. Text goes to stderr (so stdout stays for --print-xml and results); JSON goes to stdout. */

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
-import type { ByteRange } from './archive.js';
+import type { ByteRange } from './model.js';
 import { checkName, quoteName } from './policy.js';
 
 /** Default ceiling for {@link readRange}, in bytes (16 MiB). */

@@ -1,6 +1,4 @@
-// The Archive interface over an OVF package (OVA tar or .ovf directory) and the picker that opens one.
-
-import type { Readable } from 'node:stream';
+// The picker that opens an OVF package as an Archive (model.ts): an OVA tar or a .ovf directory.
 import { readdir, stat, open } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -8,64 +6,9 @@ import { PackageError } from '../errors.js';
 import { BLOCK_SIZE, isTarHeaderBlock } from './tar-header.js';
 import { openOva } from './ova.js';
 import { openOvfDir } from './ovf-dir.js';
+import type { Archive } from './model.js';
 
-/** A file of the package. */
-export interface ArchiveEntry {
-  /** Name as written in ovf:href (tar member name without leading `./`, or path relative to the .ovf). */
-  name: string;
-  /** Length in bytes. */
-  size: number;
-}
-
-/** Where the bytes of a package file live on the host. */
-export interface ByteRange {
-  /** Host file holding the bytes (the .ova, or the file beside the .ovf). */
-  path: string;
-  /** Byte offset of the first byte in `path`. */
-  offset: number;
-  /** Length in bytes. */
-  size: number;
-}
-
-/** An OVF package (DSP0243 section 5): an OVA tar file or a directory holding a .ovf. */
-export interface Archive {
-  readonly kind: 'ova' | 'ovf';
-  /** The .ova file, or the .ovf file. */
-  readonly source: string;
-  /** Name of the descriptor: member name in the OVA, or file name in the directory. */
-  readonly descriptorName: string;
-  /** Directory holding the .ovf (kind 'ovf') or undefined. */
-  readonly directory: string | undefined;
-  /** The descriptor's bytes; throws PackageError when unreadable or larger than 16 MiB. */
-  readDescriptor(): Promise<Buffer>;
-  /** Every regular file of the package (no directories; in a directory package, no symbolic links), by canonical name. */
-  entries(): ArchiveEntry[];
-  /**
-   * Entry for an ovf:href, or undefined when the package has no such file. Matching is exact
-   * and case-sensitive on the canonical name (`./a//b` is `a/b`). Throws PackageError for an
-   * href the path policy refuses (policy.ts: URL, absolute, `..`, control characters) and, in
-   * a directory package, for one that resolves through a symbolic link or to a special file.
-   */
-  find(href: string): ArchiveEntry | undefined;
-  /**
-   * Where the bytes of `href` live on the host: the OVA file plus offset/size, or the file
-   * beside the .ovf with offset 0. Verification (createReadStream) reads exactly this range.
-   * Throws PackageError as find does, and when absent (policy.ts describeMissing: names a file
-   * differing only in case).
-   */
-  locate(href: string): ByteRange;
-  /**
-   * The range of `href` for a reader that wants whole 512-byte sectors (qemu's offset/size
-   * layer): in an OVA, the member plus its tar padding, which must be zeros (the manifest does
-   * not cover it); in a directory, the same as locate.
-   * Throws PackageError as locate does, and when the padding is missing (truncated) or not zeros.
-   */
-  locatePadded(href: string): Promise<ByteRange>;
-  /** Stream the bytes of `href` (a fs.ReadStream over the exact range; highWaterMark 1 MiB). Throws PackageError when absent. */
-  createReadStream(href: string): Readable;
-  /** Read a small file (manifest, certificate) fully; throws PackageError when larger than `maxBytes` (default 16 MiB). */
-  readSmall(href: string, maxBytes?: number): Promise<Buffer>;
-}
+export type { Archive, ArchiveEntry, ByteRange } from './model.js';
 
 /** True when the first 512 bytes of `path` are a tar header with a good checksum. */
 async function startsWithTarHeader(path: string): Promise<boolean> {

@@ -7,7 +7,7 @@
 
 import { verify as verifySignature, X509Certificate } from 'node:crypto';
 import { ManifestError, PackageError } from '../errors.js';
-import type { Archive } from './archive.js';
+import type { Archive } from './model.js';
 import { findCompanion, findManifest } from './manifest.js';
 import { canonicalName, quoteName } from './policy.js';
 import { loadTrustAnchors } from './trust.js';

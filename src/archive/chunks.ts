@@ -1,5 +1,5 @@
 // Which package files hold one References/File: the file itself, or its ovf:chunkSize parts (DSP0243 10.3).
-import type { Archive, ArchiveEntry } from './archive.js';
+import type { Archive, ArchiveEntry } from './model.js';
 
 /** Name of part `index` (0-based) of a file split with ovf:chunkSize: `href.000000000`, `href.000000001`, ... (DSP0243 10.3). */
 export function chunkName(href: string, index: number): string {

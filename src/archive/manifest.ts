@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { ManifestError, PackageError } from '../errors.js';
-import type { Archive } from './archive.js';
+import type { Archive } from './model.js';
 import { canonicalName, nameProblem, quoteName } from './policy.js';
 
 /** One digest line of a manifest. */

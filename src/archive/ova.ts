@@ -2,7 +2,7 @@
 
 import { open } from 'node:fs/promises';
 import { PackageError } from '../errors.js';
-import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
+import type { Archive, ArchiveEntry, ByteRange } from './model.js';
 import { checkHref, RangeReader } from './access.js';
 import { canonicalName, checkMembers, describeMissing } from './policy.js';
 import { indexTar, type TarMember } from './tar.js';

@@ -3,7 +3,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PackageError } from '../errors.js';
-import type { Archive, ArchiveEntry, ByteRange } from './archive.js';
+import type { Archive, ArchiveEntry, ByteRange } from './model.js';
 import { checkHref, RangeReader } from './access.js';
 import { describeMissing, quoteName } from './policy.js';
 

@@ -5,7 +5,7 @@
 // read differently by another tar reader is refused before anything is read.
 
 import { PackageError } from '../errors.js';
-import type { Archive } from './archive.js';
+import type { Archive } from './model.js';
 import { chunkName } from './chunks.js';
 import type { TarMember } from './tar.js';
 

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Archive } from '../archive/archive.js';
+import type { Archive } from '../archive/model.js';
 import { LibvirtSetupError } from '../errors.js';
 import type { FileDrive, GeneratedDrive } from '../mapping/drives.js';
 import type { Reporter } from '../report.js';

@@ -1,7 +1,7 @@
 // The host side of an import: the connection, the domain type, the store, and the checks made before anything is created.
 import { join } from 'node:path';
 import { LibvirtError, LibvirtSetupError } from '../errors.js';
-import { Connection, lookupDomainByName } from '../libvirt/index.js';
+import { Connection, lookupDomainByName, lookupNetwork, type Network } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { checkFreeSpace } from '../storage/image-check.js';
 import { openPool, targetExists, type TargetStore } from '../storage/volumes.js';
@@ -51,8 +51,8 @@ export async function openStore(conn: Connection | undefined, opts: ResolvedImpo
  * Refuses, before anything is created: an existing domain or volume name, too little free space
  * for the data of all drives, and a libvirt network that is missing (or inactive when the domain
  * is to start).
- * @throws LibvirtSetupError (option `name` for a taken name, `networks` for a missing network,
- *   `userNetwork` when the connection has no network driver).
+ * @throws LibvirtSetupError (option `name` for a taken name, `network` for a missing network,
+ *   `user-net` when the connection has no network driver).
  */
 export async function checkHost(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions): Promise<void> {
   const existing = lookupDomainByName(conn, plan.name);
@@ -72,19 +72,19 @@ export async function checkHost(conn: Connection, plan: ImportPlan, drives: read
   for (const nic of plan.mapped.nics) {
     if (nic.source.type !== 'network') continue;
     const ovfNetwork = nic.ovfNetwork ?? '';
-    let net: ReturnType<Connection['lookupNetwork']>;
+    let net: Network | null;
     try {
-      net = conn.lookupNetwork(nic.source.network);
+      net = lookupNetwork(conn, nic.source.network);
     } catch (err) {
       if (err instanceof LibvirtError && err.code === VIR_ERR_NO_SUPPORT) {
-        throw new LibvirtSetupError(`this connection has no network driver, so NICs cannot join libvirt network "${nic.source.network}"; attach OVF network "${ovfNetwork}" to a host bridge, or use QEMU user-mode networking`, { option: 'userNetwork' });
+        throw new LibvirtSetupError(`this connection has no network driver, so NICs cannot join libvirt network "${nic.source.network}"; attach OVF network "${ovfNetwork}" to a host bridge, or use QEMU user-mode networking`, { option: 'user-net' });
       }
       throw err;
     }
     if (!net) {
       throw new LibvirtSetupError(
         `libvirt network "${nic.source.network}" (for OVF network "${nic.ovfNetwork ?? '(none)'}") does not exist; create it with virsh net-define, or attach OVF network "${ovfNetwork}" to a host bridge or another network`,
-        { option: 'networks' },
+        { option: 'network' },
       );
     }
     const active = net.isActive();

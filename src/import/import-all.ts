@@ -5,9 +5,9 @@ import { Connection, lookupDomainByName, lookupPool, VIR_DOMAIN_UNDEFINE_NVRAM }
 import { UsageError } from '../errors.js';
 import { safeName } from '../naming.js';
 import { parseEnvelope } from '../ovf/parse.js';
-import type { Reporter } from '../report.js';
+import { silentReporter, type Reporter } from '../report.js';
 import { importPackage } from './import.js';
-import { silentReporter, withDefaults, type ImportOptions, type ImportResult } from './options.js';
+import { withDefaults, type ImportOptions, type ImportResult } from './options.js';
 
 /**
  * Imports every VirtualSystem in the package, each named PREFIX-MEMBER where PREFIX is
@@ -15,7 +15,7 @@ import { silentReporter, withDefaults, type ImportOptions, type ImportResult } f
  * imported by this run are removed again (domain and volumes) before the error is rethrown.
  * @throws UsageError when `vm` is given; whatever the failing member's import throws.
  */
-export async function importAll(options: ImportOptions, reporter: Reporter = silentReporter()): Promise<ImportResult[]> {
+export async function importAll(options: ImportOptions, reporter: Reporter = options.reporter ?? silentReporter()): Promise<ImportResult[]> {
   if (options.vm !== undefined) throw new UsageError(`importAll imports every VirtualSystem, so it takes no vm ("${options.vm}")`);
   const opts = withDefaults(options);
   const archive = await openArchive(opts.source);

@@ -4,12 +4,12 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { defineDomain, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
-import type { Reporter } from '../report.js';
+import { silentReporter, type Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
 import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
 import { checkHost, chooseVirtType, connect, openStore } from './host.js';
-import { checkUsage, silentReporter, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
+import { checkUsage, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from './rollback.js';
 import { assignTargets, destinationOf, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
@@ -37,7 +37,7 @@ type ConvertedDrive = TargetedDrive & { readonly volume?: CreatedVolume };
  * @throws the VirtOvfError subclass matching the failure (see errors.ts; UsageError and
  *   LibvirtSetupError carry the `option` they concern), or the signal's reason when aborted.
  */
-export async function importPackage(options: ImportOptions, reporter: Reporter = silentReporter()): Promise<ImportResult> {
+export async function importPackage(options: ImportOptions, reporter: Reporter = options.reporter ?? silentReporter()): Promise<ImportResult> {
   const opts = withDefaults(options);
   // 1. Usage: what the options alone decide.
   checkUsage(opts);
@@ -64,14 +64,14 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
 
 /**
  * Step 2: opens the package and plans the domain; refuses a package with a EULA the caller did not accept.
- * @throws what planImport throws; UsageError (option `acceptEula`) for an unaccepted EULA.
+ * @throws what planImport throws; UsageError (option `accept-eula`) for an unaccepted EULA.
  */
 async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Promise<ImportPlan> {
   reporter.emit({ kind: 'stage', message: `Opening ${opts.source}` });
   const plan = await planImport({ ...opts, descriptorOnly: opts.printXml === true || opts.dryRun === true });
   for (const w of plan.warnings) reporter.emit({ kind: 'warning', message: w });
   if (plan.eulas.length > 0 && !opts.acceptEula && !opts.printXml) {
-    throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with inspect, then accept it`, { option: 'acceptEula' });
+    throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with inspect, then accept it`, { option: 'accept-eula' });
   }
   const m = plan.mapped;
   reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.envelope.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.drives.length} drive(s), ${m.nics.length} NIC(s)` });

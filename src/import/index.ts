@@ -2,4 +2,13 @@
 export { importAll } from './import-all.js';
 export { importPackage } from './import.js';
 export { inspectPackage, type InspectReport } from './inspect.js';
-export { IMPORT_DEFAULTS, type ImportOptions, type ImportResult, type InspectOptions, type PackageOptions, type ProfileName } from './options.js';
+export {
+  IMPORT_DEFAULTS,
+  type ImportOptions,
+  type ImportPackageOptions,
+  type ImportResult,
+  type InspectOptions,
+  type InspectPackageOptions,
+  type PackageOptions,
+  type ProfileName,
+} from './options.js';

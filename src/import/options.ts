@@ -71,7 +71,13 @@ export interface ImportOptions extends PackageOptions {
   readonly signal?: AbortSignal;
   /** While disks are converted, SIGINT and SIGTERM abort the import (the CLI sets this). @default false */
   readonly handleSignals?: boolean;
+  /** Receives progress events and warnings (importPackage's second argument wins). @default silentReporter() */
+  readonly reporter?: Reporter;
 }
+
+/** The option names the public API (src/index.ts) uses. */
+export type ImportPackageOptions = ImportOptions;
+export type InspectPackageOptions = InspectOptions;
 
 /** What importPackage did. Sizes in bytes. */
 export interface ImportResult {
@@ -117,15 +123,4 @@ export function checkUsage(opts: ResolvedImportOptions): void {
     throw new UsageError(`starting the domain is not supported with ${uri}: import without starting it, then start it with virsh -c '${uri}' start NAME`);
   }
   if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
-}
-
-/** A reporter for library callers that pass none: it keeps the warnings and shows nothing. */
-export function silentReporter(): Reporter {
-  const warnings: string[] = [];
-  return {
-    warnings,
-    emit(event) {
-      if (event.kind === 'warning') warnings.push(event.message);
-    },
-  };
 }

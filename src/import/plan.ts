@@ -1,5 +1,6 @@
 // Reads a package and decides what import would create, without touching libvirt or disks.
-import { openArchive, type Archive } from '../archive/archive.js';
+import { openArchive } from '../archive/archive.js';
+import type { Archive } from '../archive/model.js';
 import { checkReferences } from '../archive/policy.js';
 import { PackageError, UsageError } from '../errors.js';
 import { mapVirtualSystem, type MappedSystem } from '../mapping/apply.js';

@@ -1,8 +1,7 @@
-// Hypervisor connection (virConnectPtr) and networks (virNetworkPtr): open/close, versions, capabilities, streams.
+// Hypervisor connection (virConnectPtr): open/close, versions, capabilities, streams.
 
-import { callSync, ConnContext, ErrorCode, lookupSync } from './call.js';
+import { callSync, ConnContext } from './call.js';
 import { registerEventLoop, type Ptr } from './ffi.js';
-import { NativeHandle } from './handle.js';
 import { Stream } from './stream.js';
 
 /** Options of Connection.domainCapabilities(); each one omitted lets libvirt pick the default. */
@@ -36,30 +35,6 @@ export function libraryVersion(): number {
   const out = [0];
   callSync('virGetVersion', 'negative', out, null, null);
   return Number(out[0]);
-}
-
-/** A libvirt virtual network, obtained from Connection.lookupNetwork(). */
-export class Network extends NativeHandle {
-  /** Wraps a virNetworkPtr the caller owns (internal: use Connection.lookupNetwork). */
-  constructor(ctx: ConnContext, ptr: Ptr) {
-    super(ctx, ptr, 'virNetworkFree', ErrorCode.INVALID_NETWORK);
-  }
-
-  /**
-   * The network's name (virNetworkGetName).
-   * @throws LibvirtError if the handle was freed or libvirt fails.
-   */
-  name(): string {
-    return callSync<string>('virNetworkGetName', 'null', this.handle('virNetworkGetName'));
-  }
-
-  /**
-   * Whether the network is running (virNetworkIsActive).
-   * @throws LibvirtError if the handle was freed or libvirt fails.
-   */
-  isActive(): boolean {
-    return callSync<number>('virNetworkIsActive', 'negative', this.handle('virNetworkIsActive')) === 1;
-  }
 }
 
 /** An open connection to a libvirt daemon; close() it (children are freed with it). */
@@ -136,16 +111,6 @@ export class Connection {
    */
   newStream(): Stream {
     return new Stream(this.#ctx, callSync<Ptr>('virStreamNew', 'null', this.#ctx.handle('virStreamNew'), 0));
-  }
-
-  /**
-   * Looks a virtual network up by name (virNetworkLookupByName).
-   * @returns the network, or null if none has that name (VIR_ERR_NO_NETWORK, 43).
-   * @throws LibvirtError if closed or for any other libvirt failure.
-   */
-  lookupNetwork(name: string): Network | null {
-    const ptr = lookupSync('virNetworkLookupByName', ErrorCode.NO_NETWORK, this.#ctx.handle('virNetworkLookupByName'), name);
-    return ptr === null ? null : new Network(this.#ctx, ptr);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Public surface of the libvirt binding: connection, domains, pools, volumes, networks, streams.
 
 export { ErrorCode } from './call.js';
-export { Connection, Network, libraryVersion, resolveUri, type DomainCapabilitiesOptions } from './connect.js';
+export { Connection, libraryVersion, resolveUri, type DomainCapabilitiesOptions } from './connect.js';
 export {
   Domain,
   defineDomain,
@@ -20,6 +20,7 @@ export {
   VIR_DOMAIN_XML_MIGRATABLE,
 } from './domain.js';
 export { NativeHandle } from './handle.js';
+export { Network, lookupNetwork } from './network.js';
 export { StoragePool, lookupPool, createPool, definePool } from './pool.js';
 export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
 export {

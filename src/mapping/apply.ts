@@ -1,9 +1,9 @@
 // Applies the mapping tables to one VirtualSystem: RASD Items to a libvirt device plan.
-import { OvfParseError, UnsupportedItemError, UsageError } from '../errors.js';
+import { OvfParseError, UnsupportedItemError } from '../errors.js';
 import type { InterfaceSpec } from '../domain/model.js';
 import { ResourceType, type Envelope, type Item, type OvfDisk, type OvfFile, type VirtualSystem } from '../ovf/model.js';
 import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
-import type { ControllerMapping, Mappings, MappingRow } from './load.js';
+import { resolveProfile, type ControllerMapping, type Mappings, type MappingRow } from './load.js';
 import { matchRow } from './match.js';
 import { layoutStorage, type GeneratedContent, type StorageAttachment, type PlannedDisk } from './storage-layout.js';
 
@@ -67,8 +67,7 @@ function itemLabel(item: Item): string {
  *   CPU/memory quantities or units.
  */
 export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Mappings, opts: MapOptions): MappedSystem {
-  const profile = mappings.defaults.profiles[opts.profile];
-  if (!profile) throw new UsageError(`unknown profile "${opts.profile}" (known: ${Object.keys(mappings.defaults.profiles).join(', ')}); choose one of them`, { option: 'profile' });
+  const profile = resolveProfile(mappings, opts.profile);
   const tables = profile.tables.map((name) => ({ name, rows: mappings.tables[name] ?? [] }));
   const warnings: string[] = [];
   const rowsUsed = new Set<string>();

@@ -1,6 +1,6 @@
 // One record per drive of the domain, built once: where it sits, what fills it, where its bytes are.
 import { storedFile, type StoredFile } from '../archive/chunks.js';
-import type { Archive } from '../archive/archive.js';
+import type { Archive } from '../archive/model.js';
 import { PackageError } from '../errors.js';
 import { safeName } from '../naming.js';
 import type { Envelope, OvfDisk, OvfFile } from '../ovf/model.js';
@@ -107,7 +107,7 @@ export function describeDrives(placed: readonly PlannedDisk[], ctx: DriveContext
     }
     const format = formatOf(p.ovfDisk?.format, file.href, p.device, mappings);
     if (format === undefined) {
-      refuse(`File "${file.href}" has ${p.ovfDisk?.format ? `an unknown ovf:format "${p.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json in a mappings overlay`, 'mappingsDir');
+      refuse(`File "${file.href}" has ${p.ovfDisk?.format ? `an unknown ovf:format "${p.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json in a mappings overlay`, 'mappings');
     }
     const stored = storedFile(ctx.archive, file);
     const capacityBytes = p.ovfDisk?.capacityBytes ?? stored.parts[0]?.size ?? file.sizeBytes ?? 0;

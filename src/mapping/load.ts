@@ -1,130 +1,83 @@
-// Loads and validates the mapping tables in mappings/ (plus a --mappings overlay).
-import { readFileSync, existsSync } from 'node:fs';
+// Loads and validates the mapping tables in mappings/ (plus a --mappings overlay): fixed tables by name, device tables discovered.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { MappingError } from '../errors.js';
+import type { z } from 'zod';
+import { MappingError, UsageError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { mergeSystem, systemSchema, type SystemRules } from './schema/system.js';
+import {
+  defaultsOverlaySchema,
+  defaultsSchema,
+  deviceTableSchema,
+  formatsSchema,
+  mergeDefaults,
+  mergeFormats,
+  mergeOs,
+  osSchema,
+  type MappingRow,
+  type Profile,
+} from './schema/index.js';
+import { systemSchema } from './schema/system.js';
 
-const controllerSchema = z.strictObject({
-  /** libvirt <controller type>. */
-  type: z.enum(['ide', 'scsi', 'sata', 'usb', 'virtio-serial']),
-  /** libvirt <controller model>, e.g. vmpvscsi, lsisas1068, lsilogic, virtio-scsi. */
-  model: z.string().optional(),
-  /** libvirt <target bus> for hard disks on this controller. */
-  diskBus: z.enum(['ide', 'scsi', 'sata', 'virtio', 'usb']),
-  /** libvirt <target bus> for CD-ROMs (default: diskBus). */
-  cdromBus: z.enum(['ide', 'scsi', 'sata', 'usb']).optional(),
-  /** Which <address type='drive'> field takes rasd:AddressOnParent: unit (lsilogic, sata), target (pvscsi, lsisas1068, virtio-scsi), ide (bus from the controller's rasd:Address, unit from AddressOnParent). */
-  address: z.enum(['unit', 'target', 'ide']),
-  /** Highest AddressOnParent the emulated device accepts. */
-  maxAddress: z.number().int().nonnegative(),
-  /** Machine type the controller needs (IDE needs pc/i440fx). */
-  machine: z.enum(['pc', 'q35']).optional(),
-});
-
-const rowSchema = z.strictObject({
-  id: z.string().min(1),
-  resourceTypes: z.array(z.number().int().nonnegative()).min(1),
-  subTypes: z.array(z.string().min(1)).optional(),
-  systemTypes: z.string().optional(),
-  /** Other child elements of the Item that must match (case-insensitive; "*" = present), for dialects such as oVirt's <Type>/<Device>. */
-  extra: z.record(z.string(), z.string()).optional(),
-  kind: z.enum(['processor', 'memory', 'controller', 'disk', 'cdrom', 'nic', 'video', 'sound', 'usb', 'tpm', 'ignore']),
-  note: z.string().optional(),
-  reason: z.string().optional(),
-  controller: controllerSchema.optional(),
-  nic: z.strictObject({ model: z.string().min(1) }).optional(),
-  video: z.strictObject({ model: z.string().min(1) }).optional(),
-  sound: z.strictObject({ model: z.string().min(1) }).optional(),
-  usb: z.strictObject({ model: z.string().min(1) }).optional(),
-  tpm: z.strictObject({ model: z.enum(['tpm-crb', 'tpm-tis']), version: z.enum(['1.2', '2.0']) }).optional(),
-  /** Who reads the row: import (OVF to libvirt), export (libvirt to OVF, mapping/reverse.ts) or both (default). */
-  direction: z.enum(['both', 'import', 'export']).optional(),
-  /** ResourceSubType export writes when the first of `subTypes` is not the one other readers accept best. */
-  exportSubType: z.string().min(1).optional(),
-  /** Warning export prints when it writes a device through this row. */
-  exportNote: z.string().optional(),
-});
-
-const tableSchema = z.strictObject({ $comment: z.string().optional(), rows: z.array(rowSchema) });
-
-const osEntrySchema = z.strictObject({ osinfo: z.string().url(), family: z.enum(['linux', 'windows', 'other']) });
-/** CIM_OperatingSystem.OsType number (OperatingSystemSection ovf:id) and VMware guest id (vmw:osType). */
-const osExportSchema = z.strictObject({ cimOsType: z.number().int().min(0).max(65535), vmwOsType: z.string().min(1) });
-const osSchema = z.strictObject({
-  $comment: z.string().optional(),
-  vmwOsType: z.record(z.string(), osEntrySchema).default({}),
-  vboxOsType: z.record(z.string(), osEntrySchema).default({}),
-  ovirtOsType: z.record(z.string(), osEntrySchema).default({}),
-  cimOsType: z.record(z.string().regex(/^\d+$/), osEntrySchema).default({}),
-  /** What export writes for a libosinfo id (mapping/reverse.ts); ids not listed use the tables above read in reverse. */
-  export: z
-    .strictObject({
-      $comment: z.string().optional(),
-      osinfo: z.record(z.string().url(), osExportSchema).default({}),
-      family: z.partialRecord(z.enum(['linux', 'windows', 'other']), osExportSchema).default({}),
-    })
-    .default({ osinfo: {}, family: {} }),
-});
-
-const formatsSchema = z.strictObject({
-  $comment: z.string().optional(),
-  rows: z.array(
-    z.strictObject({
-      pattern: z.string().min(1),
-      format: z.enum(['vmdk', 'qcow2', 'raw', 'vpc', 'vhdx', 'vdi']),
-      /** The ovf:format URI export writes for this format (the first row of a format that has one). */
-      exportUri: z.string().url().optional(),
-    }),
-  ),
-});
-
-const defaultsSchema = z.strictObject({
-  $comment: z.string().optional(),
-  profiles: z.record(z.string(), z.strictObject({ tables: z.array(z.string()).min(1), machine: z.enum(['pc', 'q35']) })),
-  arch: z.string(),
-  memoryUnitsWhenAbsent: z.string(),
-  memoryMiBWhenAbsent: z.number().int().positive(),
-  firmware: z.strictObject({
-    vmwConfigKey: z.string(),
-    efiValues: z.array(z.string()),
-    secureBootVmwConfigKey: z.string(),
-    /** oVirt's <BiosType> value to firmware: efi, or efi-secure for secure boot. */
-    ovirtBiosTypes: z.record(z.string(), z.enum(['bios', 'efi', 'efi-secure'])),
-  }),
-  graphics: z.strictObject({ type: z.enum(['vnc', 'spice', 'none']), listen: z.string() }),
-  serialConsole: z.boolean(),
-  defaultNetwork: z.string(),
-  cdromBusWhenNoController: z.enum(['ide', 'scsi', 'sata']),
-  diskBusWhenNoController: z.enum(['ide', 'scsi', 'sata', 'virtio']),
-  /** Export: vssd:VirtualSystemType written in System (one VMware and VirtualBox both accept). */
-  export: z.strictObject({ virtualSystemType: z.string().min(1) }).default({ virtualSystemType: 'vmx-13' }),
-});
-
-export type MappingRow = z.infer<typeof rowSchema>;
-export type ControllerMapping = z.infer<typeof controllerSchema>;
-export type OsEntry = z.infer<typeof osEntrySchema>;
-export type Defaults = z.infer<typeof defaultsSchema>;
+export type { ControllerMapping, Defaults, FormatRow, MappingRow, OsEntry, Profile } from './schema/index.js';
 
 /**
- * All mapping tables, validated. Device tables are keyed by file stem (devices, virtio, ...):
- * `tables` holds the rows import reads (direction both or import), `exportTables` those export
- * reads (both or export), each in file order.
+ * A table with a fixed file name: its schema, what an overlay's copy of it may hold (default: the
+ * same schema) and how that copy merges over the built-in table.
  */
-export interface Mappings {
+export interface FixedTable<T, O = T> {
+  readonly file: string;
+  readonly schema: z.ZodType<T>;
+  readonly overlay?: z.ZodType<O>;
+  readonly merge: (over: O, base: T) => T;
+}
+
+/** Declares a fixed table; `merge` defaults to mergeKeys. */
+export function fixedTable<T extends object, O = T>(file: string, schema: z.ZodType<T>, merge?: (over: O, base: T) => T, overlay?: z.ZodType<O>): FixedTable<T, O> {
+  return { file, schema, merge: merge ?? (mergeKeys as unknown as (over: O, base: T) => T), ...(overlay ? { overlay } : {}) };
+}
+
+/** Overlay keys replace built-in ones; a key whose values are plain objects on both sides merges one level down. */
+export function mergeKeys<T extends object>(over: T, base: T): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    const plain = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    out[key] = plain(prev) && plain(value) ? { ...(prev as object), ...(value as object) } : value;
+  }
+  return out as T;
+}
+
+/**
+ * The tables with fixed names, by the Mappings field that holds them. Adding a table is one line
+ * here (`key: fixedTable('key.json', keySchema)`, merge by mergeKeys unless given); every other
+ * `*.json` in a mappings directory is a device table.
+ */
+const FIXED_TABLES = {
+  os: fixedTable('os.json', osSchema, mergeOs),
+  formats: fixedTable('formats.json', formatsSchema, mergeFormats),
+  defaults: fixedTable('defaults.json', defaultsSchema, mergeDefaults, defaultsOverlaySchema),
+  system: fixedTable('system.json', systemSchema, undefined, systemSchema.partial()),
+};
+
+type FixedMappings = { readonly [K in keyof typeof FIXED_TABLES]: (typeof FIXED_TABLES)[K] extends FixedTable<infer T, infer _O> ? T : never };
+
+/** File names of the fixed tables (os.json, formats.json, ...): never read as device tables. */
+export const FIXED_TABLE_FILES: readonly string[] = Object.values(FIXED_TABLES).map((t) => t.file);
+
+/**
+ * All mapping tables, validated: the fixed tables (os, formats, defaults, ...) and the device
+ * tables, keyed by file stem (devices, virtio, ...): `tables` holds the rows import reads
+ * (direction both or import), `exportTables` those export reads (both or export), each in file order.
+ */
+export interface Mappings extends FixedMappings {
   readonly tables: Readonly<Record<string, readonly MappingRow[]>>;
   readonly exportTables: Readonly<Record<string, readonly MappingRow[]>>;
-  readonly os: z.infer<typeof osSchema>;
-  readonly formats: z.infer<typeof formatsSchema>['rows'];
-  readonly defaults: Defaults;
-  readonly system: SystemRules;
 }
 
 /** The mappings/ directory shipped with virt-ovf. */
 export const BUILTIN_MAPPINGS_DIR = join(PACKAGE_ROOT, 'mappings');
 
-function readJson<T>(file: string, schema: z.ZodType<T>): T {
+function readJson<T>(file: string, schema: z.ZodType<T>, hint = ''): T {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
@@ -134,48 +87,76 @@ function readJson<T>(file: string, schema: z.ZodType<T>): T {
   const result = schema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new MappingError(`${file}: invalid mapping table at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new MappingError(`${file}: invalid mapping table at ${issue.path.join('.') || '(root)'}: ${issue.message}${hint}`);
   }
   return result.data;
 }
 
+/** A fixed table: the built-in one, with the overlay's copy (when `overlayDir` has one) merged over it. */
+function loadFixed<T, O>(table: FixedTable<T, O>, overlayDir: string | undefined): T {
+  const base = readJson(join(BUILTIN_MAPPINGS_DIR, table.file), table.schema);
+  const overFile = overlayDir ? join(overlayDir, table.file) : undefined;
+  if (!overFile || !existsSync(overFile)) return base;
+  return table.merge(readJson(overFile, table.overlay ?? (table.schema as unknown as z.ZodType<O>)), base);
+}
+
+/** Stems of the device tables in `dir`: every `*.json` (not hidden) that is not a fixed table, sorted. */
+export function deviceTableNames(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.startsWith('.') && !FIXED_TABLE_FILES.includes(f))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
 /**
  * Loads the built-in tables and, when `overlayDir` is given, the user's tables on top:
- * overlay rows come before the built-in rows of the same table (so they win), OS entries
- * replace built-in keys, defaults replace top-level keys.
- * @throws MappingError naming the file and the JSON path that fails the schema.
+ * overlay rows come before the built-in rows of the same device table (so they win), an overlay
+ * device table of a new name adds that table, and each fixed table merges as its `merge` says
+ * (OS entries replace built-in keys, format rows come first, defaults replace top-level keys and
+ * add or replace profiles by name).
+ * @throws MappingError naming the file and the JSON path that fails the schema, or a profile
+ *   naming a table that does not exist, or (option `mappings`) when `overlayDir` is not a directory.
  */
 export function loadMappings(overlayDir?: string): Mappings {
-  const dirs = overlayDir ? [overlayDir, BUILTIN_MAPPINGS_DIR] : [BUILTIN_MAPPINGS_DIR];
-  if (overlayDir && !existsSync(overlayDir)) throw new MappingError(`--mappings ${overlayDir}: no such directory`);
+  if (overlayDir !== undefined && !isDirectory(overlayDir)) throw new MappingError(`mappings directory ${overlayDir}: no such directory`, { option: 'mappings' });
+  const dirs = overlayDir !== undefined ? [overlayDir, BUILTIN_MAPPINGS_DIR] : [BUILTIN_MAPPINGS_DIR];
+  const hint = ` (every .json file but ${FIXED_TABLE_FILES.join(', ')} is read as a device table)`;
   const all: Record<string, MappingRow[]> = {};
-  for (const name of ['devices', 'virtio']) {
-    all[name] = dirs.flatMap((d) => (existsSync(join(d, `${name}.json`)) ? readJson(join(d, `${name}.json`), tableSchema).rows : []));
+  for (const name of [...new Set(dirs.flatMap(deviceTableNames))].sort()) {
+    all[name] = dirs.flatMap((d) => (existsSync(join(d, `${name}.json`)) ? readJson(join(d, `${name}.json`), deviceTableSchema, hint).rows : []));
   }
-  const pick = (skip: string): Record<string, MappingRow[]> => Object.fromEntries(Object.entries(all).map(([n, rows]) => [n, rows.filter((r) => r.direction !== skip)]));
-  const tables = pick('export');
-  const layered = <T extends object>(file: string, schema: z.ZodType<T>, merge: (over: T, base: T) => T): T => {
-    const base = readJson(join(BUILTIN_MAPPINGS_DIR, file), schema);
-    const overFile = overlayDir ? join(overlayDir, file) : undefined;
-    return overFile && existsSync(overFile) ? merge(readJson(overFile, schema), base) : base;
-  };
-  const os = layered('os.json', osSchema, (o, b) => ({
-    vmwOsType: { ...b.vmwOsType, ...o.vmwOsType },
-    vboxOsType: { ...b.vboxOsType, ...o.vboxOsType },
-    ovirtOsType: { ...b.ovirtOsType, ...o.ovirtOsType },
-    cimOsType: { ...b.cimOsType, ...o.cimOsType },
-    export: { osinfo: { ...b.export.osinfo, ...o.export.osinfo }, family: { ...b.export.family, ...o.export.family } },
-  }));
-  const formats = layered('formats.json', formatsSchema, (o, b) => ({ rows: [...o.rows, ...b.rows] })).rows;
-  const defaults = layered('defaults.json', defaultsSchema, (o, b) => ({ ...b, ...o, profiles: { ...b.profiles, ...o.profiles } }));
-  for (const [name, profile] of Object.entries(defaults.profiles)) {
+  const fixed = Object.fromEntries(Object.entries(FIXED_TABLES).map(([key, table]) => [key, loadFixed(table as FixedTable<unknown, unknown>, overlayDir)])) as unknown as FixedMappings;
+  for (const [name, profile] of Object.entries(fixed.defaults.profiles)) {
     for (const table of profile.tables) {
-      if (!(table in tables)) throw new MappingError(`defaults.json: profile "${name}" names unknown table "${table}"`);
+      if (!(table in all)) throw new MappingError(`defaults.json: profile "${name}" names unknown table "${table}"`);
     }
   }
   for (const [name, rows] of Object.entries(all)) checkRows(name, rows);
-  const system = layered('system.json', systemSchema, mergeSystem);
-  return { tables, exportTables: pick('import'), os, formats, defaults, system };
+  const pick = (skip: string): Record<string, MappingRow[]> => Object.fromEntries(Object.entries(all).map(([n, rows]) => [n, rows.filter((r) => r.direction !== skip)]));
+  return { ...fixed, tables: pick('export'), exportTables: pick('import') };
+}
+
+/**
+ * The profile called `name` (--profile).
+ * @throws UsageError (option `profile`) listing the known profiles when there is none of that name.
+ */
+export function resolveProfile(mappings: Pick<Mappings, 'defaults'>, name: string): Profile {
+  const profile = Object.hasOwn(mappings.defaults.profiles, name) ? mappings.defaults.profiles[name] : undefined;
+  if (!profile) throw new UsageError(`unknown profile "${name}" (known: ${profileNames(mappings).join(', ')})`, { option: 'profile' });
+  return profile;
+}
+
+/** Names of the profiles, sorted; without `mappings`, those of the built-in defaults.json (read alone, for --profile's choices). */
+export function profileNames(mappings?: Pick<Mappings, 'defaults'>): string[] {
+  return Object.keys((mappings ?? { defaults: loadFixed(FIXED_TABLES.defaults, undefined) }).defaults.profiles).sort();
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function checkRows(table: string, rows: readonly MappingRow[]): void {

@@ -1,9 +1,9 @@
 // A libvirt domain (formatdomain devices) to OVF hardware (DSP0243 9.5 RASD Items, 9.1 DiskSection):
 // the mappings/ device tables that import reads, read in reverse.
 import type { DomainDescription, DomainDisk } from '../domain/parse.js';
-import { MappingError, UsageError } from '../errors.js';
+import { MappingError } from '../errors.js';
 import type { DiskInput, EnvelopeInput, FileInput, ItemInput, NetworkInput } from '../ovf/write.js';
-import type { Mappings, MappingRow } from './load.js';
+import { resolveProfile, type Mappings, type MappingRow } from './load.js';
 
 /** The package file holding a disk image or a CD-ROM medium. Sizes in bytes. */
 export interface DiskFile {
@@ -109,8 +109,7 @@ function operatingSystem(domain: DomainDescription, mappings: Mappings): Envelop
  *   `lax`) a hard disk is on a bus no row places (usb, sd, xen...).
  */
 export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, opts: ReverseOptions): ReverseResult {
-  const profile = mappings.defaults.profiles[opts.profile ?? 'faithful'];
-  if (!profile) throw new UsageError(`--profile ${opts.profile}: unknown profile (known: ${Object.keys(mappings.defaults.profiles).join(', ')})`);
+  const profile = resolveProfile(mappings, opts.profile ?? 'faithful');
   const systemType = mappings.defaults.export.virtualSystemType;
   const rows: Hit[] = profile.tables
     .flatMap((table) => (mappings.exportTables[table] ?? []).map((row) => ({ row, table })))

@@ -2,10 +2,10 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PackageError } from '../errors.js';
-import { virtualSizeProblem } from './limits.js';
+import { virtualSizeProblem } from './size-policy.js';
 import type { ImageFormat, ImageSource } from './qemu-img.js';
 
-export { checkFreeSpace } from './limits.js';
+export { checkFreeSpace } from './free-space.js';
 
 /** What checkImage found: the format (as declared), the virtual size its header claims, and warnings. */
 export interface CheckedImage {
@@ -64,7 +64,7 @@ function detect(head: Buffer, tail: Buffer): string[] {
  * - raw: nothing to parse; a recognised magic (qcow2, VMDK, VHD, VDI...) only adds a warning, because qemu-img
  *   always gets `-f raw` and so never interprets it (the guest sees it as data).
  * A magic that does not match the declared format is refused as format confusion; a claimed
- * virtual size above 1 PiB, or above 64× `capacityBytes`, is refused (limits.ts).
+ * virtual size above 1 PiB, or above 64× `capacityBytes`, is refused (size-policy.ts).
  * The file must be a regular file (a FIFO or device is refused, opened O_NONBLOCK so it cannot hang).
  * @throws PackageError (exit 3) naming `src.label`, what was found and why it is refused; Error if `declaredFormat` ≠ `src.format`; the signal's reason once aborted.
  */

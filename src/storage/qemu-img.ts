@@ -1,7 +1,8 @@
 // qemu-img adapter: info, create and convert, always with an explicit -f (qemu-img(1)).
 import { execa, type ResultPromise } from 'execa';
 import { ToolError } from '../errors.js';
-import { describeBytes, infoLimits, limitedCommand, type ProcessLimits } from './limits.js';
+import { infoLimits, limitedCommand, type ProcessLimits } from './process-limits.js';
+import { describeBytes } from './size-policy.js';
 
 /** Formats qemu-img reads here. */
 export type ImageFormat = 'vmdk' | 'qcow2' | 'raw' | 'vpc' | 'vhdx' | 'vdi';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { Archive } from '../archive/archive.js';
+import type { Archive } from '../archive/model.js';
 import { chunkName, type StoredFile } from '../archive/chunks.js';
 import { PackageError } from '../errors.js';
 import type { OvfFile } from '../ovf/model.js';

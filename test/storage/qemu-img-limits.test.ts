@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { ToolError } from '../../src/errors.js';
 import { checkImage } from '../../src/storage/image-check.js';
-import { findPrlimit, infoLimits, limitedCommand, TIMEOUT_ENV } from '../../src/storage/limits.js';
+import { findPrlimit, infoLimits, limitedCommand, TIMEOUT_ENV } from '../../src/storage/process-limits.js';
 import { convertImage, createImage, imageInfo, invocations, type ImageSource } from '../../src/storage/qemu-img.js';
 import { alignTo512, embed, makeImage, scratchDir, sourceOf } from './helpers.js';
 

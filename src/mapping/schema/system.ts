@@ -62,8 +62,3 @@ export const systemSchema = z.strictObject({
 
 /** Validated mappings/system.json. */
 export type SystemRules = z.infer<typeof systemSchema>;
-
-/** An overlay's system.json replaces the built-in one key by key. */
-export function mergeSystem(over: SystemRules, base: SystemRules): SystemRules {
-  return { ...base, ...over };
-}

@@ -1,0 +1,35 @@
+// The virt-ovf library (package.json "exports"): import OVF/OVA packages into libvirt, inspect them,
+// export domains. Importing it has no side effects (no signal handlers, libvirt loaded on first use).
+export { exportDomain, type ExportDomainOptions, type ExportResult } from './api-compat.js';
+export {
+  IMPORT_DEFAULTS,
+  importAll,
+  importPackage,
+  inspectPackage,
+  type ImportOptions,
+  type ImportPackageOptions,
+  type ImportResult,
+  type InspectOptions,
+  type InspectPackageOptions,
+  type InspectReport,
+  type PackageOptions,
+  type ProfileName,
+} from './import/index.js';
+export { createReporter, silentReporter, type Reporter, type ReporterOptions, type ReportEvent } from './report.js';
+export {
+  ExitCode,
+  InterruptedError,
+  LibvirtError,
+  LibvirtSetupError,
+  ManifestError,
+  MappingError,
+  OvfParseError,
+  PackageError,
+  ToolError,
+  UnsupportedItemError,
+  UsageError,
+  VirtOvfError,
+  type ExitCodeValue,
+  type VirtOvfErrorOptions,
+} from './errors.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,40 @@
+// Schema of mappings/defaults.json: domain-wide defaults and the device profiles.
+import { z } from 'zod';
+
+/** A device profile: the device tables consulted in order (first matching row wins) and its machine type. */
+export const profileSchema = z.strictObject({ tables: z.array(z.string()).min(1), machine: z.enum(['pc', 'q35']) });
+
+/** The whole defaults.json (the built-in one holds every key; an overlay may hold any of them). */
+export const defaultsSchema = z.strictObject({
+  $comment: z.string().optional(),
+  /** Profiles by name (--profile); an overlay adds profiles or replaces one of the same name. */
+  profiles: z.record(z.string(), profileSchema),
+  arch: z.string(),
+  memoryUnitsWhenAbsent: z.string(),
+  memoryMiBWhenAbsent: z.number().int().positive(),
+  firmware: z.strictObject({
+    vmwConfigKey: z.string(),
+    efiValues: z.array(z.string()),
+    secureBootVmwConfigKey: z.string(),
+    /** oVirt's <BiosType> value to firmware: efi, or efi-secure for secure boot. */
+    ovirtBiosTypes: z.record(z.string(), z.enum(['bios', 'efi', 'efi-secure'])),
+  }),
+  graphics: z.strictObject({ type: z.enum(['vnc', 'spice', 'none']), listen: z.string() }),
+  serialConsole: z.boolean(),
+  defaultNetwork: z.string(),
+  cdromBusWhenNoController: z.enum(['ide', 'scsi', 'sata']),
+  diskBusWhenNoController: z.enum(['ide', 'scsi', 'sata', 'virtio']),
+  /** Export: vssd:VirtualSystemType written in System (one VMware and VirtualBox both accept). */
+  export: z.strictObject({ virtualSystemType: z.string().min(1) }),
+});
+
+/** What an overlay defaults.json may hold: any subset of the keys. */
+export const defaultsOverlaySchema = defaultsSchema.partial();
+
+export type Defaults = z.infer<typeof defaultsSchema>;
+export type Profile = z.infer<typeof profileSchema>;
+
+/** Overlay keys replace built-in ones, except profiles, which merge by name. */
+export function mergeDefaults(over: z.infer<typeof defaultsOverlaySchema>, base: Defaults): Defaults {
+  return { ...base, ...over, profiles: { ...base.profiles, ...over.profiles } };
+}

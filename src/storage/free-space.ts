@@ -1,0 +1,34 @@
+// Whether a conversion fits: the free space of a libvirt pool or a host directory.
+import { statfs } from 'node:fs/promises';
+import { LibvirtSetupError } from '../errors.js';
+import type { StoragePool } from '../libvirt/index.js';
+import { describeBytes } from './size-policy.js';
+
+/**
+ * Refuses a conversion that cannot fit: `neededBytes` against the free space of a libvirt pool
+ * (virStoragePoolRefresh, best effort — it fails while another volume is being built — then
+ * virStoragePoolGetInfo's `available`; for a dir pool libvirt counts f_bfree, blocks reserved
+ * for root included, which is what root's qemu-img can fill) or of a directory (statfs(2):
+ * f_bavail × f_bsize, what an unprivileged writer can fill).
+ * `what` names the thing needing the space in the message, e.g. `disk 1 (disk1.vmdk)`.
+ * @throws LibvirtSetupError (exit 4) "WHAT needs N bytes but pool X has only M bytes free",
+ *   or when the pool is not running; LibvirtError when libvirt fails.
+ */
+export async function checkFreeSpace(target: StoragePool | { readonly dir: string }, neededBytes: number, what: string): Promise<void> {
+  let free: number;
+  let where: string;
+  if ('dir' in target) {
+    const st = await statfs(target.dir).catch((err: Error) => Promise.reject(new LibvirtSetupError(`cannot measure the free space of ${target.dir}: ${err.message}`, { cause: err })));
+    free = st.bavail * st.bsize;
+    where = `directory ${target.dir}`;
+  } else {
+    await target.refresh().catch(() => undefined);
+    const info = await target.info();
+    where = `pool "${target.name()}"`;
+    if (info.state !== 2) throw new LibvirtSetupError(`${where} is not running (virStoragePoolState ${info.state}); start it with: virsh pool-start ${target.name()}`);
+    free = info.availableBytes;
+  }
+  if (neededBytes > free) {
+    throw new LibvirtSetupError(`${what} needs ${describeBytes(neededBytes)} but ${where} has only ${describeBytes(free)} free; free some space, or choose another pool (--pool) or directory (--output-dir)`);
+  }
+}
