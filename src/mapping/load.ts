@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MappingError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { domainRulesSchema, type DomainRules } from './schema/domain.js';
 
 const controllerSchema = z.strictObject({
   /** libvirt <controller type>. */
@@ -117,6 +118,8 @@ export interface Mappings {
   readonly os: z.infer<typeof osSchema>;
   readonly formats: z.infer<typeof formatsSchema>['rows'];
   readonly defaults: Defaults;
+  /** mappings/domain.json: libvirt domain and OVF element rules. */
+  readonly domain: DomainRules;
 }
 
 /** The mappings/ directory shipped with virt-ovf. */
@@ -165,6 +168,7 @@ export function loadMappings(overlayDir?: string): Mappings {
     export: { osinfo: { ...b.export.osinfo, ...o.export.osinfo }, family: { ...b.export.family, ...o.export.family } },
   }));
   const formats = layered('formats.json', formatsSchema, (o, b) => ({ rows: [...o.rows, ...b.rows] })).rows;
+  const domain = layered('domain.json', domainRulesSchema, (o, b) => ({ ...b, ...o }));
   const defaults = layered('defaults.json', defaultsSchema, (o, b) => ({ ...b, ...o, profiles: { ...b.profiles, ...o.profiles } }));
   for (const [name, profile] of Object.entries(defaults.profiles)) {
     for (const table of profile.tables) {
@@ -172,7 +176,7 @@ export function loadMappings(overlayDir?: string): Mappings {
     }
   }
   for (const [name, rows] of Object.entries(all)) checkRows(name, rows);
-  return { tables, exportTables: pick('import'), os, formats, defaults };
+  return { tables, exportTables: pick('import'), os, formats, defaults, domain };
 }
 
 function checkRows(table: string, rows: readonly MappingRow[]): void {
