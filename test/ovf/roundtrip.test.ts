@@ -85,7 +85,13 @@ describe('OVF model round trip', () => {
   it('writes what it parsed from the fixtures and reads the same back', () => {
     for (const name of ['vmware-ovf10.ovf', 'vbox-ovf20.ovf', 'prefixed-no-default-ns.ovf', 'ovirt-style.ovf', 'vmware-ovf09.ovf']) {
       const first = parseFixture(name);
-      const writable = { ...first, disks: first.disks.map((d) => ({ ...d, capacityBytes: d.capacityBytes ?? 0 })), virtualSystems: first.virtualSystems.slice(0, 1) };
+      // The writer needs a capacity per Disk and one VirtualSystem; a Network without Description gets one (DSP8023 requires it), so give it here.
+      const writable = {
+        ...first,
+        disks: first.disks.map((d) => ({ ...d, capacityBytes: d.capacityBytes ?? 0 })),
+        networks: first.networks.map((n) => ({ ...n, description: n.description ?? `The ${n.name} network` })),
+        virtualSystems: first.virtualSystems.slice(0, 1),
+      };
       for (const version of [1, 2] as const) {
         const again = parseEnvelope(Buffer.from(writeEnvelope(writable, { version, rules })), name);
         assert.deepEqual(written(again), written(writable), `${name} (OVF ${version})`);
