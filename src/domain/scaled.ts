@@ -6,11 +6,11 @@ const SCALE: Record<string, bigint> = { k: 1n, m: 2n, g: 3n, t: 4n, p: 5n, e: 6n
 
 /**
  * A libvirt scaled integer in bytes: `b`/`byte`/`bytes`; `k`,`KiB`,`M`,`MiB`... (powers of 1024);
- * `KB`,`MB`,`GB`... (powers of 1000); case-insensitive; `defaultUnit` when `unit` is absent.
+ * `KB`,`MB`,`GB`... (powers of 1000); case-insensitive; `defaultUnit` (domain.json read.memoryUnit for <memory>) when `unit` is absent.
  * @throws LibvirtError when the value is not a non-negative integer, the unit is unknown or
  *   the result exceeds 2^53 - 1.
  */
-export function scaledToBytes(value: string, unit: string | undefined, where: string, defaultUnit = 'KiB'): number {
+export function scaledToBytes(value: string, unit: string | undefined, where: string, defaultUnit: string): number {
   const text = value.trim();
   const u = (unit ?? defaultUnit).trim().toLowerCase();
   if (!/^\d+$/.test(text)) throw domainXmlError(`${where}: "${value}" is not a non-negative integer`);

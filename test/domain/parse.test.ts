@@ -86,9 +86,9 @@ describe('parseDomainXml: the domain itself', () => {
   });
 
   it('refuses memory it cannot read, naming the element', () => {
-    throwsLibvirt(() => scaledToBytes('12', 'furlongs', '<memory>'), /<memory>: unknown unit "furlongs"/);
-    throwsLibvirt(() => scaledToBytes('-1', 'KiB', '<memory>'), /not a non-negative integer/);
-    throwsLibvirt(() => scaledToBytes('99999999', 'EiB', '<memory>'), /too large/);
+    throwsLibvirt(() => scaledToBytes('12', 'furlongs', '<memory>', 'KiB'), /<memory>: unknown unit "furlongs"/);
+    throwsLibvirt(() => scaledToBytes('-1', 'KiB', '<memory>', 'KiB'), /not a non-negative integer/);
+    throwsLibvirt(() => scaledToBytes('99999999', 'EiB', '<memory>', 'KiB'), /too large/);
   });
 
   it('refuses malformed XML, a DOCTYPE, another root element and a domain without name or memory', () => {
