@@ -69,11 +69,13 @@ describe('parseEnvelope: an OVF 1.0 descriptor as ovftool writes it', () => {
     ]);
   });
 
-  it('reads processor and memory quantities and units, and vmw:CoresPerSocket as an extra', () => {
+  it('reads processor and memory quantities and units, and vmw:CoresPerSocket as an extra and as coresPerSocket', () => {
     const cpu = item(env, '1');
     assert.equal(cpu.virtualQuantity, '4');
     assert.equal(cpu.allocationUnits, 'hertz * 10^6');
     assert.equal(cpu.extra['CoresPerSocket'], '2');
+    assert.equal(cpu.coresPerSocket, 2);
+    assert.equal(item(env, '2').coresPerSocket, undefined);
     const memory = item(env, '2');
     assert.equal(memory.virtualQuantity, '2048');
     assert.equal(memory.allocationUnits, 'byte * 2^20');
