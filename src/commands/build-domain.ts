@@ -1,10 +1,10 @@
 // Assembles the DomainSpec from an ImportPlan and the disk sources the import created (or will create).
-import type { DiskSource, DiskSpec, DomainSpec } from '../domain/model.js';
+import type { DomainDescription, DomainDisk, DomainDiskSource } from '../domain/model.js';
 import type { DiskPlan, ImportPlan } from './plan.js';
 
 /** Where one planned drive's bytes are in the final domain, and their format. */
 export interface ResolvedSource {
-  readonly source: DiskSource;
+  readonly source: DomainDiskSource;
   readonly format: 'qcow2' | 'raw';
 }
 
@@ -26,16 +26,16 @@ export function targetFormat(disk: DiskPlan, format: 'qcow2' | 'raw'): 'qcow2' |
 export function buildDomainSpec(
   plan: ImportPlan,
   opts: { type: 'kvm' | 'qemu'; uuid: string; sources: readonly ResolvedSource[]; serialLog?: string },
-): DomainSpec {
+): DomainDescription {
   const m = plan.mapped;
-  const disks: DiskSpec[] = plan.disks.map((d, i) => {
+  const disks: DomainDisk[] = plan.disks.map((d, i) => {
     const resolved = opts.sources[i]!;
     const p = d.planned;
     return {
       device: p.device,
       bus: p.bus,
       dev: p.dev,
-      format: resolved.format,
+      driverType: resolved.format,
       source: resolved.source,
       ...(p.address ? { address: p.address } : {}),
       ...(p.bootOrder !== undefined ? { bootOrder: p.bootOrder } : {}),
@@ -51,7 +51,7 @@ export function buildDomainSpec(
     name: plan.name,
     uuid: opts.uuid,
     description,
-    memoryKiB: Math.ceil(m.memoryBytes / 1024),
+    memoryBytes: Math.ceil(m.memoryBytes / 1024) * 1024,
     vcpus: m.vcpus,
     arch: m.arch,
     machine: m.machine,
@@ -60,14 +60,14 @@ export function buildDomainSpec(
     clockOffset: m.osFamily === 'windows' ? 'localtime' : 'utc',
     controllers: [...m.controllers, ...usbControllers],
     disks,
-    interfaces: m.nics.map((n) => ({ source: n.source, model: n.model, ...(n.mac ? { mac: n.mac } : {}) })),
+    interfaces: m.nics.map((n) => ({ type: n.source.type, ...(n.source.type === 'network' ? { source: n.source.network } : n.source.type === 'bridge' ? { source: n.source.bridge } : {}), model: n.model, ...(n.mac ? { mac: n.mac } : {}) })),
+    videos: m.video ? [m.video] : [],
     sounds: m.sounds,
     serialConsole: defaults.serialConsole,
     ...(opts.serialLog ? { serialLog: opts.serialLog } : {}),
     ...(defaults.graphics.type !== 'none' ? { graphics: { type: defaults.graphics.type, listen: defaults.graphics.listen } } : {}),
     ...(m.topology ? { topology: m.topology } : {}),
     ...(m.osinfo ? { osinfo: m.osinfo } : {}),
-    ...(m.video ? { video: m.video } : {}),
     ...(m.tpm ? { tpm: m.tpm } : {}),
   };
 }

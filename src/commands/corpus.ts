@@ -60,7 +60,7 @@ async function checkOne(path: string, file: string, expected: ExpectedFailure | 
       format: targetFormat(d, 'qcow2'),
       source: d.file || d.planned.device === 'disk' ? { type: 'volume' as const, pool: 'default', volume: targetName(d, targetFormat(d, 'qcow2')) } : { type: 'none' as const },
     }));
-    const xml = domainToXml(buildDomainSpec(plan, { type: 'qemu', uuid: randomUUID(), sources }));
+    const xml = domainToXml(buildDomainSpec(plan, { type: 'qemu', uuid: randomUUID(), sources }), plan.mappings.domain);
     await validateDomainXml(xml);
     if (conn) {
       const domain = await defineDomain(conn, xml);

@@ -104,7 +104,7 @@ export async function runImport(opts: ImportOptions, reporter: Reporter): Promis
       source: names[i] === undefined ? { type: 'none' } : opts.outputDir ? { type: 'file', path: join(opts.outputDir, names[i]!) } : { type: 'volume', pool: opts.pool, volume: names[i]! },
     }));
     if (opts.printXml) {
-      const xml = domainToXml(buildDomainSpec(plan, { type: virtType, uuid: randomUUID(), sources: predicted, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), meta(plan, opts));
+      const xml = domainToXml(buildDomainSpec(plan, { type: virtType, uuid: randomUUID(), sources: predicted, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), plan.mappings.domain, meta(plan, opts));
       return { domain: plan.name, uuid: '', virtType, defined: false, started: false, volumes: [], xml, warnings: plan.warnings };
     }
     await checkHost(conn!, plan, store!, names, opts);
@@ -113,7 +113,7 @@ export async function runImport(opts: ImportOptions, reporter: Reporter): Promis
     let uuid = randomUUID();
     while (lookupDomainByUUID(conn!, uuid)) uuid = randomUUID();
     if (opts.dryRun) {
-      const xml = domainToXml(buildDomainSpec(plan, { type: virtType, uuid, sources: predicted, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), meta(plan, opts));
+      const xml = domainToXml(buildDomainSpec(plan, { type: virtType, uuid, sources: predicted, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), plan.mappings.domain, meta(plan, opts));
       reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
       return { domain: plan.name, uuid, virtType, defined: false, started: false, volumes: [], xml, warnings: plan.warnings };
     }
@@ -259,7 +259,7 @@ async function convertAndDefine(conn: Connection, plan: ImportPlan, store: Targe
       }
     }
     await verification;
-    const xml = domainToXml(buildDomainSpec(plan, { type: ctx.virtType, uuid: ctx.uuid, sources, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), meta(plan, opts));
+    const xml = domainToXml(buildDomainSpec(plan, { type: ctx.virtType, uuid: ctx.uuid, sources, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) }), plan.mappings.domain, meta(plan, opts));
     let xmlFile: string | undefined;
     if (store.kind === 'dir') {
       xmlFile = join(store.dir, `${plan.name}.xml`);

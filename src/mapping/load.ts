@@ -16,6 +16,7 @@ import {
   type MappingRow,
   type Profile,
 } from './schema/index.js';
+import { domainRulesSchema } from './schema/domain.js';
 
 export type { ControllerMapping, Defaults, FormatRow, MappingRow, OsEntry, Profile } from './schema/index.js';
 
@@ -55,6 +56,7 @@ const FIXED_TABLES = {
   os: fixedTable('os.json', osSchema, mergeOs),
   formats: fixedTable('formats.json', formatsSchema, mergeFormats),
   defaults: fixedTable('defaults.json', defaultsSchema, mergeDefaults, defaultsOverlaySchema),
+  domain: fixedTable('domain.json', domainRulesSchema),
 };
 
 type FixedMappings = { readonly [K in keyof typeof FIXED_TABLES]: (typeof FIXED_TABLES)[K] extends FixedTable<infer T, infer _O> ? T : never };

@@ -1,7 +1,9 @@
 // Places disks and CD-ROMs on libvirt controllers: indexes, drive addresses, target names, boot order.
-import type { ControllerSpec, DriveAddress } from '../domain/model.js';
+import type { DomainController, DriveAddress } from '../domain/model.js';
+import { devName, devPrefix } from '../domain/target-dev.js';
 import type { Item, OvfDisk, OvfFile } from '../ovf/model.js';
 import type { ControllerMapping, Defaults } from './load.js';
+import type { DomainRules } from './schema/domain.js';
 
 /** A disk or CD-ROM Item with what its HostResource resolved to. */
 export interface StorageAttachment {
@@ -30,23 +32,12 @@ interface LayoutInput {
   readonly controllers: ReadonlyMap<string, { mapping: ControllerMapping; item: Item }>;
   readonly attachments: readonly StorageAttachment[];
   readonly defaults: Defaults;
+  /** domain.json targetDev: the dev name prefix of each bus. */
+  readonly targetDev: DomainRules['targetDev'];
   readonly profileMachine: string;
   /** Secure boot needs q35: IDE-attached devices then move to the default bus. */
   readonly forceQ35: boolean;
   readonly warnings: string[];
-}
-
-const DEV_PREFIX: Record<PlannedDisk['bus'], string> = { ide: 'hd', scsi: 'sd', sata: 'sd', usb: 'sd', virtio: 'vd' };
-
-/** sda, sdb, ... sdz, sdaa (the kernel's naming, which libvirt follows). */
-function devName(prefix: string, n: number): string {
-  let name = '';
-  let i = n;
-  do {
-    name = String.fromCharCode(97 + (i % 26)) + name;
-    i = Math.floor(i / 26) - 1;
-  } while (i >= 0);
-  return prefix + name;
 }
 
 /**
@@ -55,7 +46,7 @@ function devName(prefix: string, n: number): string {
  * bus (SATA), at the first free address. Out-of-range or taken addresses are moved to the
  * first free one with a warning.
  */
-export function layoutStorage(input: LayoutInput): { machine: string; controllers: ControllerSpec[]; disks: PlannedDisk[] } {
+export function layoutStorage(input: LayoutInput): { machine: string; controllers: DomainController[]; disks: PlannedDisk[] } {
   const { defaults, warnings } = input;
   const parentOf = (a: StorageAttachment) => (a.item.parent !== undefined ? input.controllers.get(a.item.parent) : undefined);
   const needsPc = input.attachments.some((a) => parentOf(a)?.mapping.machine === 'pc');
@@ -66,7 +57,7 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
     disk: { type: defaults.diskBusWhenNoController === 'virtio' ? 'sata' : defaults.diskBusWhenNoController, diskBus: defaults.diskBusWhenNoController, address: 'unit', maxAddress: 5 },
     cdrom: { type: defaults.cdromBusWhenNoController, diskBus: defaults.cdromBusWhenNoController, address: defaults.cdromBusWhenNoController === 'ide' ? 'ide' : 'unit', maxAddress: defaults.cdromBusWhenNoController === 'ide' ? 1 : 5 },
   };
-  const controllers: ControllerSpec[] = [];
+  const controllers: DomainController[] = [];
   const indexOf = new Map<string, number>();
   const nextIndex = (type: string) => controllers.filter((c) => c.type === type).length;
   const controllerIndex = (key: string, m: ControllerMapping): number => {
@@ -116,7 +107,7 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
       used.add(slotKey(slot));
       address = m.address === 'target' ? { controller: index, bus: 0, target: slot, unit: 0 } : { controller: index, bus: ideBus, target: 0, unit: slot };
     }
-    const prefix = DEV_PREFIX[bus];
+    const prefix = devPrefix(bus, input.targetDev);
     const n = bus === 'ide' && address ? address.bus * 2 + address.unit : (devCount[prefix] ?? 0);
     devCount[prefix] = Math.max(devCount[prefix] ?? 0, n + 1);
     disks.push({
