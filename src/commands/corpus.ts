@@ -61,7 +61,7 @@ async function checkOne(path: string, file: string, expected: ExpectedFailure | 
     // As a --print-xml import into the default pool would name the volumes.
     const destination: Destination = { kind: 'pool', pool: IMPORT_DEFAULTS.pool };
     const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings.system), plan.mappings.system);
-    const xml = domainToXml(buildDomainSpec(plan, drives, { type: 'qemu', uuid: randomUUID() }));
+    const xml = domainToXml(buildDomainSpec(plan, drives, { type: 'qemu', uuid: randomUUID() }), plan.mappings.domain);
     await validateDomainXml(xml);
     if (conn) {
       const domain = await defineDomain(conn, xml);

@@ -3,7 +3,7 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'xmlbuilder2';
-import type { DomainDisk } from '../domain/parse.js';
+import type { DomainDisk } from '../domain/model.js';
 import { LibvirtSetupError } from '../errors.js';
 import type { Domain } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';

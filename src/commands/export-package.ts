@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { createOvaWriter, formatManifest, manifestSize, type OvaFileSink } from '../export/ova-writer.js';
 import { certificateSize, signManifest } from '../export/sign.js';
 import { writeStreamOptimized } from '../export/vmdk/index.js';
-import { padDescriptor, writeEnvelope, type EnvelopeInput } from '../ovf/write.js';
+import type { OvfRules } from '../mapping/schema/domain.js';
+import type { EnvelopeInput } from '../ovf/model.js';
+import { padDescriptor, writeEnvelope } from '../ovf/write.js';
 import type { Reporter } from '../report.js';
 import { convertImage, type ImageFormat } from '../storage/qemu-img.js';
 import type { ExportOptions } from './export.js';
@@ -25,6 +27,8 @@ interface PackageInput {
   readonly opts: ExportOptions;
   readonly name: string;
   readonly envelope: EnvelopeInput;
+  /** domain.json "ovf" rules for writeEnvelope. */
+  readonly ovfRules: OvfRules;
   readonly disks: readonly PackageDisk[];
   readonly workDir: string;
   readonly reporter: Reporter;
@@ -63,10 +67,10 @@ async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput): Prom
 
 /** The descriptor with the real file sizes and populated sizes filled in. */
 function finalEnvelope(env: EnvelopeInput, sizes: Map<string, number>, populated: Map<string, number>): EnvelopeInput {
-  const idToHref = new Map(env.files.map((f) => [f.id, f.href] as const));
+  const idToHref = new Map(env.references.map((f) => [f.id, f.href] as const));
   return {
     ...env,
-    files: env.files.map((f) => ({ ...f, sizeBytes: sizes.get(f.href)! })),
+    references: env.references.map((f) => ({ ...f, sizeBytes: sizes.get(f.href)! })),
     disks: env.disks.map((d) => {
       const href = d.fileRef !== undefined ? idToHref.get(d.fileRef) : undefined;
       const p = href !== undefined ? populated.get(href) : undefined;
@@ -113,7 +117,7 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
         sizes.set(d.href, size);
         if (hash) digests.set(d.href, hash.digest('hex'));
       }
-      const ovf = Buffer.from(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion }));
+      const ovf = Buffer.from(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion, rules: input.ovfRules }));
       const files: { name: string; content: Buffer }[] = [{ name: ovfName, content: ovf }];
       if (alg) {
         digests.set(ovfName, createHash(alg).update(ovf).digest('hex'));
@@ -133,7 +137,7 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
   }
   const writer = await createOvaWriter(opts.output, { digest: alg ?? 'none' });
   try {
-    const placeholder = writeEnvelope(input.envelope, { version: opts.ovfVersion, placeholders: true });
+    const placeholder = writeEnvelope(input.envelope, { version: opts.ovfVersion, placeholders: true, rules: input.ovfRules });
     const ovfBytes = Buffer.byteLength(placeholder) + 1024;
     await writer.reserve(ovfName, ovfBytes);
     if (alg) await writer.reserve(mfName, manifestSize(alg, [ovfName, ...disks.map((d) => d.href)]));
@@ -149,7 +153,7 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
       digests.set(d.href, end.digest);
       if (r.populatedBytes !== undefined) populated.set(d.href, r.populatedBytes);
     }
-    const ovf = await writer.fill(ovfName, padDescriptor(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion }), ovfBytes));
+    const ovf = await writer.fill(ovfName, padDescriptor(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion, rules: input.ovfRules }), ovfBytes));
     digests.set(ovfName, ovf.digest);
     const files = [{ name: ovfName, sizeBytes: ovfBytes, digest: ovf.digest }];
     if (alg) {

@@ -1,7 +1,8 @@
 // The export pipeline, top-down: read the domain, snapshot a running one, map it back to OVF, stream disks into the OVA.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseDomainXml, type DomainDisk } from '../domain/parse.js';
+import type { DomainDisk } from '../domain/model.js';
+import { parseDomainXml } from '../domain/parse.js';
 import { LibvirtSetupError, UsageError } from '../errors.js';
 import { Connection, lookupDomainByName, lookupPool, VIR_DOMAIN_XML_INACTIVE, type Domain } from '../libvirt/index.js';
 import { loadMappings } from '../mapping/load.js';
@@ -76,7 +77,8 @@ export async function runExport(opts: ExportOptions, reporter: Reporter): Promis
   try {
     domain = lookupDomainByName(conn, opts.domain);
     if (!domain) throw new LibvirtSetupError(`no domain named "${opts.domain}" on ${conn.uri()}`);
-    const desc = parseDomainXml(await domain.xml(VIR_DOMAIN_XML_INACTIVE));
+    const mappings = loadMappings(opts.mappingsDir);
+    const desc = parseDomainXml(await domain.xml(VIR_DOMAIN_XML_INACTIVE), mappings.domain);
     const live = domain.isActive();
     const name = safeName(desc.name);
     reporter.emit({ kind: 'stage', message: `Exporting ${live ? 'running' : 'stopped'} domain ${desc.name}: ${desc.vcpus} vCPU, ${desc.memoryBytes / 2 ** 20} MiB, ${desc.disks.length} drive(s), ${desc.interfaces.length} NIC(s)` });
@@ -97,7 +99,6 @@ export async function runExport(opts: ExportOptions, reporter: Reporter): Promis
           const copies = await backupDisks(domain!, [...sources.keys()].filter((d) => d.device === 'disk'), backupDir, reporter, signal);
           for (const [disk, copy] of copies) sources.set(disk, { path: copy, format: 'qcow2' });
         }
-        const mappings = loadMappings(opts.mappingsDir);
         const planned = new Map<DomainDisk, DiskFile>();
         let n = 0;
         for (const [disk, src] of sources) {
@@ -111,7 +112,7 @@ export async function runExport(opts: ExportOptions, reporter: Reporter): Promis
         const reverse = mapDomainToOvf(desc, mappings, { ovfVersion: opts.ovfVersion, profile: opts.profile, ...(opts.lax ? { lax: true } : {}), diskFileFor: (disk) => planned.get(disk) });
         for (const w of reverse.warnings) reporter.emit({ kind: 'warning', message: w });
         const disks: PackageDisk[] = reverse.files.map((f) => ({ href: f.file.href, source: sources.get(f.disk)!, format: planned.get(f.disk)!.format, device: f.disk.device === 'cdrom' ? 'cdrom' : 'disk', bus: f.disk.bus }));
-        const written = await writePackage({ opts, name, envelope: reverse.envelope, disks, workDir, reporter, signal });
+        const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks, workDir, reporter, signal });
         reporter.emit({ kind: 'stage', message: `Finished: ${written.output}` });
         return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
       } finally {

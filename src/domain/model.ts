@@ -1,9 +1,13 @@
-// The libvirt domain model produced by the mapping (https://libvirt.org/formatdomain.html).
+// The libvirt domain model (https://libvirt.org/formatdomain.html): one type family that import
+// writes (domainToXml) and export reads (parseDomainXml). Each element's XML is declared once, in
+// its module beside this one (disk.ts, interface.ts, ...), and both read and written from there.
 
-/** <controller type index model>. */
-export interface ControllerSpec {
-  readonly type: 'ide' | 'scsi' | 'sata' | 'usb' | 'virtio-serial';
+/** <controller type index model> ("Controllers"). */
+export interface DomainController {
+  /** ide, scsi, sata, usb, pci, virtio-serial, ... */
+  readonly type: string;
   readonly index: number;
+  /** e.g. virtio-scsi, lsilogic, vmpvscsi, qemu-xhci; absent when libvirt chooses. */
   readonly model?: string;
 }
 
@@ -15,69 +19,126 @@ export interface DriveAddress {
   readonly unit: number;
 }
 
-/** Where a disk's bytes come from in the final domain. */
-export type DiskSource =
-  | { readonly type: 'volume'; readonly pool: string; readonly volume: string }
+/** Where a disk's bytes are (<disk type> and <source>, "Hard drives, floppy disks, CDROMs"). */
+export type DomainDiskSource =
   | { readonly type: 'file'; readonly path: string }
+  | { readonly type: 'block'; readonly dev: string }
+  | { readonly type: 'volume'; readonly pool: string; readonly volume: string }
+  | { readonly type: 'network'; readonly protocol: string; readonly name: string }
   | { readonly type: 'none' };
 
-/** <disk type device>. */
-export interface DiskSpec {
-  readonly device: 'disk' | 'cdrom';
-  /** <target bus>. */
-  readonly bus: 'ide' | 'scsi' | 'sata' | 'virtio' | 'usb';
-  /** <target dev>, e.g. sda, hdc, vda. */
+/** <disk device>: a hard disk, CD-ROM, floppy or SCSI LUN. */
+export interface DomainDisk {
+  readonly device: 'disk' | 'cdrom' | 'floppy' | 'lun';
+  /** <target bus>: ide, sata, scsi, virtio, usb, ... (read from the dev prefix when absent, as libvirt does). */
+  readonly bus: string;
+  /** <target dev>, e.g. vda, sdb, hdc. */
   readonly dev: string;
-  /** <driver type>: qcow2 or raw. */
-  readonly format: 'qcow2' | 'raw';
-  readonly source: DiskSource;
+  /** <driver type>: raw, qcow2, ... */
+  readonly driverType?: string;
+  readonly source: DomainDiskSource;
+  /** <address type='drive'>; absent for PCI-attached (virtio) disks. */
   readonly address?: DriveAddress;
+  /** <readonly/>; when unset, the rules' readonlyDevices (CD-ROMs) decide. */
   readonly readonly?: boolean;
   /** <boot order>, 1-based. */
   readonly bootOrder?: number;
 }
 
-/** <interface type>. */
-export interface InterfaceSpec {
-  readonly source:
-    | { readonly type: 'network'; readonly network: string }
-    | { readonly type: 'bridge'; readonly bridge: string }
-    /** QEMU user-mode networking (SLIRP): needs no host network, works with embedded and session drivers. */
-    | { readonly type: 'user' };
-  /** <model type>, e.g. e1000, vmxnet3, virtio. */
-  readonly model: string;
+/** <interface type> ("Network interfaces"). */
+export interface DomainInterface {
+  /** network, bridge, user, direct, ... */
+  readonly type: string;
+  /** <source network>, <source bridge> or <source dev> (the attribute follows the type). */
+  readonly source?: string;
+  /** <model type>, e.g. virtio, e1000, vmxnet3; absent when libvirt chooses. */
+  readonly model?: string;
   /** <mac address>, lower case. */
   readonly mac?: string;
 }
 
-/** Everything written into the domain XML. */
-export interface DomainSpec {
-  /** <domain type>. */
-  readonly type: 'kvm' | 'qemu';
+/** <tpm model> with its <backend type version>. */
+export interface DomainTpm {
+  readonly model?: string;
+  /** <backend type>: emulator, passthrough, external; the rules' tpmBackend when unset. */
+  readonly backend?: string;
+  readonly version?: string;
+}
+
+/** <features> child, e.g. { name: 'acpi' } or { name: 'smm', state: 'on' }. */
+export interface DomainFeature {
   readonly name: string;
-  readonly uuid: string;
+  readonly state?: string;
+}
+
+/** <graphics type listen> ("Graphical framebuffers"). */
+export interface DomainGraphics {
+  /** vnc, spice, ... */
+  readonly type: string;
+  /** Listen address, e.g. 127.0.0.1. */
+  readonly listen?: string;
+}
+
+/** Provenance recorded in <metadata><virt-ovf:import>. */
+export interface ImportMetadata {
+  readonly source: string;
+  readonly virtualSystem: string;
+  readonly profile: string;
+}
+
+/**
+ * A domain definition. Sizes in bytes. Optional fields the rules give defaults for
+ * (features, cpuMode, lifecycle actions, memballoon, readonly) are filled by
+ * domainDefaults() before writing; the reader returns what the XML says.
+ */
+export interface DomainDescription {
+  /** <domain type>: kvm, qemu, ... */
+  readonly type?: string;
+  readonly name: string;
+  readonly uuid?: string;
   readonly title?: string;
   readonly description?: string;
-  /** <memory unit='KiB'>. */
-  readonly memoryKiB: number;
+  /** <metadata><libosinfo:libosinfo><libosinfo:os id>. */
+  readonly osinfo?: string;
+  /** <metadata><virt-ovf:import>. */
+  readonly importMetadata?: ImportMetadata;
+  /** <memory> (and <currentMemory>) in bytes; written in KiB, rounded up. */
+  readonly memoryBytes: number;
+  /** <vcpu>: the maximum vCPU count. */
   readonly vcpus: number;
-  readonly topology?: { readonly sockets: number; readonly cores: number; readonly threads: number };
+  /** <vcpu current>: vCPUs online at boot, when fewer than `vcpus`. */
+  readonly vcpusCurrent?: number;
+  /** <os><type arch>, e.g. x86_64. */
   readonly arch: string;
-  /** <os><type machine>: pc or q35. */
-  readonly machine: string;
+  /** <os><type machine>, e.g. q35, pc-q35-8.2. */
+  readonly machine?: string;
+  /** <os firmware='efi'> (or an OVMF <loader> when read). */
   readonly firmware: 'bios' | 'efi';
   readonly secureBoot: boolean;
-  /** libosinfo id, recorded in <metadata><libosinfo:libosinfo>. */
-  readonly osinfo?: string;
-  readonly clockOffset: 'utc' | 'localtime';
-  readonly controllers: readonly ControllerSpec[];
-  readonly disks: readonly DiskSpec[];
-  readonly interfaces: readonly InterfaceSpec[];
-  readonly video?: { readonly model: string };
-  readonly sounds: readonly { readonly model: string }[];
-  readonly tpm?: { readonly model: string; readonly version: string };
+  /** <features> children. */
+  readonly features?: readonly DomainFeature[];
+  /** <cpu mode>, e.g. host-passthrough. */
+  readonly cpuMode?: string;
+  /** <cpu><topology>. */
+  readonly topology?: { readonly sockets: number; readonly dies?: number; readonly cores: number; readonly threads: number };
+  /** <clock offset>: utc, localtime, ... */
+  readonly clockOffset?: string;
+  readonly onPoweroff?: string;
+  readonly onReboot?: string;
+  readonly onCrash?: string;
+  readonly controllers: readonly DomainController[];
+  readonly disks: readonly DomainDisk[];
+  readonly interfaces: readonly DomainInterface[];
+  /** A <serial type='pty'> with its <console>. */
   readonly serialConsole: boolean;
-  /** Optional file the serial console is also logged to (<serial><log file>). */
+  /** File the serial console is also logged to (<serial><log file>). */
   readonly serialLog?: string;
-  readonly graphics?: { readonly type: 'vnc' | 'spice'; readonly listen: string };
+  readonly graphics?: DomainGraphics;
+  /** <video><model type> of each video device. */
+  readonly videos: readonly { readonly model: string }[];
+  /** <sound model> of each sound device. */
+  readonly sounds: readonly { readonly model: string }[];
+  readonly tpm?: DomainTpm;
+  /** <memballoon model>: virtio or none. */
+  readonly memballoon?: string;
 }

@@ -1,5 +1,5 @@
-// Assembles the DomainSpec from an ImportPlan and its drives with their targets.
-import type { DiskSpec, DomainSpec } from '../domain/model.js';
+// Assembles the DomainDescription from an ImportPlan and its drives with their targets.
+import type { DomainDescription, DomainDisk } from '../domain/model.js';
 import { domainToXml } from '../domain/xml.js';
 import type { ImportPlan } from './plan.js';
 import type { TargetedDrive } from './targets.js';
@@ -13,17 +13,17 @@ export interface DomainChoices {
 }
 
 /**
- * Builds the domain. Memory is converted from bytes to KiB (rounded up); each drive's <source>
- * is its target (none for an empty CD-ROM); the clock offset follows the OS family (system.json).
+ * Builds the domain. Memory is rounded up to whole KiB; each drive's <source> is its target (none
+ * for an empty CD-ROM); the clock offset follows the OS family (system.json).
  */
-export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive[], opts: DomainChoices): DomainSpec {
+export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive[], opts: DomainChoices): DomainDescription {
   const m = plan.mapped;
   const system = plan.mappings.system;
-  const disks: DiskSpec[] = drives.map(({ placed: p, target }) => ({
+  const disks: DomainDisk[] = drives.map(({ placed: p, target }) => ({
     device: p.device,
     bus: p.bus,
     dev: p.dev,
-    format: target?.format ?? system.volumes.cdromFormat,
+    driverType: target?.format ?? system.volumes.cdromFormat,
     source: target?.source ?? { type: 'none' },
     ...(p.address ? { address: p.address } : {}),
     ...(p.bootOrder !== undefined ? { bootOrder: p.bootOrder } : {}),
@@ -38,7 +38,7 @@ export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive
     name: plan.name,
     uuid: opts.uuid,
     description,
-    memoryKiB: Math.ceil(m.memoryBytes / 1024),
+    memoryBytes: Math.ceil(m.memoryBytes / 1024) * 1024,
     vcpus: m.vcpus,
     arch: m.arch,
     machine: m.machine,
@@ -47,19 +47,19 @@ export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive
     clockOffset: (m.osFamily !== undefined ? system.clock.byOsFamily[m.osFamily] : undefined) ?? system.clock.default,
     controllers: [...m.controllers, ...usbControllers],
     disks,
-    interfaces: m.nics.map((n) => ({ source: n.source, model: n.model, ...(n.mac ? { mac: n.mac } : {}) })),
+    interfaces: m.nics.map((n) => ({ type: n.source.type, ...(n.source.type === 'network' ? { source: n.source.network } : n.source.type === 'bridge' ? { source: n.source.bridge } : {}), model: n.model, ...(n.mac ? { mac: n.mac } : {}) })),
+    videos: m.video ? [m.video] : [],
     sounds: m.sounds,
     serialConsole: defaults.serialConsole,
     ...(opts.serialLog ? { serialLog: opts.serialLog } : {}),
     ...(defaults.graphics.type !== 'none' ? { graphics: { type: defaults.graphics.type, listen: defaults.graphics.listen } } : {}),
     ...(m.topology ? { topology: m.topology } : {}),
     ...(m.osinfo ? { osinfo: m.osinfo } : {}),
-    ...(m.video ? { video: m.video } : {}),
     ...(m.tpm ? { tpm: m.tpm } : {}),
   };
 }
 
 /** The domain XML, with virt-ovf's metadata (package, VirtualSystem, profile). */
 export function buildDomainXml(plan: ImportPlan, drives: readonly TargetedDrive[], opts: DomainChoices): string {
-  return domainToXml(buildDomainSpec(plan, drives, opts), { source: plan.archive.source, virtualSystem: plan.virtualSystem.id, profile: plan.profile });
+  return domainToXml(buildDomainSpec(plan, drives, opts), plan.mappings.domain, { source: plan.archive.source, virtualSystem: plan.virtualSystem.id, profile: plan.profile });
 }

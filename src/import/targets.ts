@@ -1,6 +1,6 @@
 // The volume each drive gets: name, format, and the <source> the domain will point at.
 import { join } from 'node:path';
-import type { DiskSource } from '../domain/model.js';
+import type { DomainDiskSource } from '../domain/model.js';
 import type { DriveRecord } from '../mapping/drives.js';
 import type { SystemRules } from '../mapping/schema/system.js';
 import type { TargetStore } from '../storage/volumes.js';
@@ -14,7 +14,7 @@ export interface DriveTarget {
   readonly name: string;
   readonly format: 'qcow2' | 'raw';
   /** The domain's <source> for it. */
-  readonly source: DiskSource;
+  readonly source: DomainDiskSource;
 }
 
 /** A drive record with its target; an empty CD-ROM drive has none. */
@@ -48,7 +48,7 @@ export function assignTargets(drives: readonly DriveRecord[], destination: Desti
     const cdrom = d.placed.device === 'cdrom';
     const targetFormat = cdrom ? cdromFormat : format;
     const name = `${d.volumeBase}.${cdrom ? extensions.cdrom : extensions[targetFormat]}`;
-    const source: DiskSource = destination.kind === 'dir' ? { type: 'file', path: join(destination.dir, name) } : { type: 'volume', pool: destination.pool, volume: name };
+    const source: DomainDiskSource = destination.kind === 'dir' ? { type: 'file', path: join(destination.dir, name) } : { type: 'volume', pool: destination.pool, volume: name };
     return { ...d, target: { name, format: targetFormat, source } };
   });
 }

@@ -1,6 +1,5 @@
 // Applies the mapping tables to one VirtualSystem: RASD Items to a libvirt device plan.
 import { OvfParseError, UnsupportedItemError } from '../errors.js';
-import type { InterfaceSpec } from '../domain/model.js';
 import { ResourceType, type Envelope, type Item, type OvfDisk, type OvfFile, type VirtualSystem } from '../ovf/model.js';
 import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
 import { resolveProfile, type ControllerMapping, type Mappings, type MappingRow } from './load.js';
@@ -25,8 +24,16 @@ export interface MapOptions {
   readonly generatedCdroms?: readonly GeneratedContent[];
 }
 
+/** Where a NIC attaches: a libvirt network, a host bridge, or QEMU user-mode networking (SLIRP, needs no host network). */
+export type NicSource = { readonly type: 'network'; readonly network: string } | { readonly type: 'bridge'; readonly bridge: string } | { readonly type: 'user' };
+
 /** A NIC and where it is attached; `defaulted` when no networks/bridges entry named its OVF network. */
-export interface PlannedNic extends InterfaceSpec {
+export interface PlannedNic {
+  readonly source: NicSource;
+  /** libvirt <model type>, e.g. e1000, vmxnet3, virtio. */
+  readonly model: string;
+  /** MAC address, lower case. */
+  readonly mac?: string;
   readonly instanceId: string;
   readonly ovfNetwork?: string;
   readonly defaulted: boolean;
@@ -159,7 +166,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
   }
 
   const { efi, secureBoot } = firmwareOf(vs, mappings);
-  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
+  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, targetDev: mappings.domain.targetDev, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
   const os = lookupOs(env, vs, mappings);
   return {
     vcpus,
@@ -266,7 +273,7 @@ function mapNic(item: Item, model: string, mappings: Mappings, opts: MapOptions)
   const mac = given && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(given) ? given.toLowerCase().replace(/-/g, ':') : undefined;
   const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
   const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;
-  const source: InterfaceSpec['source'] =
+  const source: NicSource =
     bridge !== undefined
       ? { type: 'bridge', bridge }
       : network !== undefined

@@ -16,6 +16,7 @@ import {
   type MappingRow,
   type Profile,
 } from './schema/index.js';
+import { domainRulesSchema } from './schema/domain.js';
 import { systemSchema } from './schema/system.js';
 
 export type { ControllerMapping, Defaults, FormatRow, MappingRow, OsEntry, Profile } from './schema/index.js';
@@ -56,6 +57,7 @@ const FIXED_TABLES = {
   os: fixedTable('os.json', osSchema, mergeOs),
   formats: fixedTable('formats.json', formatsSchema, mergeFormats),
   defaults: fixedTable('defaults.json', defaultsSchema, mergeDefaults, defaultsOverlaySchema),
+  domain: fixedTable('domain.json', domainRulesSchema),
   system: fixedTable('system.json', systemSchema, undefined, systemSchema.partial()),
 };
 

@@ -1,8 +1,9 @@
 // A libvirt domain (formatdomain devices) to OVF hardware (DSP0243 9.5 RASD Items, 9.1 DiskSection):
 // the mappings/ device tables that import reads, read in reverse.
-import type { DomainDescription, DomainDisk } from '../domain/parse.js';
+import type { DomainDescription, DomainDisk } from '../domain/model.js';
+import { devIndex } from '../domain/target-dev.js';
 import { MappingError } from '../errors.js';
-import type { DiskInput, EnvelopeInput, FileInput, ItemInput, NetworkInput } from '../ovf/write.js';
+import type { DiskInput, EnvelopeInput, ItemInput, OvfFile, OvfNetwork, VirtualSystemInput } from '../ovf/model.js';
 import { resolveProfile, type Mappings, type MappingRow } from './load.js';
 
 /** The package file holding a disk image or a CD-ROM medium. Sizes in bytes. */
@@ -34,7 +35,7 @@ export interface ReverseOptions {
 /** A domain disk and the References/File carrying its bytes; `diskId` for hard disks (DiskSection). */
 export interface ExportedFile {
   readonly disk: DomainDisk;
-  readonly file: FileInput;
+  readonly file: OvfFile;
   readonly diskId?: string;
 }
 
@@ -55,16 +56,10 @@ const fail = (err: Error): never => {
 /** ResourceSubType a row writes: exportSubType, else its first literal subtype; none for generic rows. */
 const subTypeOf = (row: MappingRow): string | undefined => row.exportSubType ?? row.subTypes?.find((s) => s !== '*' && !s.endsWith('*'));
 
-/** Index of a target dev name (sda 0, sdb 1, sdaa 26, vdc 2), as the kernel and libvirt count. */
-function devIndex(dev: string): number {
-  const letters = /^(?:hd|sd|vd|xvd)?([a-z]+)/.exec(dev)?.[1] ?? 'a';
-  return [...letters].reduce((n, c) => n * 26 + c.charCodeAt(0) - 96, 0) - 1;
-}
-
 /** libvirt's default drive address for a disk without one (virDomainDiskDefAssignAddress). */
-function driveAddress(disk: DomainDisk): { controller: number; bus: number; target: number; unit: number } {
+function driveAddress(disk: DomainDisk, rules: Mappings['domain']): { controller: number; bus: number; target: number; unit: number } {
   if (disk.address) return disk.address;
-  const n = devIndex(disk.dev);
+  const n = devIndex(disk.dev, rules.targetDev);
   if (disk.bus === 'ide') return { controller: 0, bus: Math.floor(n / 2), target: 0, unit: n % 2 };
   if (disk.bus === 'sata') return { controller: Math.floor(n / 6), bus: 0, target: 0, unit: n % 6 };
   return { controller: Math.floor(n / 7), bus: 0, target: 0, unit: n % 7 };
@@ -76,7 +71,7 @@ function driveAddress(disk: DomainDisk): { controller: number; bus: number; targ
  * cimOsType keys naming the id, else the `export.family` entry of the id's family (known from
  * any id with the same vendor path), else family other.
  */
-function operatingSystem(domain: DomainDescription, mappings: Mappings): EnvelopeInput['virtualSystem']['operatingSystem'] {
+function operatingSystem(domain: DomainDescription, mappings: Mappings): VirtualSystemInput['operatingSystem'] {
   const [os, osinfo] = [mappings.os, domain.osinfo];
   const explicit = osinfo !== undefined && Object.hasOwn(os.export.osinfo, osinfo) ? os.export.osinfo[osinfo] : undefined;
   if (explicit) return { id: explicit.cimOsType, vmwOsType: explicit.vmwOsType, description: osinfo! };
@@ -143,10 +138,10 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
 
   const items: ItemInput[] = [];
   const cores = domain.topology ? domain.topology.cores * domain.topology.threads : 1;
-  items.push(item(need('processor'), { elementName: `${domain.vcpus} virtual CPU(s)`, description: 'Number of virtual CPUs', allocationUnits: 'hertz * 10^6', virtualQuantity: domain.vcpus, ...(cores > 1 && domain.vcpus % cores === 0 ? { coresPerSocket: cores } : {}) }));
+  items.push(item(need('processor'), { elementName: `${domain.vcpus} virtual CPU(s)`, description: 'Number of virtual CPUs', allocationUnits: 'hertz * 10^6', virtualQuantity: String(domain.vcpus), ...(cores > 1 && domain.vcpus % cores === 0 ? { coresPerSocket: cores } : {}) }));
   const mib = Math.ceil(domain.memoryBytes / 2 ** 20);
   if (mib * 2 ** 20 !== domain.memoryBytes) warnings.push(`memory: ${domain.memoryBytes} bytes is not a whole number of MiB; written as ${mib} MiB`);
-  items.push(item(need('memory'), { elementName: `${mib}MB of memory`, description: 'Memory Size', allocationUnits: 'byte * 2^20', virtualQuantity: mib }));
+  items.push(item(need('memory'), { elementName: `${mib}MB of memory`, description: 'Memory Size', allocationUnits: 'byte * 2^20', virtualQuantity: String(mib) }));
 
   // Storage: one controller Item per libvirt controller (per IDE channel) that carries an exported drive.
   const controllers = new Map<string, { row: MappingRow; spec: Omit<ItemInput, 'instanceId' | 'resourceType'>; item?: ItemInput }>();
@@ -155,7 +150,7 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
   domain.disks.forEach((disk, index) => {
     const what = `${disk.device} ${disk.dev} (bus ${disk.bus})`;
     if (disk.device !== 'disk' && disk.device !== 'cdrom') return void warnings.push(`${what}: ${disk.device} devices are not carried over; left out of the OVF`);
-    const a = driveAddress(disk);
+    const a = driveAddress(disk, mappings.domain);
     const virtio = disk.bus === 'virtio';
     const key = virtio ? 'virtio' : `${disk.bus}/${disk.bus === 'ide' ? `0/${a.bus}` : a.controller}`;
     let ctl = controllers.get(key);
@@ -174,7 +169,7 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
     if (disk.device === 'disk' && !file) return void warnings.push(`${what}: no image was provided for it; left out of the OVF`);
     ctl.item ??= item(ctl.row, ctl.spec);
     const m = ctl.row.controller!;
-    let slot = virtio ? devIndex(disk.dev) : m.address === 'target' && a.target === 0 ? a.unit : m.address === 'target' ? a.target : a.unit;
+    let slot = virtio ? devIndex(disk.dev, mappings.domain.targetDev) : m.address === 'target' && a.target === 0 ? a.unit : m.address === 'target' ? a.target : a.unit;
     while (taken.has(`${key}/${slot}`) && slot <= m.maxAddress) slot += 1;
     taken.add(`${key}/${slot}`);
     const ref = file ? { id: `file${files.length + 1}`, href: file.href, ...(file.sizeBytes !== undefined ? { sizeBytes: file.sizeBytes } : {}) } : undefined;
@@ -184,15 +179,15 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
       const format = mappings.formats.find((f) => f.format === file!.format && f.exportUri)?.exportUri;
       disks.push({ diskId, fileRef: ref!.id, capacityBytes: file!.capacityBytes, ...(format ? { format } : {}), ...(file!.populatedSizeBytes !== undefined ? { populatedSizeBytes: file!.populatedSizeBytes } : {}) });
       files.push({ disk, file: ref!, diskId });
-      drives.push(item(diskRow, { elementName: `Hard disk ${disks.length}`, description: disk.dev, hostResource: `ovf:/disk/${diskId}`, ...base }));
+      drives.push(item(diskRow, { elementName: `Hard disk ${disks.length}`, description: disk.dev, hostResource: [`ovf:/disk/${diskId}`], ...base }));
     } else {
       if (ref) files.push({ disk, file: ref });
-      drives.push(item(cdromRow, { elementName: `CD/DVD drive ${drives.length - disks.length + 1}`, description: disk.dev, automaticAllocation: ref !== undefined, required: false, ...(ref ? { hostResource: `ovf:/file/${ref.id}` } : {}), ...base }));
+      drives.push(item(cdromRow, { elementName: `CD/DVD drive ${drives.length - disks.length + 1}`, description: disk.dev, automaticAllocation: ref !== undefined, required: false, ...(ref ? { hostResource: [`ovf:/file/${ref.id}`] } : {}), ...base }));
     }
   });
   items.push(...[...controllers.values()].flatMap((c) => (c.item ? [c.item] : [])), ...drives);
 
-  const networks: NetworkInput[] = [];
+  const networks: OvfNetwork[] = [];
   domain.interfaces.forEach((nic, i) => {
     const what = `interface ${i + 1} (${nic.type}${nic.mac ? ` ${nic.mac}` : ''})`;
     if (nic.type === 'hostdev' || nic.type === 'vdpa') return void warnings.push(`${what}: a ${nic.type} interface passes a host device through; left out of the OVF`);
@@ -200,7 +195,7 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
     if (!row) return;
     const connection = nic.source ?? nic.type;
     if (!networks.some((n) => n.name === connection)) networks.push({ name: connection, description: `libvirt ${nic.type === 'network' ? 'network' : nic.type === 'bridge' ? 'host bridge' : `${nic.type} interface`} ${connection}` });
-    items.push(item(row, { elementName: `Network adapter ${i + 1}`, description: `${subTypeOf(row) ?? 'Ethernet'} adapter on "${connection}"`, connection, automaticAllocation: true, ...(nic.mac ? { address: nic.mac } : {}) }));
+    items.push(item(row, { elementName: `Network adapter ${i + 1}`, description: `${subTypeOf(row) ?? 'Ethernet'} adapter on "${connection}"`, connection: [connection], automaticAllocation: true, ...(nic.mac ? { address: nic.mac } : {}) }));
   });
 
   // Optional devices (ovf:required="false"): video, sound, USB, TPM.
@@ -227,17 +222,15 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
   }
 
   const fw = mappings.defaults.firmware;
-  const vmwConfig = [{ key: fw.vmwConfigKey, value: domain.firmware === 'efi' ? (fw.efiValues[0] ?? 'efi') : 'bios' }, ...(domain.secureBoot ? [{ key: fw.secureBootVmwConfigKey, value: 'true' }] : [])];
-  const virtualSystem = {
+  const vmwConfig = { [fw.vmwConfigKey]: domain.firmware === 'efi' ? (fw.efiValues[0] ?? 'efi') : 'bios', ...(domain.secureBoot ? { [fw.secureBootVmwConfigKey]: 'true' } : {}) };
+  const virtualSystem: VirtualSystemInput = {
     id: domain.name,
     name: domain.name,
     operatingSystem: operatingSystem(domain, mappings),
-    virtualSystemType: systemType,
-    items: renumber(items),
-    vmwConfig,
+    hardware: { virtualSystemTypes: [systemType], items: renumber(items), vmwConfig },
     ...(domain.description ? { annotation: domain.description } : {}),
   };
-  return { envelope: { files: files.map((f) => f.file), disks, networks, virtualSystem }, files, rowsUsed: [...used], warnings };
+  return { envelope: { references: files.map((f) => f.file), disks, networks, virtualSystems: [virtualSystem] }, files, rowsUsed: [...used], warnings };
 }
 
 /** InstanceIDs 1, 2, 3... in document order (controllers were numbered when first used), Parent references following. */

@@ -1,7 +1,9 @@
 // Places disks and CD-ROMs on libvirt controllers: indexes, drive addresses, target names, boot order.
-import type { ControllerSpec, DriveAddress } from '../domain/model.js';
+import type { DomainController, DriveAddress } from '../domain/model.js';
+import { devName, devPrefix } from '../domain/target-dev.js';
 import type { Item, OvfDisk, OvfFile } from '../ovf/model.js';
 import type { ControllerMapping, Defaults } from './load.js';
+import type { DomainRules } from './schema/domain.js';
 import type { SystemRules } from './schema/system.js';
 
 /** Content import generates for a drive no Item describes: the OVF environment ISO (DSP0243 11.2). */
@@ -38,21 +40,12 @@ interface LayoutInput {
   readonly attachments: readonly StorageAttachment[];
   readonly defaults: Defaults;
   readonly system: SystemRules;
+  /** domain.json targetDev: the dev name prefix of each bus. */
+  readonly targetDev: DomainRules['targetDev'];
   readonly profileMachine: string;
   /** Secure boot needs q35: IDE-attached devices then move to the default bus. */
   readonly forceQ35: boolean;
   readonly warnings: string[];
-}
-
-/** sda, sdb, ... sdz, sdaa (the kernel's naming, which libvirt follows). */
-function devName(prefix: string, n: number): string {
-  let name = '';
-  let i = n;
-  do {
-    name = String.fromCharCode(97 + (i % 26)) + name;
-    i = Math.floor(i / 26) - 1;
-  } while (i >= 0);
-  return prefix + name;
 }
 
 /**
@@ -61,7 +54,7 @@ function devName(prefix: string, n: number): string {
  * bus (SATA), at the first free address. Out-of-range or taken addresses are moved to the
  * first free one with a warning.
  */
-export function layoutStorage(input: LayoutInput): { machine: string; controllers: ControllerSpec[]; disks: PlannedDisk[] } {
+export function layoutStorage(input: LayoutInput): { machine: string; controllers: DomainController[]; disks: PlannedDisk[] } {
   const { defaults, system, warnings } = input;
   const parentId = (a: StorageAttachment) => (a.kind === 'item' ? a.item.parent : undefined);
   const parentOf = (a: StorageAttachment) => (parentId(a) !== undefined ? input.controllers.get(parentId(a)!) : undefined);
@@ -73,7 +66,7 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
 
   const fallbackFor = (bus: ControllerMapping['diskBus']): ControllerMapping => ({ ...system.fallbackControllers[bus], diskBus: bus });
   const fallback: Record<'disk' | 'cdrom', ControllerMapping> = { disk: fallbackFor(defaults.diskBusWhenNoController), cdrom: fallbackFor(defaults.cdromBusWhenNoController) };
-  const controllers: ControllerSpec[] = [];
+  const controllers: DomainController[] = [];
   const indexOf = new Map<string, number>();
   const nextIndex = (type: string) => controllers.filter((c) => c.type === type).length;
   const controllerIndex = (key: string, m: ControllerMapping): number => {
@@ -128,7 +121,7 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
       used.add(slotKey(slot));
       address = m.address === 'target' ? { controller: index, bus: 0, target: slot, unit: 0 } : { controller: index, bus: ideBus, target: 0, unit: slot };
     }
-    const prefix = system.targetDevPrefix[bus];
+    const prefix = devPrefix(bus, input.targetDev);
     // IDE names follow the address: hda 0:0, hdb 0:1, hdc 1:0, hdd 1:1.
     const n = m.address === 'ide' && address ? address.bus * 2 + address.unit : (devCount[prefix] ?? 0);
     devCount[prefix] = Math.max(devCount[prefix] ?? 0, n + 1);

@@ -1,4 +1,6 @@
 // The OVF model: DSP0243 (OVF 1.x/2.0) sections and CIM RASD items, names as in the spec.
+// One model for both directions: parseEnvelope (parse.ts) returns these types and
+// writeEnvelope (write.ts) writes them (the *Input types below: the same types, fewer fields required).
 
 /**
  * CIM_ResourceAllocationSettingData.ResourceType values (DSP0243 uses CIM 2.x;
@@ -94,6 +96,8 @@ export interface Item {
   readonly configuration: readonly string[];
   /** ovf:bound: min, max or normal. */
   readonly bound?: string;
+  /** vmw:CoresPerSocket of a processor Item (VMware's extension). */
+  readonly coresPerSocket?: number;
   /** vmw:Config key/value pairs inside the item. */
   readonly vmwConfig: Readonly<Record<string, string>>;
   /** Every child element by local name (first value), for dialect extensions such as oVirt's. */
@@ -203,4 +207,28 @@ export interface Envelope {
   readonly eulas: readonly string[];
   /** Oddities tolerated while parsing (e.g. an unreadable informational ovf:size). */
   readonly warnings: readonly string[];
+}
+
+/**
+ * What writeEnvelope needs of an Item: any Item, only InstanceID required. `element` and
+ * `index` are ignored (the writer chooses the element by ResourceType, domain.json ovf);
+ * `configuration`, `bound`, `vmwConfig`, `extra` and `virtualQuantityUnits` are not written.
+ */
+export type ItemInput = Pick<Item, 'instanceId'> & Partial<Omit<Item, 'instanceId'>>;
+
+/** What writeEnvelope needs of a Disk: its capacity is required (written in bytes). */
+export type DiskInput = OvfDisk & { readonly capacityBytes: number };
+
+/** What writeEnvelope needs of a VirtualSystem: id, and its hardware's system types, items and vmw:Config pairs. */
+export type VirtualSystemInput = Pick<VirtualSystem, 'id'> &
+  Partial<Pick<VirtualSystem, 'name' | 'annotation' | 'operatingSystem'>> & {
+    readonly hardware: Pick<VirtualHardwareSection, 'virtualSystemTypes' | 'vmwConfig'> & Partial<Pick<VirtualHardwareSection, 'transport'>> & { readonly items: readonly ItemInput[] };
+  };
+
+/** What writeEnvelope needs of an Envelope: References, DiskSection, NetworkSection and exactly one VirtualSystem. */
+export interface EnvelopeInput {
+  readonly references: readonly OvfFile[];
+  readonly disks: readonly DiskInput[];
+  readonly networks: readonly OvfNetwork[];
+  readonly virtualSystems: readonly VirtualSystemInput[];
 }

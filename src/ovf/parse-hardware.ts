@@ -1,8 +1,8 @@
 // VirtualHardwareSection to Items (DSP0243 9.5; RASD, and OVF 2.0 SASD/EPASD items).
 import { OvfParseError } from '../errors.js';
 import type { Item, VirtualHardwareSection } from './model.js';
-import { attr, child, sectionName } from './xml-access.js';
-import type { XmlElement } from './xml.js';
+import { attr, child, sectionName } from '../xml/access.js';
+import type { XmlElement } from '../xml/parse.js';
 
 const ITEM_ELEMENTS = new Set(['Item', 'StorageItem', 'EthernetPortItem']);
 
@@ -68,6 +68,8 @@ function parseItem(el: XmlElement, element: Item['element'], index: number, ctx:
   const required = attr(el, 'required', ctx);
   const configuration = attr(el, 'configuration', ctx);
   const automatic = get('AutomaticAllocation');
+  // vmw:CoresPerSocket (no CIM class has a CoresPerSocket property).
+  const cores = get('CoresPerSocket');
   const item: Item = {
     element,
     index,
@@ -90,6 +92,7 @@ function parseItem(el: XmlElement, element: Item['element'], index: number, ctx:
     ...optional('virtualQuantityUnits', get('VirtualQuantityUnits')),
     ...optional('bound', attr(el, 'bound', ctx)),
     ...(automatic !== undefined ? { automaticAllocation: automatic.trim().toLowerCase() === 'true' } : {}),
+    ...(cores !== undefined && /^\s*[1-9]\d*\s*$/.test(cores) ? { coresPerSocket: Number(cores) } : {}),
   };
   return item;
 }

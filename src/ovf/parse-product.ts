@@ -1,7 +1,7 @@
 // ProductSection properties, DeploymentOptionSection and EulaSection (DSP0243 9.5, 9.7, 9.8).
 import type { DeploymentOption, OvfProperty, ProductSection } from './model.js';
-import { attr, child, childText, children, sectionName } from './xml-access.js';
-import type { XmlElement } from './xml.js';
+import { attr, child, childText, children, sectionName } from '../xml/access.js';
+import type { XmlElement } from '../xml/parse.js';
 
 type Ctx = { readonly file: string; readonly ovfNs: string };
 

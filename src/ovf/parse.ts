@@ -4,8 +4,8 @@ import type { DeploymentOption, Envelope, OvfDisk, OvfFile, OvfNetwork, OvfPrope
 import { parseHardwareSection } from './parse-hardware.js';
 import { parseDeploymentOptions, parseEulas, parseProductSections } from './parse-product.js';
 import { parseAllocationUnits, quantityToBytes } from './units.js';
-import { decodeXmlBytes, parseXml, type XmlElement } from './xml.js';
-import { attr, child, children, childText, sectionName } from './xml-access.js';
+import { decodeXmlBytes, parseXml, type XmlElement } from '../xml/parse.js';
+import { attr, child, children, childText, sectionName } from '../xml/access.js';
 
 /** Envelope namespace URIs (trailing slash removed) and the version each stands for. */
 const ENVELOPE_NS: Record<string, OvfVersion> = {

@@ -1,7 +1,9 @@
 // Envelope to OVF descriptor XML (DSP0243 1.1 / 2.0) with xmlbuilder2, valid against DSP8023 1.1.0 / 2.0.1.
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import { xmlSafe } from '../domain/xml.js';
+import type { OvfRules } from '../mapping/schema/domain.js';
+import { xmlSafe } from '../xml/write.js';
+import type { EnvelopeInput, ItemInput, VirtualSystemInput } from './model.js';
 
 /** Envelope namespace by OVF major version (DSP8023). */
 export const OVF_ENVELOPE_NS = { 1: 'http://schemas.dmtf.org/ovf/envelope/1', 2: 'http://schemas.dmtf.org/ovf/envelope/2' } as const;
@@ -15,82 +17,11 @@ const NS = {
   vmw: 'http://www.vmware.com/schema/ovf',
 } as const;
 
-/** References/File (DSP0243 7.1). */
-export interface FileInput {
-  readonly id: string;
-  readonly href: string;
-  /** ovf:size in bytes; left out when unknown (a placeholder in placeholder mode). */
-  readonly sizeBytes?: number;
-}
-
-/** DiskSection/Disk (DSP0243 9.1); capacity is written in bytes (capacityAllocationUnits "byte"). */
-export interface DiskInput {
-  readonly diskId: string;
-  readonly fileRef?: string;
-  /** ovf:capacity: the virtual size in bytes. */
-  readonly capacityBytes: number;
-  /** ovf:populatedSize in bytes; left out when unknown (a placeholder in placeholder mode). */
-  readonly populatedSizeBytes?: number;
-  /** ovf:format URI (formats.json exportUri). */
-  readonly format?: string;
-}
-
-/** NetworkSection/Network (DSP0243 9.2). */
-export interface NetworkInput {
-  readonly name: string;
-  readonly description?: string;
-}
-
-/** One RASD Item (DSP0243 9.5; CIM_ResourceAllocationSettingData property names). */
-export interface ItemInput {
-  readonly instanceId: string;
-  readonly resourceType: number;
-  readonly resourceSubType?: string;
-  readonly elementName: string;
-  readonly description?: string;
-  /** Address: the MAC of a NIC, the channel of an IDE controller. */
-  readonly address?: string;
-  readonly addressOnParent?: string;
-  /** InstanceID of the controller Item. */
-  readonly parent?: string;
-  /** ovf:/disk/ID or ovf:/file/ID. */
-  readonly hostResource?: string;
-  /** Network name of a NIC (NetworkSection). */
-  readonly connection?: string;
-  readonly allocationUnits?: string;
-  readonly virtualQuantity?: number;
-  readonly automaticAllocation?: boolean;
-  /** ovf:required; written only when false (DSP0243 default: true). */
-  readonly required?: boolean;
-  /** vmw:CoresPerSocket of a processor Item. */
-  readonly coresPerSocket?: number;
-}
-
-/** VirtualSystem (DSP0243 8) with its OperatingSystemSection and VirtualHardwareSection. */
-export interface VirtualSystemInput {
-  readonly id: string;
-  readonly name: string;
-  readonly annotation?: string;
-  /** ovf:id (CIM_OperatingSystem.OsType) and vmw:osType. */
-  readonly operatingSystem: { readonly id: number; readonly vmwOsType?: string; readonly description?: string };
-  /** vssd:VirtualSystemType, e.g. vmx-13. */
-  readonly virtualSystemType: string;
-  readonly items: readonly ItemInput[];
-  /** vmw:Config key/value pairs of the VirtualHardwareSection (firmware, uefi.secureBoot.enabled). */
-  readonly vmwConfig: readonly { readonly key: string; readonly value: string }[];
-}
-
-/** Everything one descriptor holds. */
-export interface EnvelopeInput {
-  readonly files: readonly FileInput[];
-  readonly disks: readonly DiskInput[];
-  readonly networks: readonly NetworkInput[];
-  readonly virtualSystem: VirtualSystemInput;
-}
-
 /** How to write: OVF 1.x (DSP8023 1.1.0) or 2.0 (DSP8023 2.0.1); placeholders for unknown sizes. */
 export interface WriteOptions {
   readonly version: 1 | 2;
+  /** domain.json "ovf": the OVF 2.0 element (StorageItem, EthernetPortItem) of each ResourceType. */
+  readonly rules: OvfRules;
   /**
    * Writes Number.MAX_SAFE_INTEGER for every unknown File ovf:size and Disk ovf:populatedSize,
    * so that the result is at least as long as the final descriptor written later from the same
@@ -116,43 +47,50 @@ const RASD_ORDER = [
   ['VirtualQuantity', 'virtualQuantity'],
 ] as const;
 
-/** OVF 2.0 element for an Item: StorageItem (SASD) for drives, EthernetPortItem (EPASD) for NICs, as VirtualBox writes them. */
-function itemElement(item: ItemInput, version: 1 | 2): { element: 'Item' | 'StorageItem' | 'EthernetPortItem'; prefix: 'rasd' | 'sasd' | 'epasd' } {
-  if (version === 2 && [15, 16, 17].includes(item.resourceType)) return { element: 'StorageItem', prefix: 'sasd' };
-  if (version === 2 && item.resourceType === 10) return { element: 'EthernetPortItem', prefix: 'epasd' };
+/**
+ * The element for an Item: in OVF 2.0, StorageItem (SASD) or EthernetPortItem (EPASD) for the
+ * ResourceTypes domain.json ovf.ovf2Elements lists (drives, NICs, as VirtualBox writes them); else Item.
+ */
+function itemElement(item: ItemInput, version: 1 | 2, rules: OvfRules): { element: 'Item' | 'StorageItem' | 'EthernetPortItem'; prefix: 'rasd' | 'sasd' | 'epasd' } {
+  const rt = item.resourceType;
+  if (version === 2 && rt !== undefined && rules.ovf2Elements.StorageItem.includes(rt)) return { element: 'StorageItem', prefix: 'sasd' };
+  if (version === 2 && rt !== undefined && rules.ovf2Elements.EthernetPortItem.includes(rt)) return { element: 'EthernetPortItem', prefix: 'epasd' };
   return { element: 'Item', prefix: 'rasd' };
 }
 
-function writeItem(section: XMLBuilder, item: ItemInput, version: 1 | 2): void {
-  const { element, prefix } = itemElement(item, version);
+function writeItem(section: XMLBuilder, item: ItemInput, version: 1 | 2, rules: OvfRules): void {
+  const { element, prefix } = itemElement(item, version, rules);
   const el = section.ele(element, item.required === false ? { 'ovf:required': 'false' } : {});
   for (const [name, key] of RASD_ORDER) {
     const value = item[key];
-    if (value !== undefined) el.ele(`${prefix}:${name}`).txt(xmlSafe(String(value)));
+    for (const v of Array.isArray(value) ? value : value !== undefined ? [value] : []) el.ele(`${prefix}:${name}`).txt(xmlSafe(String(v)));
   }
   if (item.coresPerSocket !== undefined) el.ele('vmw:CoresPerSocket', { 'ovf:required': 'false' }).txt(String(item.coresPerSocket));
 }
 
-function writeVirtualSystem(env: XMLBuilder, vs: VirtualSystemInput, version: 1 | 2): void {
+function writeVirtualSystem(env: XMLBuilder, vs: VirtualSystemInput, opts: WriteOptions): void {
   const sys = env.ele('VirtualSystem', { 'ovf:id': xmlSafe(vs.id) });
   sys.ele('Info').txt('A virtual machine');
-  sys.ele('Name').txt(xmlSafe(vs.name));
+  if (vs.name !== undefined) sys.ele('Name').txt(xmlSafe(vs.name));
   if (vs.annotation) sys.ele('AnnotationSection').ele('Info').txt('A human-readable annotation').up().ele('Annotation').txt(xmlSafe(vs.annotation));
-  const os = sys.ele('OperatingSystemSection', { 'ovf:id': String(vs.operatingSystem.id), ...(vs.operatingSystem.vmwOsType ? { 'vmw:osType': vs.operatingSystem.vmwOsType } : {}) });
-  os.ele('Info').txt('The kind of installed guest operating system');
-  if (vs.operatingSystem.description) os.ele('Description').txt(xmlSafe(vs.operatingSystem.description));
-  const hw = sys.ele('VirtualHardwareSection');
+  const o = vs.operatingSystem;
+  if (o) {
+    const os = sys.ele('OperatingSystemSection', { ...(o.id !== undefined ? { 'ovf:id': String(o.id) } : {}), ...(o.version ? { 'ovf:version': xmlSafe(o.version) } : {}), ...(o.vmwOsType ? { 'vmw:osType': o.vmwOsType } : {}) });
+    os.ele('Info').txt('The kind of installed guest operating system');
+    if (o.description) os.ele('Description').txt(xmlSafe(o.description));
+  }
+  const hw = sys.ele('VirtualHardwareSection', vs.hardware.transport?.length ? { 'ovf:transport': vs.hardware.transport.join(' ') } : {});
   hw.ele('Info').txt('Virtual hardware requirements');
   const system = hw.ele('System');
   system.ele('vssd:ElementName').txt('Virtual Hardware Family');
   system.ele('vssd:InstanceID').txt('0');
-  system.ele('vssd:VirtualSystemIdentifier').txt(xmlSafe(vs.name));
-  system.ele('vssd:VirtualSystemType').txt(vs.virtualSystemType);
+  system.ele('vssd:VirtualSystemIdentifier').txt(xmlSafe(vs.name ?? vs.id));
+  if (vs.hardware.virtualSystemTypes.length > 0) system.ele('vssd:VirtualSystemType').txt(xmlSafe(vs.hardware.virtualSystemTypes.join(' ')));
   // DSP8023 2.0.1: Item*, then EthernetPortItem*, then StorageItem*.
   const rank = { Item: 0, EthernetPortItem: 1, StorageItem: 2 } as const;
-  const items = vs.items.map((item, i) => ({ item, i, rank: rank[itemElement(item, version).element] })).sort((a, b) => a.rank - b.rank || a.i - b.i);
-  for (const { item } of items) writeItem(hw, item, version);
-  for (const c of vs.vmwConfig) hw.ele('vmw:Config', { 'ovf:required': 'false', 'vmw:key': c.key, 'vmw:value': c.value });
+  const items = vs.hardware.items.map((item, i) => ({ item, i, rank: rank[itemElement(item, opts.version, opts.rules).element] })).sort((a, b) => a.rank - b.rank || a.i - b.i);
+  for (const { item } of items) writeItem(hw, item, opts.version, opts.rules);
+  for (const [key, value] of Object.entries(vs.hardware.vmwConfig)) hw.ele('vmw:Config', { 'ovf:required': 'false', 'vmw:key': key, 'vmw:value': value });
 }
 
 /**
@@ -166,8 +104,11 @@ function writeVirtualSystem(env: XMLBuilder, vs: VirtualSystemInput, version: 1 
  * in 2.0 too (read by VMware, virt-ovf and, for OVF 1.x, the only version it reads, virt-v2v;
  * VirtualBox's ovfreader.cpp reads only the Items of the section).
  * @returns the XML text (UTF-8 declaration, pretty-printed, ending in a newline).
+ * @throws RangeError unless the envelope holds exactly one VirtualSystem.
  */
 export function writeEnvelope(input: EnvelopeInput, opts: WriteOptions): string {
+  const [vs, ...more] = input.virtualSystems;
+  if (!vs || more.length > 0) throw new RangeError(`writeEnvelope writes one VirtualSystem; got ${input.virtualSystems.length}`);
   const ovf = OVF_ENVELOPE_NS[opts.version];
   const unknown = (n: number | undefined): string | undefined => (n !== undefined ? String(n) : opts.placeholders ? String(Number.MAX_SAFE_INTEGER) : undefined);
   const doc = create({ version: '1.0', encoding: 'UTF-8' });
@@ -180,9 +121,15 @@ export function writeEnvelope(input: EnvelopeInput, opts: WriteOptions): string 
     'xmlns:vmw': NS.vmw,
   });
   const refs = env.ele('References');
-  for (const f of input.files) {
+  for (const f of input.references) {
     const size = unknown(f.sizeBytes);
-    refs.ele('File', { 'ovf:href': xmlSafe(f.href), 'ovf:id': f.id, ...(size !== undefined ? { 'ovf:size': size } : {}) });
+    refs.ele('File', {
+      'ovf:href': xmlSafe(f.href),
+      'ovf:id': f.id,
+      ...(size !== undefined ? { 'ovf:size': size } : {}),
+      ...(f.compression !== undefined ? { 'ovf:compression': f.compression } : {}),
+      ...(f.chunkSizeBytes !== undefined ? { 'ovf:chunkSize': String(f.chunkSizeBytes) } : {}),
+    });
   }
   if (input.disks.length > 0) {
     const section = env.ele('DiskSection');
@@ -195,6 +142,7 @@ export function writeEnvelope(input: EnvelopeInput, opts: WriteOptions): string 
         'ovf:diskId': d.diskId,
         ...(d.fileRef !== undefined ? { 'ovf:fileRef': d.fileRef } : {}),
         ...(d.format !== undefined ? { 'ovf:format': d.format } : {}),
+        ...(d.parentRef !== undefined ? { 'ovf:parentRef': d.parentRef } : {}),
         ...(populated !== undefined ? { 'ovf:populatedSize': populated } : {}),
       });
     }
@@ -204,7 +152,7 @@ export function writeEnvelope(input: EnvelopeInput, opts: WriteOptions): string 
     section.ele('Info').txt('The list of logical networks');
     for (const n of input.networks) section.ele('Network', { 'ovf:name': xmlSafe(n.name) }).ele('Description').txt(xmlSafe(n.description ?? `The ${n.name} network`));
   }
-  writeVirtualSystem(env, input.virtualSystem, opts.version);
+  writeVirtualSystem(env, vs, opts);
   return doc.end({ prettyPrint: true }) + '\n';
 }
 

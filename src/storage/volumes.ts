@@ -6,14 +6,14 @@ import { create } from 'xmlbuilder2';
 import { LibvirtError, LibvirtSetupError } from '../errors.js';
 import type { Connection, StoragePool } from '../libvirt/index.js';
 import { lookupPool } from '../libvirt/index.js';
-import type { DiskSource } from '../domain/model.js';
+import type { DomainDiskSource } from '../domain/model.js';
 import { createImage } from './qemu-img.js';
 
 /** A created target: the host path qemu-img writes, the domain's <source>, and how to remove it. */
 export interface CreatedTarget {
   readonly path: string;
   readonly format: 'qcow2' | 'raw';
-  readonly source: DiskSource;
+  readonly source: DomainDiskSource;
   remove(): Promise<void>;
 }
 

@@ -14,30 +14,37 @@ import { indexTar } from '../../src/archive/tar.js';
 import { PackageError, VirtOvfError } from '../../src/errors.js';
 import { createOvaWriter, formatManifest, manifestSize, ustarHeader, type DigestAlgorithm, type OvaWriter } from '../../src/export/ova-writer.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
-import { padDescriptor, writeEnvelope, type EnvelopeInput } from '../../src/ovf/write.js';
+import { loadMappings } from '../../src/mapping/load.js';
+import type { EnvelopeInput } from '../../src/ovf/model.js';
+import { padDescriptor, writeEnvelope } from '../../src/ovf/write.js';
 import { pseudoRandom, withTempDir } from '../archive/helpers.js';
 
+const rules = loadMappings().domain.ovf;
 const digestOf = (algorithm: string, data: Buffer): string => createHash(algorithm).update(data).digest('hex');
 
 /** A small descriptor naming the disks, with sizes filled in when known. */
 function envelope(disks: { href: string; size?: number }[]): EnvelopeInput {
   return {
-    files: disks.map((d, i) => ({ id: `file${i + 1}`, href: d.href, ...(d.size !== undefined ? { sizeBytes: d.size } : {}) })),
+    references: disks.map((d, i) => ({ id: `file${i + 1}`, href: d.href, ...(d.size !== undefined ? { sizeBytes: d.size } : {}) })),
     disks: disks.map((_, i) => ({ diskId: `vmdisk${i + 1}`, fileRef: `file${i + 1}`, capacityBytes: 2 ** 30 })),
     networks: [],
-    virtualSystem: {
-      id: 'vm',
-      name: 'vm',
-      operatingSystem: { id: 101, vmwOsType: 'otherLinux64Guest' },
-      virtualSystemType: 'vmx-13',
-      items: [
-        { instanceId: '1', resourceType: 3, elementName: '1 virtual CPU(s)', virtualQuantity: 1 },
-        { instanceId: '2', resourceType: 4, elementName: '512MB of memory', allocationUnits: 'byte * 2^20', virtualQuantity: 512 },
-        { instanceId: '3', resourceType: 20, resourceSubType: 'vmware.sata.ahci', elementName: 'SATA controller 0' },
-        ...disks.map((_, i) => ({ instanceId: String(4 + i), resourceType: 17, elementName: `Hard disk ${i + 1}`, hostResource: `ovf:/disk/vmdisk${i + 1}`, parent: '3', addressOnParent: String(i) })),
-      ],
-      vmwConfig: [{ key: 'firmware', value: 'bios' }],
-    },
+    virtualSystems: [
+      {
+        id: 'vm',
+        name: 'vm',
+        operatingSystem: { id: 101, vmwOsType: 'otherLinux64Guest' },
+        hardware: {
+          virtualSystemTypes: ['vmx-13'],
+          items: [
+            { instanceId: '1', resourceType: 3, elementName: '1 virtual CPU(s)', virtualQuantity: '1' },
+            { instanceId: '2', resourceType: 4, elementName: '512MB of memory', allocationUnits: 'byte * 2^20', virtualQuantity: '512' },
+            { instanceId: '3', resourceType: 20, resourceSubType: 'vmware.sata.ahci', elementName: 'SATA controller 0' },
+            ...disks.map((_, i) => ({ instanceId: String(4 + i), resourceType: 17, elementName: `Hard disk ${i + 1}`, hostResource: [`ovf:/disk/vmdisk${i + 1}`], parent: '3', addressOnParent: String(i) })),
+          ],
+          vmwConfig: { firmware: 'bios' },
+        },
+      },
+    ],
   };
 }
 
@@ -59,14 +66,14 @@ async function buildOva(dir: string, algorithm: DigestAlgorithm = 'sha256'): Pro
   const hrefs = Object.keys(disks);
   const ova = join(dir, 'vm.ova');
   const w = await createOvaWriter(ova, { digest: algorithm, mtime: new Date('2024-05-01T12:00:00Z') });
-  const bound = Buffer.byteLength(writeEnvelope(envelope(hrefs.map((href) => ({ href }))), { version: 1, placeholders: true }));
+  const bound = Buffer.byteLength(writeEnvelope(envelope(hrefs.map((href) => ({ href }))), { version: 1, placeholders: true, rules }));
   await w.reserve('vm.ovf', bound);
   await w.reserve('vm.mf', manifestSize(algorithm, ['vm.ovf', ...hrefs]));
   const results: { size: number; digest: string }[] = [];
   for (const [href, data] of Object.entries(disks)) results.push(await stream(w, href, data, data.length === 71_003 ? [1000, 512, 69_488, 3] : [data.length]));
   assert.deepEqual(results.map((r) => r.digest), Object.values(disks).map((d) => digestOf(algorithm, d)));
   assert.ok(existsSync(`${ova}.part`) && !existsSync(ova), 'only the .part exists while writing');
-  const ovf = await w.fill('vm.ovf', padDescriptor(writeEnvelope(envelope(hrefs.map((href, i) => ({ href, size: results[i]!.size }))), { version: 1 }), bound));
+  const ovf = await w.fill('vm.ovf', padDescriptor(writeEnvelope(envelope(hrefs.map((href, i) => ({ href, size: results[i]!.size }))), { version: 1, rules }), bound));
   await w.fill('vm.mf', formatManifest(algorithm, [{ name: 'vm.ovf', digest: ovf.digest }, ...hrefs.map((name, i) => ({ name, digest: results[i]!.digest }))]));
   await w.finish();
   return { ova, disks };

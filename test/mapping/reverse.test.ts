@@ -4,13 +4,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseDomainXml, type DomainDisk } from '../../src/domain/parse.js';
+import type { DomainDisk } from '../../src/domain/model.js';
+import { parseDomainXml } from '../../src/domain/parse.js';
 import { MappingError, UsageError } from '../../src/errors.js';
 import { mapVirtualSystem } from '../../src/mapping/apply.js';
 import { loadMappings, type MappingRow } from '../../src/mapping/load.js';
 import { mapDomainToOvf, type DiskFile, type ReverseOptions } from '../../src/mapping/reverse.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
-import { writeEnvelope, type ItemInput } from '../../src/ovf/write.js';
+import type { ItemInput } from '../../src/ovf/model.js';
+import { writeEnvelope } from '../../src/ovf/write.js';
 import { PROJECT_ROOT, withTempDir } from '../ovf/helpers.js';
 
 const mappings = loadMappings();
@@ -28,16 +30,16 @@ const files: ReverseOptions['diskFileFor'] = (disk: DomainDisk, i: number): Disk
   disk.device === 'disk' ? { href: `guest-disk${i + 1}.vmdk`, format: 'vmdk', capacityBytes: 2 ** 30 } : disk.source.type === 'file' ? { href: `guest-cd${i + 1}.iso`, format: 'raw', capacityBytes: 0 } : undefined;
 
 function reverse(devices: string, opts: Parameters<typeof domainXml>[1] & Partial<ReverseOptions> = {}) {
-  return mapDomainToOvf(parseDomainXml(domainXml(devices, opts)), mappings, { ovfVersion: 1, diskFileFor: files, ...opts });
+  return mapDomainToOvf(parseDomainXml(domainXml(devices, opts), mappings.domain), mappings, { ovfVersion: 1, diskFileFor: files, ...opts });
 }
 
 /** Writes the result and imports it again under `profile`. */
 function reimport(result: ReturnType<typeof reverse>, profile = 'faithful') {
-  const env = parseEnvelope(Buffer.from(writeEnvelope(result.envelope, { version: 1 })), 'guest.ovf');
+  const env = parseEnvelope(Buffer.from(writeEnvelope(result.envelope, { version: 1, rules: mappings.domain.ovf })), 'guest.ovf');
   return mapVirtualSystem(env, env.virtualSystems[0]!, mappings, { profile });
 }
 
-const items = (r: ReturnType<typeof reverse>, type: number): ItemInput[] => r.envelope.virtualSystem.items.filter((i) => i.resourceType === type);
+const items = (r: ReturnType<typeof reverse>, type: number): ItemInput[] => r.envelope.virtualSystems[0]!.hardware.items.filter((i) => i.resourceType === type);
 const sub = (r: ReturnType<typeof reverse>, type: number): (string | undefined)[] => items(r, type).map((i) => i.resourceSubType);
 
 const disk = (dev: string, bus: string, address = '', device = 'disk'): string => `<disk type='file' device='${device}'><source file='/i/${dev}'/><target dev='${dev}' bus='${bus}'/>${address}</disk>`;
@@ -61,7 +63,7 @@ describe('mapDomainToOvf: subtypes come from the tables', () => {
     const models = ['e1000', 'e1000e', 'vmxnet3', 'pcnet', 'rtl8139', 'virtio', 'virtio-transitional'];
     const r = reverse(models.map((m, i) => nic(m, `52:54:00:00:00:0${i}`)).join(''));
     assert.deepEqual(sub(r, 10), ['E1000', 'E1000e', 'VmxNet3', 'PCNet32', 'rtl8139', 'virtio-net', 'virtio-net']);
-    assert.deepEqual(items(r, 10).map((i) => [i.connection, i.address, i.automaticAllocation]), models.map((_, i) => ['default', `52:54:00:00:00:0${i}`, true]));
+    assert.deepEqual(items(r, 10).map((i) => [i.connection, i.address, i.automaticAllocation]), models.map((_, i) => [['default'], `52:54:00:00:00:0${i}`, true]));
     assert.deepEqual(r.envelope.networks, [{ name: 'default', description: 'libvirt network default' }]);
     assert.deepEqual(reimport(r).nics.map((n) => [n.model, n.mac, n.ovfNetwork]), ['e1000', 'e1000e', 'vmxnet3', 'pcnet', 'rtl8139', 'virtio', 'virtio'].map((m, i) => [m, `52:54:00:00:00:0${i}`, 'default']));
   });
@@ -94,7 +96,7 @@ describe('mapDomainToOvf: disks', () => {
     const r = reverse(disk('vda', 'virtio') + disk('vdb', 'virtio') + disk('sda', 'sata', drive(0, 0), 'cdrom'));
     const [ctl] = items(r, 20).filter((i) => i.resourceSubType === 'virtio-blk');
     assert.ok(ctl);
-    assert.deepEqual(items(r, 17).map((i) => [i.parent, i.addressOnParent, i.hostResource]), [[ctl.instanceId, '0', 'ovf:/disk/vmdisk1'], [ctl.instanceId, '1', 'ovf:/disk/vmdisk2']]);
+    assert.deepEqual(items(r, 17).map((i) => [i.parent, i.addressOnParent, i.hostResource]), [[ctl.instanceId, '0', ['ovf:/disk/vmdisk1']], [ctl.instanceId, '1', ['ovf:/disk/vmdisk2']]]);
     assert.match(r.warnings.join('\n'), /virtio-blk.*VMware and VirtualBox refuse/);
     for (const profile of ['faithful', 'virtio']) assert.deepEqual(reimport(r, profile).disks.filter((d) => d.device === 'disk').map((d) => [d.bus, d.dev]), [['virtio', 'vda'], ['virtio', 'vdb']], profile);
     assert.deepEqual(reimport(r).disks.filter((d) => d.device === 'cdrom').map((d) => d.bus), ['sata']);
@@ -119,13 +121,13 @@ describe('mapDomainToOvf: disks', () => {
 
   it('lists disk files and CD-ROM media in References in domain order, with DiskSection entries for disks only', () => {
     const r = reverse(disk('sda', 'sata', drive(0, 0)) + disk('sdb', 'sata', drive(0, 1), 'cdrom') + "<disk type='file' device='cdrom'><target dev='sdc' bus='sata'/></disk>" + disk('vda', 'virtio'));
-    assert.deepEqual(r.envelope.files, [{ id: 'file1', href: 'guest-disk1.vmdk' }, { id: 'file2', href: 'guest-cd2.iso' }, { id: 'file3', href: 'guest-disk4.vmdk' }]);
+    assert.deepEqual(r.envelope.references, [{ id: 'file1', href: 'guest-disk1.vmdk' }, { id: 'file2', href: 'guest-cd2.iso' }, { id: 'file3', href: 'guest-disk4.vmdk' }]);
     assert.deepEqual(r.files.map((f) => [f.disk.dev, f.file.id, f.diskId]), [['sda', 'file1', 'vmdisk1'], ['sdb', 'file2', undefined], ['vda', 'file3', 'vmdisk2']]);
     assert.deepEqual(r.envelope.disks.map((d) => [d.diskId, d.fileRef, d.capacityBytes, d.format]), [
       ['vmdisk1', 'file1', 2 ** 30, 'http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized'],
       ['vmdisk2', 'file3', 2 ** 30, 'http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized'],
     ]);
-    assert.deepEqual(items(r, 15).map((i) => [i.hostResource, i.automaticAllocation]), [['ovf:/file/file2', true], [undefined, false]]);
+    assert.deepEqual(items(r, 15).map((i) => [i.hostResource, i.automaticAllocation]), [[['ovf:/file/file2'], true], [undefined, false]]);
     const back = reimport(r);
     assert.deepEqual(back.disks.map((d) => [d.device, d.file?.href]), [['disk', 'guest-disk1.vmdk'], ['cdrom', 'guest-cd2.iso'], ['cdrom', undefined], ['disk', 'guest-disk4.vmdk']]);
   });
@@ -134,10 +136,10 @@ describe('mapDomainToOvf: disks', () => {
     const usb = disk('sdz', 'usb');
     assert.throws(() => reverse(usb), (err: unknown) => err instanceof MappingError && /disk sdz \(bus usb\).*--lax/.test(err.message));
     const lax = reverse(usb + "<disk type='file' device='floppy'><target dev='fda'/></disk>", { lax: true });
-    assert.deepEqual(lax.envelope.files, []);
+    assert.deepEqual(lax.envelope.references, []);
     assert.match(lax.warnings.join('\n'), /disk sdz \(bus usb\): left out/);
     assert.match(lax.warnings.join('\n'), /floppy fda.*left out/);
-    const none = mapDomainToOvf(parseDomainXml(domainXml(disk('sda', 'sata'))), mappings, { ovfVersion: 1, diskFileFor: () => undefined });
+    const none = mapDomainToOvf(parseDomainXml(domainXml(disk('sda', 'sata')), mappings.domain), mappings, { ovfVersion: 1, diskFileFor: () => undefined });
     assert.match(none.warnings.join('\n'), /disk sda .*no image was provided/);
     assert.deepEqual([items(none, 17), items(none, 20)], [[], []], 'no disk, and no controller left without one');
   });
@@ -169,23 +171,23 @@ describe('mapDomainToOvf: the system', () => {
   it('writes vCPUs with CoresPerSocket, memory in MiB rounded up, firmware and secure boot as vmw:Config', () => {
     const r = reverse('', { memory: "<memory unit='KiB'>1048577</memory>", extra: "<cpu><topology sockets='1' dies='1' cores='2' threads='1'/></cpu>", os: "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type><firmware><feature enabled='yes' name='secure-boot'/></firmware></os>" });
     const [[cpu], [memory]] = [items(r, 3), items(r, 4)];
-    assert.deepEqual([cpu!.virtualQuantity, cpu!.coresPerSocket], [2, 2]);
-    assert.deepEqual([memory!.virtualQuantity, memory!.allocationUnits], [1025, 'byte * 2^20']);
+    assert.deepEqual([cpu!.virtualQuantity, cpu!.coresPerSocket], ['2', 2]);
+    assert.deepEqual([memory!.virtualQuantity, memory!.allocationUnits], ['1025', 'byte * 2^20']);
     assert.match(r.warnings.join('\n'), /1073742848 bytes is not a whole number of MiB; written as 1025 MiB/);
-    assert.deepEqual(r.envelope.virtualSystem.vmwConfig, [{ key: 'firmware', value: 'efi' }, { key: 'uefi.secureBoot.enabled', value: 'true' }]);
-    assert.equal(r.envelope.virtualSystem.virtualSystemType, 'vmx-13');
-    assert.equal(reverse('').envelope.virtualSystem.vmwConfig[0]!.value, 'bios');
+    assert.deepEqual(Object.entries(r.envelope.virtualSystems[0]!.hardware.vmwConfig), [['firmware', 'efi'], ['uefi.secureBoot.enabled', 'true']]);
+    assert.deepEqual(r.envelope.virtualSystems[0]!.hardware.virtualSystemTypes, ['vmx-13']);
+    assert.equal(reverse('').envelope.virtualSystems[0]!.hardware.vmwConfig['firmware'], 'bios');
   });
 
   it('numbers InstanceIDs 1, 2, 3... in document order with Parent pointing at controllers', () => {
     const r = reverse(disk('sda', 'sata', drive(0, 0)) + disk('hda', 'ide', drive(0, 0)) + disk('sdb', 'sata', drive(0, 1)));
-    const all = r.envelope.virtualSystem.items;
+    const all = r.envelope.virtualSystems[0]!.hardware.items;
     assert.deepEqual(all.map((i) => i.instanceId), all.map((_, n) => String(n + 1)));
-    for (const i of all.filter((x) => x.parent !== undefined)) assert.ok([5, 6, 20].includes(all.find((c) => c.instanceId === i.parent)!.resourceType), `Parent of ${i.elementName}`);
+    for (const i of all.filter((x) => x.parent !== undefined)) assert.ok([5, 6, 20].includes(all.find((c) => c.instanceId === i.parent)!.resourceType!), `Parent of ${i.elementName}`);
   });
 
   it('maps the libosinfo id through os.json: the export table, the first match, the family, or other', () => {
-    const os = (osinfo?: string) => reverse('', osinfo ? { osinfo } : {}).envelope.virtualSystem.operatingSystem;
+    const os = (osinfo?: string) => reverse('', osinfo ? { osinfo } : {}).envelope.virtualSystems[0]!.operatingSystem;
     assert.deepEqual(os('http://debian.org/debian/12'), { id: 96, vmwOsType: 'debian12_64Guest', description: 'http://debian.org/debian/12' });
     assert.deepEqual(os('http://microsoft.com/win/2k8'), { id: 76, vmwOsType: 'otherGuest64', description: 'http://microsoft.com/win/2k8' });
     assert.deepEqual(os('http://fedoraproject.org/fedora/40'), { id: 101, vmwOsType: 'otherLinux64Guest', description: 'http://fedoraproject.org/fedora/40' });

@@ -6,17 +6,21 @@ import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseDomainXml, type DomainDescription } from '../../src/domain/parse.js';
+import type { DomainDescription } from '../../src/domain/model.js';
+import { parseDomainXml as parseWith } from '../../src/domain/parse.js';
 import { mapVirtualSystem } from '../../src/mapping/apply.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { mapDomainToOvf } from '../../src/mapping/reverse.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
-import { parseXml } from '../../src/ovf/xml.js';
-import { OVF_ENVELOPE_NS, padDescriptor, writeEnvelope, type EnvelopeInput } from '../../src/ovf/write.js';
+import type { EnvelopeInput } from '../../src/ovf/model.js';
+import { OVF_ENVELOPE_NS, padDescriptor, writeEnvelope } from '../../src/ovf/write.js';
+import { parseXml } from '../../src/xml/parse.js';
 import { PROJECT_ROOT, withTempDir } from './helpers.js';
 
 const SCHEMAS = resolve(PROJECT_ROOT, '..', 'shared', 'schemas', 'ovf');
 const mappings = loadMappings();
+const rules = mappings.domain.ovf;
+const parseDomainXml = (xml: string) => parseWith(xml, mappings.domain);
 
 /** Runs xmllint on `files` against `schema` with the offline catalog (SOURCES.md); resolves with exit code and output. */
 function xmllint(schema: string, files: string[]): Promise<{ code: number; output: string }> {
@@ -81,7 +85,7 @@ describe('writeEnvelope: DMTF schema validation', () => {
       await withTempDir(async (dir) => {
         const files = Object.entries(CASES).map(([name, xml], i) => {
           const file = join(dir, `case${i}.ovf`);
-          writeFileSync(file, writeEnvelope(envelopeFor(parseDomainXml(xml)), { version }));
+          writeFileSync(file, writeEnvelope(envelopeFor(parseDomainXml(xml)), { version, rules }));
           assert.ok(name);
           return file;
         });
@@ -99,7 +103,7 @@ describe('writeEnvelope: DMTF schema validation', () => {
     if (skipSchema) return t.skip(skipSchema);
     await withTempDir(async (dir) => {
       const file = join(dir, 'placeholder.ovf');
-      writeFileSync(file, writeEnvelope(envelopeFor(parseDomainXml(CASES['several disks and NICs, video, sound, USB, TPM']!), false), { version: 1, placeholders: true }));
+      writeFileSync(file, writeEnvelope(envelopeFor(parseDomainXml(CASES['several disks and NICs, video, sound, USB, TPM']!), false), { version: 1, placeholders: true, rules }));
       const { code, output } = await xmllint('ovf1-plus-vmware-wrapper.xsd', [file]);
       assert.equal(code, 0, output);
     });
@@ -111,7 +115,7 @@ describe('writeEnvelope: virt-ovf reads its own descriptors back', () => {
     for (const version of [1, 2] as const) {
       it(`${name} (OVF ${version}): same vCPUs, memory, firmware, buses, controller models, NIC models and MACs`, () => {
         const domain = parseDomainXml(xml);
-        const env = parseEnvelope(Buffer.from(writeEnvelope(envelopeFor(domain), { version })), 'case.ovf');
+        const env = parseEnvelope(Buffer.from(writeEnvelope(envelopeFor(domain), { version, rules })), 'case.ovf');
         assert.equal(env.version, String(version));
         const back = mapVirtualSystem(env, env.virtualSystems[0]!, mappings, { profile: 'faithful' });
         assert.equal(back.vcpus, domain.vcpus);
@@ -136,7 +140,7 @@ describe('writeEnvelope: layout', () => {
   const input = envelopeFor(parseDomainXml(CASES['several disks and NICs, video, sound, USB, TPM']!));
 
   it('writes RASD children in the CIM schema order and VMware extensions last', () => {
-    const root = parseXml(writeEnvelope(input, { version: 1 }), 'x.ovf');
+    const root = parseXml(writeEnvelope(input, { version: 1, rules }), 'x.ovf');
     const hw = root.children.find((c) => c.local === 'VirtualSystem')!.children.find((c) => c.local === 'VirtualHardwareSection')!;
     for (const item of hw.children.filter((c) => c.local === 'Item')) {
       const names = item.children.filter((c) => !c.qname.startsWith('vmw:')).map((c) => c.local);
@@ -147,7 +151,7 @@ describe('writeEnvelope: layout', () => {
   });
 
   it('writes OVF 2.0 drives as StorageItem and NICs as EthernetPortItem, after every Item', () => {
-    const root = parseXml(writeEnvelope(input, { version: 2 }), 'x.ovf');
+    const root = parseXml(writeEnvelope(input, { version: 2, rules }), 'x.ovf');
     assert.equal(root.ns, OVF_ENVELOPE_NS[2]);
     const hw = root.children.find((c) => c.local === 'VirtualSystem')!.children.find((c) => c.local === 'VirtualHardwareSection')!;
     const kinds = hw.children.map((c) => c.local).filter((n) => n.endsWith('Item'));
@@ -158,8 +162,8 @@ describe('writeEnvelope: layout', () => {
   });
 
   it('escapes names and drops characters XML cannot carry', () => {
-    const vs = { ...input.virtualSystem, name: 'a & b <c> "d"\u0001', annotation: 'x\u0007y' };
-    const env = parseEnvelope(Buffer.from(writeEnvelope({ ...input, virtualSystem: vs }, { version: 1 })), 'x.ovf');
+    const vs = { ...input.virtualSystems[0]!, name: 'a & b <c> "d"\u0001', annotation: 'x\u0007y' };
+    const env = parseEnvelope(Buffer.from(writeEnvelope({ ...input, virtualSystems: [vs] }, { version: 1, rules })), 'x.ovf');
     assert.equal(env.virtualSystems[0]!.name, 'a & b <c> "d"\uFFFD');
     assert.equal(env.virtualSystems[0]!.annotation, 'x\uFFFDy');
   });
@@ -170,21 +174,21 @@ describe('writeEnvelope: placeholders and padding for the OVA region', () => {
   const sized = envelopeFor(parseDomainXml(CASES['several disks and NICs, video, sound, USB, TPM']!), true);
 
   it('makes a placeholder descriptor at least as long as the final one, whatever the sizes turn out to be', () => {
-    const bound = Buffer.byteLength(writeEnvelope(unsized, { version: 1, placeholders: true }));
-    assert.ok(bound >= Buffer.byteLength(writeEnvelope(sized, { version: 1 })));
-    const huge = { ...sized, files: sized.files.map((f) => ({ ...f, sizeBytes: Number.MAX_SAFE_INTEGER })), disks: sized.disks.map((d) => ({ ...d, populatedSizeBytes: Number.MAX_SAFE_INTEGER })) };
-    assert.equal(Buffer.byteLength(writeEnvelope(huge, { version: 1 })), bound);
-    assert.match(writeEnvelope(unsized, { version: 1, placeholders: true }), /ovf:size="9007199254740991"/);
-    assert.doesNotMatch(writeEnvelope(unsized, { version: 1 }), /ovf:size=/);
+    const bound = Buffer.byteLength(writeEnvelope(unsized, { version: 1, placeholders: true, rules }));
+    assert.ok(bound >= Buffer.byteLength(writeEnvelope(sized, { version: 1, rules })));
+    const huge = { ...sized, references: sized.references.map((f) => ({ ...f, sizeBytes: Number.MAX_SAFE_INTEGER })), disks: sized.disks.map((d) => ({ ...d, populatedSizeBytes: Number.MAX_SAFE_INTEGER })) };
+    assert.equal(Buffer.byteLength(writeEnvelope(huge, { version: 1, rules })), bound);
+    assert.match(writeEnvelope(unsized, { version: 1, placeholders: true, rules }), /ovf:size="9007199254740991"/);
+    assert.doesNotMatch(writeEnvelope(unsized, { version: 1, rules }), /ovf:size=/);
   });
 
   it('pads the final descriptor to the reserved size with whitespace that parsers accept', () => {
-    const bound = Buffer.byteLength(writeEnvelope(unsized, { version: 1, placeholders: true }));
-    const padded = padDescriptor(writeEnvelope(sized, { version: 1 }), bound);
+    const bound = Buffer.byteLength(writeEnvelope(unsized, { version: 1, placeholders: true, rules }));
+    const padded = padDescriptor(writeEnvelope(sized, { version: 1, rules }), bound);
     assert.equal(padded.length, bound);
     assert.match(padded.subarray(-2).toString(), /^ ?\n$/);
     const env = parseEnvelope(padded, 'padded.ovf');
     assert.equal(env.references.find((f) => f.id === 'file1')?.sizeBytes, 1234567);
-    assert.throws(() => padDescriptor(writeEnvelope(sized, { version: 1 }), 100), RangeError);
+    assert.throws(() => padDescriptor(writeEnvelope(sized, { version: 1, rules }), 100), RangeError);
   });
 });

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { VirtOvfError } from '../../src/errors.js';
+import { loadMappings } from '../../src/mapping/load.js';
+import type { Envelope } from '../../src/ovf/model.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
+import { writeEnvelope } from '../../src/ovf/write.js';
 import { assertNotPolluted, fcParams, HeapWatch, PROJECT_ROOT, typedOutcome } from './helpers.js';
 
 const NS = 'xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"';
@@ -127,6 +130,21 @@ function checkParse(text: string): void {
   for (const d of result.disks) if (d.capacityBytes !== undefined) assert.ok(Number.isSafeInteger(d.capacityBytes) && d.capacityBytes >= 0, `capacity ${d.capacityBytes}`);
 }
 
+/** Writes the first VirtualSystem of a parsed envelope (capacities filled) and parses it again: the same Items must come back. */
+function checkRewrite(env: Envelope): void {
+  const vs = env.virtualSystems[0];
+  if (!vs) return;
+  const input = { ...env, disks: env.disks.map((d) => ({ ...d, capacityBytes: d.capacityBytes ?? 0 })), virtualSystems: [vs] };
+  for (const version of [1, 2] as const) {
+    const again = parseEnvelope(Buffer.from(writeEnvelope(input, { version, rules: OVF_RULES })), 'again.ovf');
+    const items = (e: Envelope) => e.virtualSystems[0]!.hardware.items.map((i) => [i.instanceId, i.resourceType, i.resourceSubType, i.hostResource, i.connection, i.parent, i.virtualQuantity]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    assert.deepEqual(items(again), items(env));
+    assert.deepEqual(again.references, env.references);
+  }
+}
+
+const OVF_RULES = loadMappings().domain.ovf;
+
 describe('property: parseEnvelope', () => {
   it('parses every seed descriptor (sanity check of the generator)', () => {
     for (const seed of SEEDS) parseEnvelope(Buffer.from(seed, 'utf8'), 'seed.ovf');
@@ -143,6 +161,16 @@ describe('property: parseEnvelope', () => {
       fcParams(1500, 7000),
     );
     heap.check('parseEnvelope');
+  });
+
+  it('writes every mutated descriptor it parsed back to XML that parses to the same Items and References', () => {
+    fc.assert(
+      fc.property(mutated, (text) => {
+        const result = typedOutcome(() => parseEnvelope(Buffer.from(text, 'utf8'), 'vm.ovf'), text);
+        if (!(result instanceof VirtOvfError)) checkRewrite(result);
+      }),
+      fcParams(300, 2000),
+    );
   });
 
   it('returns an Envelope or throws a VirtOvfError on arbitrary text and bytes', () => {

@@ -35,8 +35,6 @@ export const systemSchema = z.strictObject({
   }),
   /** Item child elements holding a MAC when rasd:Address does not (oVirt's rasd:MACAddress). */
   macAddressKeys: z.array(z.string().min(1)),
-  /** <target dev> prefix by bus: hd, sd, vd (the kernel's names, which libvirt follows). */
-  targetDevPrefix: z.record(bus, z.string().regex(/^[a-z]+$/)),
   /** Buses whose drives take no <address type='drive'> (virtio-blk: one PCI device per disk). */
   busesWithoutDriveAddress: z.array(bus),
   /** Controller by bus for drives without a usable Parent. */

@@ -1,4 +1,4 @@
-// Namespace-aware XML reading on top of fast-xml-parser (entities off, DOCTYPE refused).
+// Namespace-aware XML reading on top of fast-xml-parser (entities off, DOCTYPE refused), shared by the OVF and domain readers.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { OvfParseError } from '../errors.js';
 

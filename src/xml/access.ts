@@ -1,5 +1,5 @@
-// Small accessors over XmlElement that tolerate the producers' namespace dialects.
-import type { XmlElement } from './xml.js';
+// Small accessors over XmlElement: OVF attributes across the producers' namespace dialects, children by local name.
+import type { XmlElement } from './parse.js';
 
 /** XML Schema instance namespace (xsi:type on OVF 0.9 and oVirt sections). */
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -45,4 +45,24 @@ export function child(el: XmlElement, local: string): XmlElement | undefined {
 export function childText(el: XmlElement, local: string): string | undefined {
   const text = child(el, local)?.text;
   return text === undefined || text === '' ? undefined : text;
+}
+
+/** Child elements in no namespace with the given local name (libvirt XML); none when `el` is undefined. */
+export function plainChildren(el: XmlElement | undefined, local: string): XmlElement[] {
+  return el ? el.children.filter((c) => c.local === local && c.ns === '') : [];
+}
+
+/** First child element in no namespace with the given local name. */
+export function plainChild(el: XmlElement | undefined, local: string): XmlElement | undefined {
+  return plainChildren(el, local)[0];
+}
+
+/** A non-negative decimal integer (surrounding blanks allowed), or undefined for anything else. */
+export function intText(text: string | undefined): number | undefined {
+  return text !== undefined && /^\s*\d+\s*$/.test(text) ? Number(text) : undefined;
+}
+
+/** `{ [key]: value }` when value is defined (and not ''), else `{}`: for spreading optional fields read from XML into a record. */
+export function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined || value === '' ? {} : { [key]: value }) as { [P in K]?: V };
 }
