@@ -4,7 +4,7 @@
 import { createPrivateKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { DigestAlgorithm } from './ova-writer.js';
+import type { DigestAlgorithm } from '../archive/manifest.js';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
 
