@@ -200,11 +200,17 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.Success;
   } catch (err) {
     const code = err instanceof VirtOvfError ? err.exitCode : ExitCode.Internal;
-    const message = err instanceof VirtOvfError ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+    const message = err instanceof VirtOvfError ? `${err.message}${err.option !== undefined ? ` (${flagOf(err.option)})` : ''}` : `internal error: ${(err as Error)?.stack ?? String(err)}`;
     reporter.emit({ kind: 'error', message, exitCode: code, errorClass: (err as Error)?.constructor?.name ?? 'Error' });
     if (code === ExitCode.Usage && !json) process.stderr.write("Try 'virt-ovf --help'.\n");
     return code;
   }
+}
+
+/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version). */
+function flagOf(option: string): string {
+  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress' };
+  return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 process.exitCode = await main(hideBin(process.argv));

@@ -22,9 +22,12 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 /** Base class: every error virt-ovf throws on purpose. `exitCode` says how the CLI exits. */
 export class VirtOvfError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.Internal;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The library option the error concerns (e.g. `signKey`), when one does; the CLI names its flag. */
+  readonly option?: string;
+  constructor(message: string, options?: { cause?: unknown; option?: string }) {
     super(message, options);
     this.name = new.target.name;
+    if (options?.option !== undefined) this.option = options.option;
   }
 }
 

@@ -20,7 +20,7 @@ export {
   VIR_DOMAIN_XML_MIGRATABLE,
 } from './domain.js';
 export { NativeHandle } from './handle.js';
-export { StoragePool, lookupPool, createPool, definePool } from './pool.js';
+export { StoragePool, lookupPool, createPool, definePool, volumePath } from './pool.js';
 export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
 export {
   StorageVolume,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MappingError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { exportSchema, type ExportTable } from './schema/export.js';
 
 const controllerSchema = z.strictObject({
   /** libvirt <controller type>. */
@@ -117,6 +118,8 @@ export interface Mappings {
   readonly os: z.infer<typeof osSchema>;
   readonly formats: z.infer<typeof formatsSchema>['rows'];
   readonly defaults: Defaults;
+  /** mappings/export.json: what export writes where the device tables have no row. */
+  readonly export: ExportTable;
 }
 
 /** The mappings/ directory shipped with virt-ovf. */
@@ -172,7 +175,8 @@ export function loadMappings(overlayDir?: string): Mappings {
     }
   }
   for (const [name, rows] of Object.entries(all)) checkRows(name, rows);
-  return { tables, exportTables: pick('import'), os, formats, defaults };
+  const exportTable = layered('export.json', exportSchema, (o, b) => ({ ...b, ...o, buses: { ...b.buses, ...o.buses } }));
+  return { tables, exportTables: pick('import'), os, formats, defaults, export: exportTable };
 }
 
 function checkRows(table: string, rows: readonly MappingRow[]): void {
