@@ -245,14 +245,15 @@ export function mapDomainToOvf<D extends DriveInput>(domain: DomainDescription, 
   // EHCI companions (ich9-uhci1..3) share the index of their ich9-ehci1: one controller per index.
   for (const c of domain.controllers) if (c.type === 'usb' && c.model !== table.noDeviceModel && (!usb.has(c.index) || find('usb', (r) => r.usb!.model === c.model))) usb.set(c.index, c.model);
   const tpm = domain.tpm;
-  if (tpm && tpm.backend !== 'emulator') warnings.push(`TPM: the ${tpm.backend} backend uses the host's TPM; left out of the OVF`);
+  const emulated = tpm !== undefined && table.emulatedTpmBackends.includes(tpm.backend);
+  if (tpm && !emulated) warnings.push(`TPM: the ${tpm.backend} backend uses the host's TPM; left out of the OVF`);
   const [tpmModel, tpmVersion] = [tpm?.model ?? table.tpmWhenAbsent.model, tpm?.version ?? table.tpmWhenAbsent.version];
   type Optional = { kind: MappingRow['kind']; name: string; model: string | undefined; exact: (r: MappingRow) => boolean; same?: (r: MappingRow) => boolean; description: string };
   const optional: Optional[] = [
     ...(video ? [{ kind: 'video' as const, name: 'Video card', model: video.model, exact: (r: MappingRow) => r.video!.model === video.model, description: `${video.model} graphics` }] : []),
     ...domain.sounds.map((s) => ({ kind: 'sound' as const, name: 'Sound card', model: s.model, exact: (r: MappingRow) => r.sound!.model === s.model, same: () => false, description: `${s.model} sound` })),
     ...[...usb].map(([i, model]) => ({ kind: 'usb' as const, name: `USB controller ${i}`, model, exact: (r: MappingRow) => r.usb!.model === model, description: `${model ?? 'default'} USB controller` })),
-    ...(tpm?.backend === 'emulator'
+    ...(emulated
       ? [{ kind: 'tpm' as const, name: 'Virtual TPM', model: tpmModel, exact: (r: MappingRow) => r.tpm!.model === tpmModel && r.tpm!.version === tpmVersion, same: () => false, description: `${tpmModel} TPM ${tpmVersion}` }]
       : []),
   ];

@@ -30,6 +30,8 @@ export const exportSchema = z.strictObject({
   targetDevPrefixes: z.array(z.string().min(1)).min(1),
   /** libvirt's <tpm> model and emulator version when the definition leaves them out. */
   tpmWhenAbsent: z.strictObject({ ...comment, model: z.string().min(1), version: z.string().min(1) }),
+  /** <tpm><backend type> values whose TPM is emulated and written; others (passthrough) use the host's TPM. */
+  emulatedTpmBackends: z.array(z.string().min(1)),
   /** The model value libvirt uses for "no device" (<video><model type='none'>, <controller type='usb' model='none'>). */
   noDeviceModel: z.string().min(1),
   /** <interface type> values that pass a host device through: never written. */
