@@ -94,13 +94,14 @@ async function snapshot(domain: Domain, sources: readonly DriveSource[], dir: st
 
 /** The export record of each drive (disks.ts describeDrives): href, format, virtual size, adapter. */
 async function describe(sources: readonly DriveSource[], name: string, opts: ResolvedExportOptions, mappings: Mappings, reporter: Reporter, signal: AbortSignal): Promise<ExportDisk[]> {
-  reporter.emit({ kind: 'debug', message: `Reading ${sources.filter((s) => s.source).length} drive source(s) with qemu-img info` });
+  reporter.emit({ kind: 'stage', message: `Reading the images of ${sources.filter((s) => s.source).length} drive(s)` });
   return describeDrives(sources, { name, diskFormat: opts.diskFormat }, mappings.export, signal);
 }
 
 /** The OVF descriptor content and the package files, in References order; warnings are reported. */
 function mapToOvf(desc: DomainDescription, drives: readonly ExportDisk[], mappings: Mappings, opts: ResolvedExportOptions, reporter: Reporter): ReverseResult<ExportDisk> {
   const reverse = mapDomainToOvf(desc, mappings, { ovfVersion: opts.ovfVersion, profile: opts.profile, drives, ...(opts.lax ? { lax: true } : {}) });
+  reporter.emit({ kind: 'stage', message: `Mapped to OVF ${opts.ovfVersion === 2 ? '2.0' : '1.x'} (profile ${opts.profile}): ${reverse.envelope.virtualSystem.items.length} Item(s), ${reverse.files.length} file(s)` });
   for (const w of reverse.warnings) reporter.emit({ kind: 'warning', message: w });
   return reverse;
 }
