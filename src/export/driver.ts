@@ -12,7 +12,7 @@ import { safeName } from '../naming.js';
 import type { Reporter } from '../report.js';
 import { backupDirectory, backupDisks } from './backup.js';
 import { describeDrives, resolveSources, type DriveSource, type ExportDisk } from './disks.js';
-import type { ExportResult, ResolvedExportOptions } from './index.js';
+import type { ExportResult, ResolvedExportOptions } from './types.js';
 import { writePackage } from './package.js';
 import { certificateSize } from './sign.js';
 
