@@ -5,7 +5,7 @@ import { MappingError, UsageError } from '../errors.js';
 import type { DiskInput, EnvelopeInput, FileInput, ItemInput, NetworkInput } from '../ovf/write.js';
 import { parseAllocationUnits } from '../ovf/units.js';
 import type { Mappings, MappingRow } from './load.js';
-import type { BusRules, ExportTable } from './schema/export.js';
+import { busRules, devIndex, driveAddress } from './export-layout.js';
 
 /** The package file holding a disk image or a CD-ROM medium. Sizes in bytes. */
 export interface DiskFile {
@@ -63,27 +63,6 @@ const fail = (err: Error): never => {
 
 /** ResourceSubType a row writes: exportSubType, else its first literal subtype; none for generic rows. */
 const subTypeOf = (row: MappingRow): string | undefined => row.exportSubType ?? row.subTypes?.find((s) => s !== '*' && !s.endsWith('*'));
-
-/** The storage rules of a libvirt bus: its export.json `buses` entry over `busDefaults`. */
-export function busRules(table: ExportTable, bus: string): BusRules {
-  return { ...table.busDefaults, ...(Object.hasOwn(table.buses, bus) ? table.buses[bus] : {}) };
-}
-
-/** Index of a target dev name (sda 0, sdb 1, sdaa 26, vdc 2), as the kernel and libvirt count; `prefixes` from export.json. */
-function devIndex(dev: string, prefixes: readonly string[]): number {
-  const prefix = prefixes.filter((p) => dev.startsWith(p) && /^[a-z]/.test(dev.slice(p.length))).sort((a, b) => b.length - a.length)[0] ?? '';
-  const letters = /^([a-z]+)/.exec(dev.slice(prefix.length))?.[1] ?? 'a';
-  return [...letters].reduce((n, c) => n * 26 + c.charCodeAt(0) - 96, 0) - 1;
-}
-
-/** libvirt's default drive address for a disk without one (virDomainDiskDefAssignAddress), by the bus's export.json rule. */
-function driveAddress(disk: DomainDisk, table: ExportTable): { controller: number; bus: number; target: number; unit: number } {
-  if (disk.address) return disk.address;
-  const n = devIndex(disk.dev, table.targetDevPrefixes);
-  const { units, next } = busRules(table, disk.bus).driveAddress;
-  const step = Math.floor(n / units);
-  return { controller: next === 'controller' ? step : 0, bus: next === 'bus' ? step : 0, target: 0, unit: n % units };
-}
 
 /**
  * The CIM OsType number and VMware guest id for the domain's libosinfo id (os.json read in

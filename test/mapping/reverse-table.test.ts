@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { parseDomainXml } from '../../src/domain/parse.js';
 import { MappingError } from '../../src/errors.js';
 import { loadMappings, type Mappings } from '../../src/mapping/load.js';
-import { busRules, mapDomainToOvf } from '../../src/mapping/reverse.js';
+import { busRules, devIndex, driveAddress } from '../../src/mapping/export-layout.js';
+import { mapDomainToOvf } from '../../src/mapping/reverse.js';
 import { PROJECT_ROOT, withTempDir } from '../ovf/helpers.js';
 
 const builtin = JSON.parse(readFileSync(join(PROJECT_ROOT, 'mappings', 'export.json'), 'utf8')) as Record<string, unknown>;
@@ -26,6 +27,17 @@ describe('mappings/export.json', () => {
     assert.deepEqual([busRules(t, 'ide').controllerItem, busRules(t, 'virtio').controllerItem, busRules(t, 'scsi').controllerItem], ['channel', 'domain', 'controller']);
     assert.deepEqual(busRules(t, 'sata').driveAddress, { units: 6, next: 'controller' });
     assert.equal(busRules(t, 'constructor').controllerItem, 'controller', 'only own keys of buses count');
+  });
+
+  it('counts target dev names as libvirt does and gives a disk without address libvirt\'s default one', () => {
+    const t = loadMappings().export;
+    assert.deepEqual(['sda', 'sdb', 'sdaa', 'vdc', 'hdd', 'xvdb', 'fda'].map((d) => devIndex(d, t.targetDevPrefixes)), [0, 1, 26, 2, 3, 1, 4160]);
+    const at = (dev: string, bus: string) => driveAddress(parseDomainXml(`<domain type='kvm'><name>t</name><memory>1024</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><target dev='${dev}' bus='${bus}'/></disk></devices></domain>`).disks[0]!, t);
+    assert.deepEqual([at('hdc', 'ide'), at('sdh', 'sata'), at('sdi', 'scsi')], [
+      { controller: 0, bus: 1, target: 0, unit: 0 },
+      { controller: 1, bus: 0, target: 0, unit: 1 },
+      { controller: 1, bus: 0, target: 0, unit: 1 },
+    ]);
   });
 
   it('is what export reads: memory units, the TPM default, default drive addresses and vmw:Config values follow an overlay', async () => {
