@@ -1,7 +1,6 @@
 // TEMPORARY (issue 8): the library entry points as thin wrappers over runImport, runInspect and
 // runExport, until import/index.ts and export/index.ts provide them; the lead points index.ts at
 // those modules and deletes this file.
-import { runExport, type ExportOptions, type ExportResult } from './commands/export.js';
 import { runImport, type ImportOptions, type ImportResult } from './commands/import.js';
 import { runInspect, type InspectReport } from './commands/inspect.js';
 import type { PlanOptions } from './commands/plan.js';
@@ -38,20 +37,8 @@ export interface ImportPackageOptions extends CommonOptions, Reporting, Omit<Imp
   readonly verify?: boolean;
 }
 
-/** Options of exportDomain; only `domain` and `output` are required. */
-export interface ExportDomainOptions extends CommonOptions, Reporting, Omit<ExportOptions, keyof CommonOptions | 'ovfVersion' | 'diskFormat' | 'compressLevel' | 'manifest'> {
-  /** @default 1 */
-  readonly ovfVersion?: 1 | 2;
-  /** @default 'vmdk' */
-  readonly diskFormat?: 'vmdk' | 'qcow2' | 'raw';
-  /** deflate level 0-9 of streamOptimized VMDK grains. @default 1 */
-  readonly compressLevel?: number;
-  /** @default 'sha256' */
-  readonly manifest?: 'sha1' | 'sha256' | 'sha512' | 'none';
-}
-
 /** The defaults the option types document. */
-export const DEFAULTS = { profile: 'faithful', pool: 'default', verify: true, ovfVersion: 1, diskFormat: 'vmdk', compressLevel: 1, manifest: 'sha256' } as const;
+export const DEFAULTS = { profile: 'faithful', pool: 'default', verify: true } as const;
 
 /**
  * Imports an OVF/OVA package as a libvirt domain (or, with `printXml`/`dryRun`, says what it would create).
@@ -67,20 +54,4 @@ export function inspectPackage(opts: InspectPackageOptions): Promise<InspectRepo
   return runInspect({ ...opts, profile: opts.profile ?? DEFAULTS.profile });
 }
 
-/** Exports a libvirt domain as an OVA or an OVF directory. @throws VirtOvfError */
-export function exportDomain(opts: ExportDomainOptions): Promise<ExportResult> {
-  const { reporter = silentReporter(), ...rest } = opts;
-  return runExport(
-    {
-      ...rest,
-      profile: opts.profile ?? DEFAULTS.profile,
-      ovfVersion: opts.ovfVersion ?? DEFAULTS.ovfVersion,
-      diskFormat: opts.diskFormat ?? DEFAULTS.diskFormat,
-      compressLevel: opts.compressLevel ?? DEFAULTS.compressLevel,
-      manifest: opts.manifest ?? DEFAULTS.manifest,
-    },
-    reporter,
-  );
-}
-
-export type { ExportResult, ImportResult, InspectReport };
+export type { ImportResult, InspectReport };

@@ -226,8 +226,15 @@ async function main(argv: string[]): Promise<number> {
 
 /** The error's message with the CLI flag its remedy concerns appended, e.g. `…; choose another domain name (--name)`. */
 function withOption(err: VirtOvfError): string {
-  if (err.option === undefined || err.message.includes(`--${err.option}`)) return err.message;
-  return `${err.message} (--${err.option})`;
+  if (err.option === undefined) return err.message;
+  const flag = flagOf(err.option);
+  return err.message.includes(flag) ? err.message : `${err.message} (${flag})`;
+}
+
+/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version). */
+function flagOf(option: string): string {
+  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress' };
+  return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 process.exitCode = await main(hideBin(process.argv));

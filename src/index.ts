@@ -1,11 +1,9 @@
 // The virt-ovf library (package.json "exports"): import OVF/OVA packages into libvirt, inspect them,
 // export domains. Importing it has no side effects (no signal handlers, libvirt loaded on first use).
+export { exportDomain, EXPORT_DEFAULTS, type ExportOptions, type ExportResult } from './export/index.js';
 export {
-  exportDomain,
   importPackage,
   inspectPackage,
-  type ExportDomainOptions,
-  type ExportResult,
   type ImportPackageOptions,
   type ImportResult,
   type InspectPackageOptions,

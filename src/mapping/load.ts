@@ -17,6 +17,7 @@ import {
   type Profile,
 } from './schema/index.js';
 import { domainRulesSchema } from './schema/domain.js';
+import { exportSchema } from './schema/export.js';
 
 export type { ControllerMapping, Defaults, FormatRow, MappingRow, OsEntry, Profile } from './schema/index.js';
 
@@ -57,6 +58,7 @@ const FIXED_TABLES = {
   formats: fixedTable('formats.json', formatsSchema, mergeFormats),
   defaults: fixedTable('defaults.json', defaultsSchema, mergeDefaults, defaultsOverlaySchema),
   domain: fixedTable('domain.json', domainRulesSchema),
+  export: fixedTable('export.json', exportSchema),
 };
 
 type FixedMappings = { readonly [K in keyof typeof FIXED_TABLES]: (typeof FIXED_TABLES)[K] extends FixedTable<infer T, infer _O> ? T : never };
