@@ -229,8 +229,16 @@ async function main(argv: string[]): Promise<number> {
  * it in parentheses (`unknown profile "x" (known: …) (--profile)`).
  */
 function withOption(err: VirtOvfError): string {
-  if (err.option === undefined || err.message.includes(`--${err.option}`)) return err.message;
-  return /; choose [^;]*$/.test(err.message) ? `${err.message} with --${err.option}` : `${err.message} (--${err.option})`;
+  if (err.option === undefined) return err.message;
+  const flag = flagOf(err.option);
+  if (err.message.includes(flag)) return err.message;
+  return /; choose [^;]*$/.test(err.message) ? `${err.message} with ${flag}` : `${err.message} (${flag})`;
+}
+
+/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network). */
+function flagOf(option: string): string {
+  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net' };
+  return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 process.exitCode = await main(hideBin(process.argv));

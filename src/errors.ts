@@ -23,10 +23,10 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export interface VirtOvfErrorOptions {
   readonly cause?: unknown;
   /**
-   * The command-line option, without dashes (e.g. `name`, `profile`), whose value the remedy
-   * concerns. Messages never name CLI flags themselves (the library has none); the CLI adds the
-   * flag when it prints the error: a closing "choose …" remedy ends `with --OPTION`, any other
-   * message gets ` (--OPTION)` (cli.ts withOption).
+   * The option (as the library spells it, e.g. `name`, `profile`, `outputDir`) whose value the
+   * remedy concerns. Messages never name CLI flags themselves (the library has none); the CLI
+   * adds the flag when it prints the error: a closing "choose …" remedy ends `with --FLAG`, any
+   * other message gets ` (--FLAG)` (cli.ts withOption, flagOf).
    */
   readonly option?: string;
 }

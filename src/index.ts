@@ -1,6 +1,6 @@
 // The virt-ovf library (package.json "exports"): import OVF/OVA packages into libvirt, inspect them,
 // export domains. Importing it has no side effects (no signal handlers, libvirt loaded on first use).
-export { exportDomain, type ExportDomainOptions, type ExportResult } from './api-compat.js';
+export { exportDomain, EXPORT_DEFAULTS, type ExportOptions, type ExportResult } from './export/index.js';
 export {
   IMPORT_DEFAULTS,
   importAll,

@@ -3,7 +3,7 @@ import { readdir, stat, open } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PackageError } from '../errors.js';
-import { BLOCK_SIZE, isTarHeaderBlock } from './tar-header.js';
+import { BLOCK_SIZE, isTarHeaderBlock } from './tar-format.js';
 import { openOva } from './ova.js';
 import { openOvfDir } from './ovf-dir.js';
 import type { Archive } from './model.js';

@@ -1,15 +1,19 @@
-// The OVF manifest (.mf, DSP0243 section 5.1): parsing its digest lines and verifying files against them.
+// The OVF manifest (.mf, DSP0243 section 5.1), both ways: parsing its digest lines and verifying
+// files against them, and formatting the manifest export writes.
 
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { addAbortSignal } from 'node:stream';
-import { ManifestError, PackageError } from '../errors.js';
+import { ManifestError, PackageError, VirtOvfError } from '../errors.js';
 import type { Archive } from './model.js';
 import { canonicalName, nameProblem, quoteName } from './policy.js';
 
+/** Manifest digest algorithms (DSP0243 5.1). */
+export type DigestAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
 /** One digest line of a manifest. */
 export interface ManifestEntry {
-  algorithm: 'sha1' | 'sha256' | 'sha512';
+  algorithm: DigestAlgorithm;
   /** File name as written between the parentheses (an ovf:href). */
   name: string;
   /** Expected digest, lower-case hex. */
@@ -19,7 +23,7 @@ export interface ManifestEntry {
 }
 
 /** Hex digits in a digest of each supported algorithm. */
-const HEX_LENGTH: Record<ManifestEntry['algorithm'], number> = { sha1: 40, sha256: 64, sha512: 128 };
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha1: 40, sha256: 64, sha512: 128 };
 
 /**
  * Splits a trimmed line `ALG(name)= hex` (optional spaces around `=`) into its three parts, in
@@ -197,4 +201,30 @@ export async function verifyEntry(
       { file: entry.name },
     );
   }
+}
+
+/** The algorithm's name as a manifest line spells it (SHA256). */
+const label = (algorithm: DigestAlgorithm): string => algorithm.toUpperCase();
+
+/**
+ * The manifest text (DSP0243 5.1): one `SHA256(name)= hex` line per file, LF-terminated,
+ * in the order given, as ovftool writes it and {@link parseManifest} reads it.
+ * @throws VirtOvfError when a digest is not lower-case hex of the algorithm's length.
+ */
+export function formatManifest(algorithm: DigestAlgorithm, entries: readonly { readonly name: string; readonly digest: string }[]): Buffer {
+  const digits = new RegExp(`^[0-9a-f]{${HEX_LENGTH[algorithm]}}$`);
+  return Buffer.from(
+    entries
+      .map(({ name, digest }) => {
+        if (!digits.test(digest)) throw new VirtOvfError(`manifest: the ${label(algorithm)} digest of ${name} is not ${HEX_LENGTH[algorithm]} hex digits`);
+        return `${label(algorithm)}(${name})= ${digest}\n`;
+      })
+      .join(''),
+    'utf8',
+  );
+}
+
+/** Length in bytes of the manifest {@link formatManifest} writes for `names`: known before any digest, so it can be reserved. */
+export function manifestSize(algorithm: DigestAlgorithm, names: readonly string[]): number {
+  return names.reduce((sum, name) => sum + Buffer.byteLength(`${label(algorithm)}(${name})= \n`) + HEX_LENGTH[algorithm], 0);
 }

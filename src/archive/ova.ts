@@ -6,7 +6,7 @@ import type { Archive, ArchiveEntry, ByteRange } from './model.js';
 import { checkHref, RangeReader } from './access.js';
 import { canonicalName, checkMembers, describeMissing } from './policy.js';
 import { indexTar, type TarMember } from './tar.js';
-import { BLOCK_SIZE } from './tar-header.js';
+import { BLOCK_SIZE } from './tar-format.js';
 
 /** Location of a file member's data in the OVA, in bytes. */
 interface Stored {

@@ -2,7 +2,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { PackageError } from '../errors.js';
-import { BLOCK_SIZE, decodeHeader, isTarHeaderBlock, isZeroBlock, parsePaxRecords } from './tar-header.js';
+import { BLOCK_SIZE, decodeHeader, isTarHeaderBlock, isZeroBlock, paddedSize, parsePaxRecords } from './tar-format.js';
 
 /** One member of a tar file. */
 export interface TarMember {
@@ -56,11 +56,6 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
     done += bytesRead;
   }
   return buffer.subarray(0, done);
-}
-
-/** Rounds a data length up to whole 512-byte blocks. */
-function padded(size: number): number {
-  return Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE;
 }
 
 /** Maps a ustar/GNU type flag (and, for old archives, a trailing slash) to a member type. */
@@ -142,7 +137,7 @@ async function walk(fh: FileHandle, path: string): Promise<TarIndex> {
     if (dataStart + dataSize > fileSize) {
       throw fail(`truncated archive: the data of "${raw.name}" (header at byte ${pos}, ${dataSize} bytes) runs past the end of the file`);
     }
-    pos = dataStart + padded(dataSize);
+    pos = dataStart + paddedSize(dataSize);
     if (isExtension) {
       if (dataSize > MAX_EXTENSION_BYTES) throw fail(`extension header at byte ${dataStart - BLOCK_SIZE} is larger than ${MAX_EXTENSION_BYTES} bytes`);
       const data = await readAt(fh, dataStart, dataSize);

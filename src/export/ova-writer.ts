@@ -3,11 +3,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { DigestAlgorithm } from '../archive/manifest.js';
 import { nameProblem } from '../archive/policy.js';
+import { BLOCK_SIZE, paddedSize, ustarHeader } from '../archive/tar-format.js';
 import { PackageError, VirtOvfError } from '../errors.js';
 
-/** Manifest digest algorithms (DSP0243 5.1), or none. */
-export type DigestAlgorithm = 'sha1' | 'sha256' | 'sha512';
 
 /** Size in bytes and digest (lower-case hex, '' without an algorithm) of one member's exact bytes. */
 export interface MemberResult { readonly size: number; readonly digest: string }
@@ -43,55 +43,6 @@ export interface OvaWriterOptions {
   readonly digest?: DigestAlgorithm | 'none';
   /** Modification time written in the headers (default: now). */
   readonly mtime?: Date;
-}
-
-/** Size of a tar block in bytes. */
-const BLOCK = 512;
-/** Largest size the 12-byte octal field holds (8 GiB - 1); larger sizes are written in GNU base-256. */
-const OCTAL_MAX = 0o77777777777;
-
-const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
-
-/** Splits a member name into the ustar prefix (155 bytes) and name (100 bytes) fields. */
-function splitName(name: string): [prefix: string, base: string] {
-  if (Buffer.byteLength(name) <= 100) return ['', name];
-  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
-    const [prefix, base] = [name.slice(0, i), name.slice(i + 1)];
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(base) <= 100 && base !== '') return [prefix, base];
-  }
-  throw new VirtOvfError(`OVA member name ${JSON.stringify(name)} does not fit a ustar header (100 bytes, or a 155-byte directory prefix)`);
-}
-
-/** Writes `size` into the header's size field (offset 124): 11 octal digits, or GNU base-256 above 8 GiB - 1. */
-function writeSize(block: Buffer, size: number): void {
-  if (size <= OCTAL_MAX) return void block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1');
-  block.fill(0, 124, 136);
-  block[124] = 0x80;
-  let v = BigInt(size);
-  for (let i = 135; i > 124; i--, v >>= 8n) block[i] = Number(v & 0xffn);
-}
-
-/** Recomputes the header checksum (offset 148): six octal digits, NUL, space. */
-function writeChecksum(block: Buffer): void {
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-}
-
-/** A POSIX ustar header block for a regular file (mode 0644, uid/gid 0); `size` in bytes, `mtime` in seconds. */
-export function ustarHeader(name: string, size: number, mtime: number): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  const [prefix, base] = splitName(name);
-  block.write(base, 0, 100, 'utf8');
-  block.write('0000644\u00000000000\u00000000000\u0000', 100, 24, 'latin1'); // mode, uid, gid
-  writeSize(block, size);
-  block.write(`${mtime.toString(8).padStart(11, '0')}\0`, 136, 12, 'latin1');
-  block.write('0', 156, 1, 'latin1');
-  block.write('ustar\u000000', 257, 8, 'latin1');
-  block.write(prefix, 345, 155, 'utf8');
-  writeChecksum(block);
-  return block;
 }
 
 /**
@@ -151,8 +102,8 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
     async reserve(name, bytes) {
       if (!Number.isSafeInteger(bytes) || bytes < 0) throw misuse(`cannot reserve ${bytes} bytes for ${JSON.stringify(name)}`);
       const at = claim(name);
-      pos = at + BLOCK + padded(bytes);
-      regions.set(name, { offset: at + BLOCK, bytes, filled: false });
+      pos = at + BLOCK_SIZE + paddedSize(bytes);
+      regions.set(name, { offset: at + BLOCK_SIZE, bytes, filled: false });
       await writeAt(ustarHeader(name, bytes, mtime), at);
     },
     beginFile(name) {
@@ -165,7 +116,7 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
       let chain = track(writeAt(ustarHeader(name, 0, mtime), at));
       return {
         async write(chunk) {
-          const start = at + BLOCK + size;
+          const start = at + BLOCK_SIZE + size;
           size += chunk.length;
           digest?.update(chunk);
           chain = track(chain.then(() => writeAt(chunk, start)));
@@ -174,10 +125,10 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
         async end() {
           await chain;
           if (busy !== name) throw misuse(`member ${JSON.stringify(name)} was already ended`);
-          const tail = padded(size) - size;
-          if (tail > 0) await writeAt(Buffer.alloc(tail), at + BLOCK + size);
+          const tail = paddedSize(size) - size;
+          if (tail > 0) await writeAt(Buffer.alloc(tail), at + BLOCK_SIZE + size);
           await writeAt(ustarHeader(name, size, mtime), at);
-          pos = at + BLOCK + padded(size);
+          pos = at + BLOCK_SIZE + paddedSize(size);
           busy = undefined;
           return { size, digest: digest?.digest('hex') ?? '' };
         },
@@ -197,7 +148,7 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
       const empty = [...regions].filter(([, r]) => !r.filled).map(([n]) => n);
       if (empty.length > 0) throw misuse(`reserved member(s) never filled: ${empty.join(', ')}`);
       // Two zero blocks end the archive (ustar); members' padding was written with them.
-      await writeAt(Buffer.alloc(2 * BLOCK), pos);
+      await writeAt(Buffer.alloc(2 * BLOCK_SIZE), pos);
       try {
         await fh!.sync();
         await fh!.close();
@@ -219,31 +170,4 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
       });
     },
   };
-}
-
-/** Upper-case algorithm names and digest lengths in hex digits (DSP0243 5.1). */
-const MANIFEST_ALGORITHMS: Record<DigestAlgorithm, [string, number]> = { sha1: ['SHA1', 40], sha256: ['SHA256', 64], sha512: ['SHA512', 128] };
-
-/**
- * The manifest text (DSP0243 5.1): one `SHA256(name)= hex` line per file, LF-terminated,
- * in the order given, as ovftool writes it and archive/manifest.ts parseManifest reads it.
- * @throws VirtOvfError when a digest does not have the algorithm's length.
- */
-export function formatManifest(algorithm: DigestAlgorithm, entries: readonly { readonly name: string; readonly digest: string }[]): Buffer {
-  const [label, hexLength] = MANIFEST_ALGORITHMS[algorithm];
-  return Buffer.from(
-    entries
-      .map(({ name, digest }) => {
-        if (!new RegExp(`^[0-9a-f]{${hexLength}}$`).test(digest)) throw new VirtOvfError(`manifest: the ${label} digest of ${name} is not ${hexLength} hex digits`);
-        return `${label}(${name})= ${digest}\n`;
-      })
-      .join(''),
-    'utf8',
-  );
-}
-
-/** Length in bytes of the manifest {@link formatManifest} writes for `names`: known before any digest, so it can be reserved. */
-export function manifestSize(algorithm: DigestAlgorithm, names: readonly string[]): number {
-  const [label, hexLength] = MANIFEST_ALGORITHMS[algorithm];
-  return names.reduce((sum, name) => sum + Buffer.byteLength(`${label}(${name})= \n`) + hexLength, 0);
 }

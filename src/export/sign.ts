@@ -4,7 +4,7 @@
 import { createPrivateKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { DigestAlgorithm } from './ova-writer.js';
+import type { DigestAlgorithm } from '../archive/manifest.js';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
 
@@ -20,7 +20,7 @@ interface Signer {
 
 /**
  * Reads the signing key and its certificate (chain) and checks that they belong together.
- * @throws UsageError naming --sign or --cert when a file cannot be read, the key is
+ * @throws UsageError (option signKey or signCert) when a file cannot be read, the key is
  *   passphrase-protected or not a private key, the certificate file holds no PEM certificate
  *   or an invalid one, or the key does not match the first certificate.
  */
@@ -31,25 +31,25 @@ function loadSigner(keyPemPath: string, certPemPath: string): Signer {
     if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem.toString('latin1'))) throw new Error('the key is passphrase-protected; write an unencrypted copy (openssl pkey -in KEY -out PLAIN) for the export');
     key = createPrivateKey(pem);
   } catch (cause) {
-    throw new UsageError(`--sign ${keyPemPath}: cannot read the private key: ${(cause as Error).message}`, { cause });
+    throw new UsageError(`signing key ${keyPemPath}: cannot read the private key: ${(cause as Error).message}`, { cause, option: 'signKey' });
   }
   let text: string;
   try {
     text = readFileSync(certPemPath, 'utf8');
   } catch (cause) {
-    throw new UsageError(`--cert ${certPemPath}: cannot read: ${(cause as Error).message}`, { cause });
+    throw new UsageError(`certificate ${certPemPath}: cannot read: ${(cause as Error).message}`, { cause, option: 'signCert' });
   }
   const pems = (text.match(PEM_CERTIFICATE) ?? []).map((pem) => `${pem.replace(/\r\n/g, '\n')}\n`);
-  if (pems.length === 0) throw new UsageError(`--cert ${certPemPath}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file`);
+  if (pems.length === 0) throw new UsageError(`certificate ${certPemPath}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file`, { option: 'signCert' });
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(pems[0]!);
     pems.slice(1).forEach((pem) => new X509Certificate(pem));
   } catch (cause) {
-    throw new UsageError(`--cert ${certPemPath}: not a valid X.509 certificate: ${(cause as Error).message}`, { cause });
+    throw new UsageError(`certificate ${certPemPath}: not a valid X.509 certificate: ${(cause as Error).message}`, { cause, option: 'signCert' });
   }
   if (!leaf.checkPrivateKey(key)) {
-    throw new UsageError(`--sign ${keyPemPath} does not belong to the certificate in --cert ${certPemPath} (${leaf.subject.split('\n').join(', ')}); give the key of that certificate`);
+    throw new UsageError(`signing key ${keyPemPath} does not belong to the certificate in ${certPemPath} (${leaf.subject.split('\n').join(', ')}); give the key of that certificate`, { option: 'signKey' });
   }
   return { key, pems };
 }
@@ -76,7 +76,7 @@ function maxSignatureBytes(key: KeyObject, keyPemPath: string): number {
     case 'ed448':
       return 114;
     default:
-      throw new UsageError(`--sign ${keyPemPath}: ${key.asymmetricKeyType} keys cannot sign a package; use an RSA, EC or Ed25519 key`);
+      throw new UsageError(`signing key ${keyPemPath}: ${key.asymmetricKeyType} keys cannot sign a package; use an RSA, EC or Ed25519 key`, { option: 'signKey' });
   }
 }
 

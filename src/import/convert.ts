@@ -11,7 +11,7 @@ import { makeIso } from '../storage/iso.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, type TargetStore } from '../storage/volumes.js';
-import type { Rollback } from './rollback.js';
+import type { Rollback } from '../rollback.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** A volume import created. Sizes in bytes. */

@@ -51,8 +51,8 @@ export async function openStore(conn: Connection | undefined, opts: ResolvedImpo
  * Refuses, before anything is created: an existing domain or volume name, too little free space
  * for the data of all drives, and a libvirt network that is missing (or inactive when the domain
  * is to start).
- * @throws LibvirtSetupError (option `name` for a taken name, `network` for a missing network,
- *   `user-net` when the connection has no network driver).
+ * @throws LibvirtSetupError (option `name` for a taken name, `networks` for a missing network,
+ *   `userNetwork` when the connection has no network driver).
  */
 export async function checkHost(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions): Promise<void> {
   const existing = lookupDomainByName(conn, plan.name);
@@ -77,14 +77,14 @@ export async function checkHost(conn: Connection, plan: ImportPlan, drives: read
       net = lookupNetwork(conn, nic.source.network);
     } catch (err) {
       if (err instanceof LibvirtError && err.code === VIR_ERR_NO_SUPPORT) {
-        throw new LibvirtSetupError(`this connection has no network driver, so NICs cannot join libvirt network "${nic.source.network}"; attach OVF network "${ovfNetwork}" to a host bridge, or use QEMU user-mode networking`, { option: 'user-net' });
+        throw new LibvirtSetupError(`this connection has no network driver, so NICs cannot join libvirt network "${nic.source.network}"; attach OVF network "${ovfNetwork}" to a host bridge, or use QEMU user-mode networking`, { option: 'userNetwork' });
       }
       throw err;
     }
     if (!net) {
       throw new LibvirtSetupError(
         `libvirt network "${nic.source.network}" (for OVF network "${nic.ovfNetwork ?? '(none)'}") does not exist; create it with virsh net-define, or attach OVF network "${ovfNetwork}" to a host bridge or another network`,
-        { option: 'network' },
+        { option: 'networks' },
       );
     }
     const active = net.isActive();

@@ -11,7 +11,7 @@ import { convertDrive, type ConvertContext, type CreatedVolume } from './convert
 import { checkHost, chooseVirtType, connect, openStore } from './host.js';
 import { checkUsage, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
-import { alongside, Rollback, withAbort } from './rollback.js';
+import { alongside, Rollback, withAbort } from '../rollback.js';
 import { assignTargets, destinationOf, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
 import { checkSignature, verifyManifest } from './verify.js';
 
@@ -64,14 +64,14 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
 
 /**
  * Step 2: opens the package and plans the domain; refuses a package with a EULA the caller did not accept.
- * @throws what planImport throws; UsageError (option `accept-eula`) for an unaccepted EULA.
+ * @throws what planImport throws; UsageError (option `acceptEula`) for an unaccepted EULA.
  */
 async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Promise<ImportPlan> {
   reporter.emit({ kind: 'stage', message: `Opening ${opts.source}` });
   const plan = await planImport({ ...opts, descriptorOnly: opts.printXml === true || opts.dryRun === true });
   for (const w of plan.warnings) reporter.emit({ kind: 'warning', message: w });
   if (plan.eulas.length > 0 && !opts.acceptEula && !opts.printXml) {
-    throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with inspect, then accept it`, { option: 'accept-eula' });
+    throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with inspect, then accept it`, { option: 'acceptEula' });
   }
   const m = plan.mapped;
   reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.envelope.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.drives.length} drive(s), ${m.nics.length} NIC(s)` });

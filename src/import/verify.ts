@@ -16,12 +16,12 @@ export function usedFiles(plan: ImportPlan): string[] {
  * Checks the package's signature (.cert) when there is one: a bad signature always fails;
  * an expired, not yet valid, self-signed or untrusted certificate is a warning, or an error
  * with `requireSignature` (which also fails a package that has no .cert).
- * @throws ManifestError for a bad signature; PackageError (option `require-signature`) when a
+ * @throws ManifestError for a bad signature; PackageError (option `requireSignature`) when a
  *   required signature is missing or not trusted; UsageError for an unreadable caFile.
  */
 export async function checkSignature(plan: ImportPlan, opts: { caFile?: string; requireSignature?: boolean; reporter: Reporter }): Promise<SignatureReport | undefined> {
   const report = await verifyCertificate(plan.archive, opts.caFile !== undefined ? { caFile: opts.caFile } : {});
-  const option = 'require-signature';
+  const option = 'requireSignature';
   if (!report) {
     if (opts.requireSignature) throw new PackageError(`${plan.archive.source}: the package is not signed (no .cert), and a signature is required`, { file: plan.archive.source, option });
     return undefined;

@@ -21,7 +21,7 @@ export {
 } from './domain.js';
 export { NativeHandle } from './handle.js';
 export { Network, lookupNetwork } from './network.js';
-export { StoragePool, lookupPool, createPool, definePool } from './pool.js';
+export { StoragePool, lookupPool, createPool, definePool, volumePath } from './pool.js';
 export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
 export {
   StorageVolume,

@@ -136,3 +136,20 @@ export async function definePool(conn: Connection, xml: string): Promise<Storage
   const ptr = await ctx.call<Ptr>('virStoragePoolDefineXML', 'null', ctx.handle('virStoragePoolDefineXML'), xml, 0);
   return new StoragePool(ctx, ptr);
 }
+
+/**
+ * The host path of volume `volume` in pool `pool` (virStoragePoolLookupByName,
+ * virStorageVolLookupByName, virStorageVolGetPath): where a `<disk type='volume'>` reads its bytes.
+ * @returns the path, or undefined when the pool or the volume does not exist.
+ * @throws LibvirtError for any other libvirt failure.
+ */
+export function volumePath(conn: Connection, pool: string, volume: string): string | undefined {
+  const p = lookupPool(conn, pool);
+  const vol = p?.lookupVolume(volume);
+  try {
+    return vol?.path();
+  } finally {
+    vol?.free();
+    p?.free();
+  }
+}

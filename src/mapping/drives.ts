@@ -107,7 +107,7 @@ export function describeDrives(placed: readonly PlannedDisk[], ctx: DriveContext
     }
     const format = formatOf(p.ovfDisk?.format, file.href, p.device, mappings);
     if (format === undefined) {
-      refuse(`File "${file.href}" has ${p.ovfDisk?.format ? `an unknown ovf:format "${p.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json in a mappings overlay`, 'mappings');
+      refuse(`File "${file.href}" has ${p.ovfDisk?.format ? `an unknown ovf:format "${p.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json in a mappings overlay`, 'mappingsDir');
     }
     const stored = storedFile(ctx.archive, file);
     const capacityBytes = p.ovfDisk?.capacityBytes ?? stored.parts[0]?.size ?? file.sizeBytes ?? 0;

@@ -17,6 +17,7 @@ import {
   type Profile,
 } from './schema/index.js';
 import { domainRulesSchema } from './schema/domain.js';
+import { exportSchema } from './schema/export.js';
 import { systemSchema } from './schema/system.js';
 
 export type { ControllerMapping, Defaults, FormatRow, MappingRow, OsEntry, Profile } from './schema/index.js';
@@ -58,6 +59,7 @@ const FIXED_TABLES = {
   formats: fixedTable('formats.json', formatsSchema, mergeFormats),
   defaults: fixedTable('defaults.json', defaultsSchema, mergeDefaults, defaultsOverlaySchema),
   domain: fixedTable('domain.json', domainRulesSchema),
+  export: fixedTable('export.json', exportSchema),
   system: fixedTable('system.json', systemSchema, undefined, systemSchema.partial()),
 };
 

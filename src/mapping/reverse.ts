@@ -4,7 +4,9 @@ import type { DomainDescription, DomainDisk } from '../domain/model.js';
 import { devIndex } from '../domain/target-dev.js';
 import { MappingError } from '../errors.js';
 import type { DiskInput, EnvelopeInput, ItemInput, OvfFile, OvfNetwork, VirtualSystemInput } from '../ovf/model.js';
+import { parseAllocationUnits } from '../ovf/units.js';
 import { resolveProfile, type Mappings, type MappingRow } from './load.js';
+import { busRules, driveAddress } from './export-layout.js';
 
 /** The package file holding a disk image or a CD-ROM medium. Sizes in bytes. */
 export interface DiskFile {
@@ -20,29 +22,36 @@ export interface DiskFile {
   readonly populatedSizeBytes?: number;
 }
 
+/** A domain drive as reverse mapping reads it: the <disk> and the package file carrying its bytes. Export's disk record (export/disks.ts) extends it. */
+export interface DriveInput {
+  readonly disk: DomainDisk;
+  /** The package file for a hard disk, or a CD-ROM's medium; undefined leaves a hard disk out (with a warning) and a CD-ROM empty. */
+  readonly image?: DiskFile;
+}
+
 /** Options of {@link mapDomainToOvf}. */
-export interface ReverseOptions {
+export interface ReverseOptions<D extends DriveInput = DriveInput> {
   /** DSP0243 1.x or 2.0 (recorded for the caller; the items are the same). */
   readonly ovfVersion: 1 | 2;
-  /** The package file for a hard disk, or a CD-ROM's medium; undefined leaves a hard disk out (with a warning) and a CD-ROM empty. */
-  readonly diskFileFor: (disk: DomainDisk, index: number) => DiskFile | undefined;
+  /** One record per domain <disk>, in domain order: these are mapped, not `domain.disks`. */
+  readonly drives: readonly D[];
   /** Profile whose tables are read backwards (default faithful); rows marked "direction": "import" are never written. */
   readonly profile?: string;
   /** Leave out a hard disk on a bus no row places (with a warning) instead of throwing. */
   readonly lax?: boolean;
 }
 
-/** A domain disk and the References/File carrying its bytes; `diskId` for hard disks (DiskSection). */
-export interface ExportedFile {
-  readonly disk: DomainDisk;
+/** A drive record with the References/File carrying its bytes and, for hard disks, its DiskSection `diskId`. */
+export type ExportedFile<D extends DriveInput = DriveInput> = D & {
+  readonly image: NonNullable<D['image']>;
   readonly file: OvfFile;
   readonly diskId?: string;
-}
+};
 
 /** What {@link mapDomainToOvf} produces: the descriptor to write and the files to put in the package, in References order. */
-export interface ReverseResult {
+export interface ReverseResult<D extends DriveInput = DriveInput> {
   readonly envelope: EnvelopeInput;
-  readonly files: readonly ExportedFile[];
+  readonly files: readonly ExportedFile<D>[];
   /** `table:row` ids used, for coverage tests. */
   readonly rowsUsed: readonly string[];
   readonly warnings: readonly string[];
@@ -56,20 +65,12 @@ const fail = (err: Error): never => {
 /** ResourceSubType a row writes: exportSubType, else its first literal subtype; none for generic rows. */
 const subTypeOf = (row: MappingRow): string | undefined => row.exportSubType ?? row.subTypes?.find((s) => s !== '*' && !s.endsWith('*'));
 
-/** libvirt's default drive address for a disk without one (virDomainDiskDefAssignAddress). */
-function driveAddress(disk: DomainDisk, rules: Mappings['domain']): { controller: number; bus: number; target: number; unit: number } {
-  if (disk.address) return disk.address;
-  const n = devIndex(disk.dev, rules.targetDev);
-  if (disk.bus === 'ide') return { controller: 0, bus: Math.floor(n / 2), target: 0, unit: n % 2 };
-  if (disk.bus === 'sata') return { controller: Math.floor(n / 6), bus: 0, target: 0, unit: n % 6 };
-  return { controller: Math.floor(n / 7), bus: 0, target: 0, unit: n % 7 };
-}
-
 /**
  * The CIM OsType number and VMware guest id for the domain's libosinfo id (os.json read in
  * reverse): the `export.osinfo` entry, else the first vmwOsType (64-bit preferred) and
  * cimOsType keys naming the id, else the `export.family` entry of the id's family (known from
- * any id with the same vendor path), else family other.
+ * any id with the same vendor path), else of export.json's operatingSystemWhenUnknown family,
+ * else that entry's own values.
  */
 function operatingSystem(domain: DomainDescription, mappings: Mappings): VirtualSystemInput['operatingSystem'] {
   const [os, osinfo] = [mappings.os, domain.osinfo];
@@ -77,8 +78,9 @@ function operatingSystem(domain: DomainDescription, mappings: Mappings): Virtual
   if (explicit) return { id: explicit.cimOsType, vmwOsType: explicit.vmwOsType, description: osinfo! };
   const entries = [os.vmwOsType, os.vboxOsType, os.ovirtOsType, os.cimOsType].flatMap((t) => Object.values(t));
   const prefix = osinfo?.slice(0, osinfo.lastIndexOf('/') + 1);
-  const family = (entries.find((e) => e.osinfo === osinfo) ?? entries.find((e) => prefix && e.osinfo.startsWith(prefix)))?.family ?? 'other';
-  const fallback = os.export.family[family] ?? { cimOsType: 1, vmwOsType: 'otherGuest' };
+  const unknown = mappings.export.operatingSystemWhenUnknown;
+  const family = (entries.find((e) => e.osinfo === osinfo) ?? entries.find((e) => prefix && e.osinfo.startsWith(prefix)))?.family ?? unknown.family;
+  const fallback = os.export.family[family] ?? unknown;
   const keys = (t: Readonly<Record<string, { osinfo: string }>>) => Object.keys(t).filter((k) => t[k]!.osinfo === osinfo);
   const [vmw, cim] = [keys(os.vmwOsType), keys(os.cimOsType)[0]];
   return {
@@ -99,12 +101,17 @@ function operatingSystem(domain: DomainDescription, mappings: Mappings): Virtual
  * it is not. Disk AddressOnParent is the drive address field the controller row names
  * (unit, target, or unit with the IDE channel in the controller's Address), the inverse of
  * import. Memory is written in MiB (byte * 2^20), rounded up; firmware as vmw:Config.
- * @throws UsageError for an unknown profile.
+ * The drives mapped are `opts.drives` (one record per domain <disk>); each hard disk or CD-ROM
+ * carried comes back in `files` as its record plus the File written for it.
+ * Rules the device tables do not hold (units, libvirt's defaults, per-bus layout) come from
+ * mappings/export.json.
+ * @throws UsageError (option `profile`) for an unknown profile.
  * @throws MappingError when no row maps processors, memory, disks or CD-ROMs, or (unless
- *   `lax`) a hard disk is on a bus no row places (usb, sd, xen...).
+ *   `lax`; option `lax`) a hard disk is on a bus no row places (usb, sd, xen...).
  */
-export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, opts: ReverseOptions): ReverseResult {
+export function mapDomainToOvf<D extends DriveInput>(domain: DomainDescription, mappings: Mappings, opts: ReverseOptions<D>): ReverseResult<D> {
   const profile = resolveProfile(mappings, opts.profile ?? 'faithful');
+  const table = mappings.export;
   const systemType = mappings.defaults.export.virtualSystemType;
   const rows: Hit[] = profile.tables
     .flatMap((table) => (mappings.exportTables[table] ?? []).map((row) => ({ row, table })))
@@ -138,38 +145,50 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
 
   const items: ItemInput[] = [];
   const cores = domain.topology ? domain.topology.cores * domain.topology.threads : 1;
-  items.push(item(need('processor'), { elementName: `${domain.vcpus} virtual CPU(s)`, description: 'Number of virtual CPUs', allocationUnits: 'hertz * 10^6', virtualQuantity: String(domain.vcpus), ...(cores > 1 && domain.vcpus % cores === 0 ? { coresPerSocket: cores } : {}) }));
-  const mib = Math.ceil(domain.memoryBytes / 2 ** 20);
-  if (mib * 2 ** 20 !== domain.memoryBytes) warnings.push(`memory: ${domain.memoryBytes} bytes is not a whole number of MiB; written as ${mib} MiB`);
-  items.push(item(need('memory'), { elementName: `${mib}MB of memory`, description: 'Memory Size', allocationUnits: 'byte * 2^20', virtualQuantity: String(mib) }));
+  const units = table.allocationUnits;
+  items.push(item(need('processor'), { elementName: `${domain.vcpus} virtual CPU(s)`, description: 'Number of virtual CPUs', allocationUnits: units.processor, virtualQuantity: String(domain.vcpus), ...(cores > 1 && domain.vcpus % cores === 0 ? { coresPerSocket: cores } : {}) }));
+  const unitBytes = parseAllocationUnits(units.memory, 'export.json allocationUnits.memory');
+  const mib = Math.ceil(domain.memoryBytes / unitBytes);
+  if (mib * unitBytes !== domain.memoryBytes) warnings.push(`memory: ${domain.memoryBytes} bytes is not a whole number of MiB; written as ${mib} MiB`);
+  items.push(item(need('memory'), { elementName: `${mib}MB of memory`, description: 'Memory Size', allocationUnits: units.memory, virtualQuantity: String(mib) }));
 
   // Storage: one controller Item per libvirt controller (per IDE channel) that carries an exported drive.
   const controllers = new Map<string, { row: MappingRow; spec: Omit<ItemInput, 'instanceId' | 'resourceType'>; item?: ItemInput }>();
-  const [drives, files, disks, taken]: [ItemInput[], ExportedFile[], DiskInput[], Set<string>] = [[], [], [], new Set()];
+  const [drives, files, disks, taken]: [ItemInput[], ExportedFile<D>[], DiskInput[], Set<string>] = [[], [], [], new Set()];
   const [diskRow, cdromRow] = [need('disk'), need('cdrom')];
-  domain.disks.forEach((disk, index) => {
+  for (const drive of opts.drives) {
+    const { disk, image: file } = drive;
     const what = `${disk.device} ${disk.dev} (bus ${disk.bus})`;
-    if (disk.device !== 'disk' && disk.device !== 'cdrom') return void warnings.push(`${what}: ${disk.device} devices are not carried over; left out of the OVF`);
-    const a = driveAddress(disk, mappings.domain);
-    const virtio = disk.bus === 'virtio';
-    const key = virtio ? 'virtio' : `${disk.bus}/${disk.bus === 'ide' ? `0/${a.bus}` : a.controller}`;
+    if (disk.device !== 'disk' && disk.device !== 'cdrom') {
+      warnings.push(`${what}: ${disk.device} devices are not carried over; left out of the OVF`);
+      continue;
+    }
+    const a = driveAddress(disk, table, mappings.domain.targetDev);
+    const bus = busRules(table, disk.bus);
+    const [whole, channel] = [bus.controllerItem === 'domain', bus.controllerItem === 'channel'];
+    const key = whole ? disk.bus : `${disk.bus}/${channel ? `0/${a.bus}` : a.controller}`;
     let ctl = controllers.get(key);
     if (!ctl) {
-      const model = virtio ? undefined : domain.controllers.find((c) => c.type === disk.bus && c.index === (disk.bus === 'ide' ? 0 : a.controller))?.model;
-      const label = virtio ? 'virtio-blk disks' : `${disk.bus.toUpperCase()} controller ${disk.bus === 'ide' ? a.bus : a.controller}`;
-      const on = (r: MappingRow): boolean => (virtio ? r.controller!.diskBus === 'virtio' : r.controller!.type === disk.bus && r.controller!.diskBus === disk.bus);
-      const row = pick('controller', label, model, (r) => on(r) && (virtio || r.controller!.model === model), on);
-      if (!row && disk.device === 'disk' && !opts.lax) throw new MappingError(`${what}: no controller row of the export tables places a disk on bus ${disk.bus}; move the disk to virtio, SATA or SCSI, or use --lax to leave it out`);
-      if (!row) return void warnings.push(`${what}: left out of the OVF`);
-      const description = `${virtio ? 'virtio-blk' : `${disk.bus.toUpperCase()}${model ? ` ${model}` : ''}`} controller`;
-      ctl = { row, spec: { elementName: label, description, address: String(disk.bus === 'ide' ? a.bus : virtio ? 0 : a.controller) } };
+      const model = whole ? undefined : domain.controllers.find((c) => c.type === disk.bus && c.index === (channel ? 0 : a.controller))?.model;
+      const label = whole ? (bus.elementName ?? `${disk.bus} disks`) : `${disk.bus.toUpperCase()} controller ${channel ? a.bus : a.controller}`;
+      const on = (r: MappingRow): boolean => (whole ? r.controller!.diskBus === disk.bus : r.controller!.type === disk.bus && r.controller!.diskBus === disk.bus);
+      const row = pick('controller', label, model, (r) => on(r) && (whole || r.controller!.model === model), on);
+      if (!row && disk.device === 'disk' && !opts.lax) throw new MappingError(`${what}: no controller row of the export tables places a disk on bus ${disk.bus}; move the disk to virtio, SATA or SCSI, or leave it out (lax)`, { option: 'lax' });
+      if (!row) {
+        warnings.push(`${what}: left out of the OVF`);
+        continue;
+      }
+      const description = whole ? (bus.description ?? `${disk.bus} controller`) : `${disk.bus.toUpperCase()}${model ? ` ${model}` : ''} controller`;
+      ctl = { row, spec: { elementName: label, description, address: String(channel ? a.bus : whole ? 0 : a.controller) } };
       controllers.set(key, ctl);
     }
-    const file = opts.diskFileFor(disk, index);
-    if (disk.device === 'disk' && !file) return void warnings.push(`${what}: no image was provided for it; left out of the OVF`);
+    if (disk.device === 'disk' && !file) {
+      warnings.push(`${what}: no image was provided for it; left out of the OVF`);
+      continue;
+    }
     ctl.item ??= item(ctl.row, ctl.spec);
     const m = ctl.row.controller!;
-    let slot = virtio ? devIndex(disk.dev, mappings.domain.targetDev) : m.address === 'target' && a.target === 0 ? a.unit : m.address === 'target' ? a.target : a.unit;
+    let slot = whole ? devIndex(disk.dev, mappings.domain.targetDev) : m.address === 'target' && a.target === 0 ? a.unit : m.address === 'target' ? a.target : a.unit;
     while (taken.has(`${key}/${slot}`) && slot <= m.maxAddress) slot += 1;
     taken.add(`${key}/${slot}`);
     const ref = file ? { id: `file${files.length + 1}`, href: file.href, ...(file.sizeBytes !== undefined ? { sizeBytes: file.sizeBytes } : {}) } : undefined;
@@ -178,19 +197,19 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
       const diskId = `vmdisk${disks.length + 1}`;
       const format = mappings.formats.find((f) => f.format === file!.format && f.exportUri)?.exportUri;
       disks.push({ diskId, fileRef: ref!.id, capacityBytes: file!.capacityBytes, ...(format ? { format } : {}), ...(file!.populatedSizeBytes !== undefined ? { populatedSizeBytes: file!.populatedSizeBytes } : {}) });
-      files.push({ disk, file: ref!, diskId });
+      files.push({ ...drive, image: file!, file: ref!, diskId });
       drives.push(item(diskRow, { elementName: `Hard disk ${disks.length}`, description: disk.dev, hostResource: [`ovf:/disk/${diskId}`], ...base }));
     } else {
-      if (ref) files.push({ disk, file: ref });
+      if (ref) files.push({ ...drive, image: file!, file: ref });
       drives.push(item(cdromRow, { elementName: `CD/DVD drive ${drives.length - disks.length + 1}`, description: disk.dev, automaticAllocation: ref !== undefined, required: false, ...(ref ? { hostResource: [`ovf:/file/${ref.id}`] } : {}), ...base }));
     }
-  });
+  }
   items.push(...[...controllers.values()].flatMap((c) => (c.item ? [c.item] : [])), ...drives);
 
   const networks: OvfNetwork[] = [];
   domain.interfaces.forEach((nic, i) => {
     const what = `interface ${i + 1} (${nic.type}${nic.mac ? ` ${nic.mac}` : ''})`;
-    if (nic.type === 'hostdev' || nic.type === 'vdpa') return void warnings.push(`${what}: a ${nic.type} interface passes a host device through; left out of the OVF`);
+    if (table.passthroughInterfaceTypes.includes(nic.type)) return void warnings.push(`${what}: a ${nic.type} interface passes a host device through; left out of the OVF`);
     const row = pick('nic', what, nic.model, (r) => r.nic!.model === nic.model);
     if (!row) return;
     const connection = nic.source ?? nic.type;
@@ -199,20 +218,22 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
   });
 
   // Optional devices (ovf:required="false"): video, sound, USB, TPM.
-  const [video, ...extra] = domain.videos.filter((v) => v.model !== 'none');
+  const [video, ...extra] = domain.videos.filter((v) => v.model !== table.noDeviceModel);
   if (extra.length > 0) warnings.push(`${extra.length} more video device(s) (${extra.map((v) => v.model).join(', ')}): OVF import reads one; left out`);
   const usb = new Map<number, string | undefined>();
   // EHCI companions (ich9-uhci1..3) share the index of their ich9-ehci1: one controller per index.
-  for (const c of domain.controllers) if (c.type === 'usb' && c.model !== 'none' && (!usb.has(c.index) || find('usb', (r) => r.usb!.model === c.model))) usb.set(c.index, c.model);
+  for (const c of domain.controllers) if (c.type === 'usb' && c.model !== table.noDeviceModel && (!usb.has(c.index) || find('usb', (r) => r.usb!.model === c.model))) usb.set(c.index, c.model);
   const tpm = domain.tpm;
-  if (tpm && tpm.backend !== 'emulator') warnings.push(`TPM: the ${tpm.backend} backend uses the host's TPM; left out of the OVF`);
-  const [tpmModel, tpmVersion] = [tpm?.model ?? 'tpm-tis', tpm?.version ?? '2.0'];
+  const tpmBackend = tpm?.backend ?? mappings.domain.defaults.tpmBackend;
+  const emulated = tpm !== undefined && table.emulatedTpmBackends.includes(tpmBackend);
+  if (tpm && !emulated) warnings.push(`TPM: the ${tpmBackend} backend uses the host's TPM; left out of the OVF`);
+  const [tpmModel, tpmVersion] = [tpm?.model ?? table.tpmWhenAbsent.model, tpm?.version ?? table.tpmWhenAbsent.version];
   type Optional = { kind: MappingRow['kind']; name: string; model: string | undefined; exact: (r: MappingRow) => boolean; same?: (r: MappingRow) => boolean; description: string };
   const optional: Optional[] = [
     ...(video ? [{ kind: 'video' as const, name: 'Video card', model: video.model, exact: (r: MappingRow) => r.video!.model === video.model, description: `${video.model} graphics` }] : []),
     ...domain.sounds.map((s) => ({ kind: 'sound' as const, name: 'Sound card', model: s.model, exact: (r: MappingRow) => r.sound!.model === s.model, same: () => false, description: `${s.model} sound` })),
     ...[...usb].map(([i, model]) => ({ kind: 'usb' as const, name: `USB controller ${i}`, model, exact: (r: MappingRow) => r.usb!.model === model, description: `${model ?? 'default'} USB controller` })),
-    ...(tpm?.backend === 'emulator'
+    ...(emulated
       ? [{ kind: 'tpm' as const, name: 'Virtual TPM', model: tpmModel, exact: (r: MappingRow) => r.tpm!.model === tpmModel && r.tpm!.version === tpmVersion, same: () => false, description: `${tpmModel} TPM ${tpmVersion}` }]
       : []),
   ];
@@ -222,7 +243,8 @@ export function mapDomainToOvf(domain: DomainDescription, mappings: Mappings, op
   }
 
   const fw = mappings.defaults.firmware;
-  const vmwConfig = { [fw.vmwConfigKey]: domain.firmware === 'efi' ? (fw.efiValues[0] ?? 'efi') : 'bios', ...(domain.secureBoot ? { [fw.secureBootVmwConfigKey]: 'true' } : {}) };
+  const values = table.firmwareValues;
+  const vmwConfig = { [fw.vmwConfigKey]: values[domain.firmware], ...(domain.secureBoot ? { [fw.secureBootVmwConfigKey]: values.secureBoot } : {}) };
   const virtualSystem: VirtualSystemInput = {
     id: domain.name,
     name: domain.name,

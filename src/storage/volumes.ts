@@ -28,7 +28,7 @@ const VIR_ERR_NO_SUPPORT = 3;
 /**
  * Looks up and checks the pool (virStoragePoolLookupByName), returning its type and target path.
  * @throws LibvirtSetupError saying how to create the pool when it is missing (option `pool`) or
- *   inactive, or that a directory must be used when the connection has no storage driver (option `output-dir`).
+ *   inactive, or that a directory must be used when the connection has no storage driver (option `outputDir`).
  */
 export async function openPool(conn: Connection, name: string): Promise<TargetStore> {
   let pool: StoragePool | null;
@@ -36,7 +36,7 @@ export async function openPool(conn: Connection, name: string): Promise<TargetSt
     pool = lookupPool(conn, name);
   } catch (err) {
     if (err instanceof LibvirtError && err.code === VIR_ERR_NO_SUPPORT) {
-      throw new LibvirtSetupError(`this connection has no storage driver (${err.message}); write the disks into a directory instead`, { option: 'output-dir' });
+      throw new LibvirtSetupError(`this connection has no storage driver (${err.message}); write the disks into a directory instead`, { option: 'outputDir' });
     }
     throw err;
   }

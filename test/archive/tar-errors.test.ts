@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PackageError } from '../../src/errors.js';
 import { indexTar } from '../../src/archive/tar.js';
-import { isTarHeaderBlock, parseNumeric } from '../../src/archive/tar-header.js';
+import { isTarHeaderBlock, parseNumeric } from '../../src/archive/tar-format.js';
 import { makeTar, pseudoRandom, readAt, withTempDir } from './helpers.js';
 import { memberBytes, paxBytes, tarOf } from './tar-writer.js';
 

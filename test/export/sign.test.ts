@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { openArchive } from '../../src/archive/archive.js';
 import { verifyCertificate } from '../../src/archive/certificate.js';
 import { ManifestError, UsageError } from '../../src/errors.js';
-import { createOvaWriter, formatManifest, manifestSize, type DigestAlgorithm } from '../../src/export/ova-writer.js';
+import { formatManifest, manifestSize, type DigestAlgorithm } from '../../src/archive/manifest.js';
+import { createOvaWriter } from '../../src/export/ova-writer.js';
 import { certificateSize, signManifest } from '../../src/export/sign.js';
 import { openssl, selfSigned, type Identity } from '../archive/pki.js';
 import { pseudoRandom, withTempDir } from '../archive/helpers.js';
@@ -131,9 +132,9 @@ describe('signManifest: the .cert format and its size', () => {
     assert.throws(() => signManifest(manifest, 'vm.mf', other.key, rsa.cert, 'sha256'), (err: unknown) => err instanceof UsageError && /does not belong to the certificate/.test(err.message));
     const encrypted = join(keys, 'encrypted.key');
     openssl(keys, ['pkey', '-in', rsa.key, '-aes256', '-passout', 'pass:secret', '-out', encrypted]);
-    assert.throws(() => certificateSize('vm.mf', encrypted, rsa.cert, 'sha256'), (err: unknown) => err instanceof UsageError && /--sign .*passphrase-protected/.test(err.message));
-    assert.throws(() => signManifest(manifest, 'vm.mf', rsa.key, rsa.key, 'sha256'), (err: unknown) => err instanceof UsageError && /--cert .*no PEM certificate/.test(err.message));
-    assert.throws(() => signManifest(manifest, 'vm.mf', join(keys, 'missing.key'), rsa.cert, 'sha256'), (err: unknown) => err instanceof UsageError && /--sign .*missing\.key/.test(err.message));
+    assert.throws(() => certificateSize('vm.mf', encrypted, rsa.cert, 'sha256'), (err: unknown) => err instanceof UsageError && err.option === 'signKey' && /signing key .*passphrase-protected/.test(err.message));
+    assert.throws(() => signManifest(manifest, 'vm.mf', rsa.key, rsa.key, 'sha256'), (err: unknown) => err instanceof UsageError && err.option === 'signCert' && /certificate .*no PEM certificate/.test(err.message));
+    assert.throws(() => signManifest(manifest, 'vm.mf', join(keys, 'missing.key'), rsa.cert, 'sha256'), (err: unknown) => err instanceof UsageError && err.option === 'signKey' && /signing key .*missing\.key/.test(err.message));
   });
 
   it('keeps a certificate chain in file order', async () => {

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { DomainDisk } from '../../src/domain/model.js';
+import type { DomainDescription, DomainDisk } from '../../src/domain/model.js';
 import { parseDomainXml } from '../../src/domain/parse.js';
 import { MappingError, UsageError } from '../../src/errors.js';
 import { mapVirtualSystem } from '../../src/mapping/apply.js';
 import { loadMappings, type MappingRow } from '../../src/mapping/load.js';
-import { mapDomainToOvf, type DiskFile, type ReverseOptions } from '../../src/mapping/reverse.js';
+import { mapDomainToOvf, type DiskFile, type DriveInput, type ReverseOptions } from '../../src/mapping/reverse.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
 import type { ItemInput } from '../../src/ovf/model.js';
 import { writeEnvelope } from '../../src/ovf/write.js';
@@ -26,11 +26,19 @@ function domainXml(devices: string, opts: { os?: string; osinfo?: string; memory
 }
 
 /** Every hard disk gets a VMDK; CD-ROMs with a source get their ISO. */
-const files: ReverseOptions['diskFileFor'] = (disk: DomainDisk, i: number): DiskFile | undefined =>
+const file = (disk: DomainDisk, i: number): DiskFile | undefined =>
   disk.device === 'disk' ? { href: `guest-disk${i + 1}.vmdk`, format: 'vmdk', capacityBytes: 2 ** 30 } : disk.source.type === 'file' ? { href: `guest-cd${i + 1}.iso`, format: 'raw', capacityBytes: 0 } : undefined;
 
+/** One drive record per domain disk, with the package file `image` gives it. */
+const drivesOf = (domain: DomainDescription, image: typeof file = file): DriveInput[] =>
+  domain.disks.map((disk, i) => {
+    const f = image(disk, i);
+    return f ? { disk, image: f } : { disk };
+  });
+
 function reverse(devices: string, opts: Parameters<typeof domainXml>[1] & Partial<ReverseOptions> = {}) {
-  return mapDomainToOvf(parseDomainXml(domainXml(devices, opts), mappings.domain), mappings, { ovfVersion: 1, diskFileFor: files, ...opts });
+  const domain = parseDomainXml(domainXml(devices, opts), mappings.domain);
+  return mapDomainToOvf(domain, mappings, { ovfVersion: 1, drives: drivesOf(domain), ...opts });
 }
 
 /** Writes the result and imports it again under `profile`. */
@@ -134,12 +142,13 @@ describe('mapDomainToOvf: disks', () => {
 
   it('refuses a disk on a bus no row places unless lax, and leaves floppies and disks without image out with a warning', () => {
     const usb = disk('sdz', 'usb');
-    assert.throws(() => reverse(usb), (err: unknown) => err instanceof MappingError && /disk sdz \(bus usb\).*--lax/.test(err.message));
+    assert.throws(() => reverse(usb), (err: unknown) => err instanceof MappingError && err.option === 'lax' && /disk sdz \(bus usb\).*leave it out/.test(err.message));
     const lax = reverse(usb + "<disk type='file' device='floppy'><target dev='fda'/></disk>", { lax: true });
     assert.deepEqual(lax.envelope.references, []);
     assert.match(lax.warnings.join('\n'), /disk sdz \(bus usb\): left out/);
     assert.match(lax.warnings.join('\n'), /floppy fda.*left out/);
-    const none = mapDomainToOvf(parseDomainXml(domainXml(disk('sda', 'sata')), mappings.domain), mappings, { ovfVersion: 1, diskFileFor: () => undefined });
+    const bare = parseDomainXml(domainXml(disk('sda', 'sata')), mappings.domain);
+    const none = mapDomainToOvf(bare, mappings, { ovfVersion: 1, drives: drivesOf(bare, () => undefined) });
     assert.match(none.warnings.join('\n'), /disk sda .*no image was provided/);
     assert.deepEqual([items(none, 17), items(none, 20)], [[], []], 'no disk, and no controller left without one');
   });
@@ -205,7 +214,7 @@ describe('mapDomainToOvf: the system', () => {
     }
   });
 
-  it('refuses an unknown profile', () => assert.throws(() => reverse('', { profile: 'nonesuch' }), UsageError));
+  it('refuses an unknown profile', () => assert.throws(() => reverse('', { profile: 'nonesuch' }), (err: unknown) => err instanceof UsageError && err.option === 'profile'));
 });
 
 describe('loadMappings: the export side of the tables', () => {

@@ -69,12 +69,14 @@ const CASES: Record<string, string> = {
 function envelopeFor(domain: DomainDescription, sizes = true): EnvelopeInput {
   return mapDomainToOvf(domain, mappings, {
     ovfVersion: 1,
-    diskFileFor: (d, i) =>
-      d.device === 'disk'
-        ? { href: `case-disk${i + 1}.vmdk`, format: 'vmdk', capacityBytes: (i + 1) * 2 ** 30, ...(sizes ? { sizeBytes: 1234567 + i, populatedSizeBytes: 7654321 + i } : {}) }
+    drives: domain.disks.map((d, i) => ({
+      disk: d,
+      ...(d.device === 'disk'
+        ? { image: { href: `case-disk${i + 1}.vmdk`, format: 'vmdk' as const, capacityBytes: (i + 1) * 2 ** 30, ...(sizes ? { sizeBytes: 1234567 + i, populatedSizeBytes: 7654321 + i } : {}) } }
         : d.source.type === 'file'
-          ? { href: `case-cd${i + 1}.iso`, format: 'raw', capacityBytes: 0, ...(sizes ? { sizeBytes: 2048 * 1000 } : {}) }
-          : undefined,
+          ? { image: { href: `case-cd${i + 1}.iso`, format: 'raw' as const, capacityBytes: 0, ...(sizes ? { sizeBytes: 2048 * 1000 } : {}) } }
+          : {}),
+    })),
   }).envelope;
 }
 

@@ -4,10 +4,11 @@
 
 import { Worker } from 'node:worker_threads';
 import { deflateWorkerMain, type DeflateReply, type DeflateRequest } from './deflate-worker.js';
+import { GRAIN_BYTES } from './format.js';
 import { WORKER_MINOR_GC_SOURCE } from './gc.js';
 
 /** Bootstrap of each worker: the worker body from its source text, given zlib, worker_threads and the GC hook. */
-const WORKER_SOURCE = `(${deflateWorkerMain.toString()})(require('node:zlib'), require('node:worker_threads'), ${WORKER_MINOR_GC_SOURCE});`;
+const WORKER_SOURCE = `(${deflateWorkerMain.toString()})(require('node:zlib'), require('node:worker_threads'), ${WORKER_MINOR_GC_SOURCE}, ${GRAIN_BYTES});`;
 
 /** Batches queued on one worker at once, so it never waits for the main thread between two. */
 const PER_WORKER = 2;

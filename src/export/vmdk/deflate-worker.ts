@@ -35,16 +35,16 @@ export interface DeflateReply {
 }
 
 /**
- * Worker entry point. `zlib`, `threads` and `minorGc` (a young-generation collection, when the
- * bootstrap could expose one) are passed in by the bootstrap line so that the function needs
- * no imports. For each non-zero grain: deflate as a zlib stream (RFC 1950,
+ * Worker entry point. `zlib`, `threads`, `minorGc` (a young-generation collection, when the
+ * bootstrap could expose one) and `grainBytes` (format.ts GRAIN_BYTES) are passed in by the
+ * bootstrap line so that the function needs no imports. For each non-zero grain: deflate as a zlib stream (RFC 1950,
  * what qemu's uncompress() and VirtualBox's RTZip expect), then write the grain marker
  * (u64 LBA in sectors, u32 compressed size in bytes) and pad the record to a sector.
  * The last grain of a disk whose size is not a multiple of 64 KiB arrives zero-padded and is
  * compressed whole: VirtualBox requires every grain to inflate to exactly 64 KiB.
  */
-export function deflateWorkerMain(zlib: typeof import('node:zlib'), threads: typeof import('node:worker_threads'), minorGc?: () => void): void {
-  const GRAIN = 65536;
+export function deflateWorkerMain(zlib: typeof import('node:zlib'), threads: typeof import('node:worker_threads'), minorGc: (() => void) | undefined, grainBytes: number): void {
+  const GRAIN = grainBytes;
   const SECTOR = 512;
   const MARKER = 12;
   /** Probe size, in bytes, for the incompressibility test. */

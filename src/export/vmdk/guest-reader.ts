@@ -4,7 +4,7 @@
 // files, external data files, other formats) through qemu-nbd, started on first need.
 
 import { open, type FileHandle } from 'node:fs/promises';
-import { imageInfo, type ImageFormat } from '../../storage/qemu-img.js';
+import { imageInfo, type ImageFormat, type ImageInfo } from '../../storage/qemu-img.js';
 import type { Segment } from './batches.js';
 import { openNbdReader, type NbdReader } from './nbd-reader.js';
 
@@ -47,9 +47,10 @@ interface Run {
  * places at depth 0 with a host offset and not compressed are read from the file too; other
  * ranges, and every range of other formats, go through qemu-nbd (started on first need, with
  * the backing chain).
+ * `known` is the image's `qemu-img info` when the caller already has it (not asked again).
  * @throws ToolError when qemu-img cannot open the image; errors of open(2) on the file.
  */
-export async function openGuestReader(path: string, format: ImageFormat, signal?: AbortSignal): Promise<GuestReader> {
+export async function openGuestReader(path: string, format: ImageFormat, signal?: AbortSignal, known?: ImageInfo): Promise<GuestReader> {
   let sizeBytes: number;
   let direct: (s: Segment) => number | undefined;
   let fh: FileHandle | undefined;
@@ -60,14 +61,14 @@ export async function openGuestReader(path: string, format: ImageFormat, signal?
       throw err;
     });
     if (st.isBlockDevice()) {
-      sizeBytes = (await imageInfo({ path, offset: 0, size: 0, format, wholeFile: true, label: path }, signal ? { signal } : {}).catch(async (err: unknown) => {
+      sizeBytes = known?.virtualSizeBytes ?? (await imageInfo({ path, offset: 0, size: 0, format, wholeFile: true, label: path }, signal ? { signal } : {}).catch(async (err: unknown) => {
         await fh!.close();
         throw err;
       })).virtualSizeBytes;
     } else sizeBytes = st.size;
     direct = (s) => s.hostOffset ?? s.start;
   } else {
-    const info = await imageInfo({ path, offset: 0, size: 0, format, wholeFile: true, label: path }, signal ? { signal } : {});
+    const info = known ?? (await imageInfo({ path, offset: 0, size: 0, format, wholeFile: true, label: path }, signal ? { signal } : {}));
     sizeBytes = info.virtualSizeBytes;
     const specific = (info.raw['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data ?? {};
     const inPlace = format === 'qcow2' && info.raw['encrypted'] !== true && specific['data-file'] === undefined && specific['encrypt'] === undefined;

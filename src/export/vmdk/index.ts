@@ -4,7 +4,7 @@
 // without seeking, to a caller-supplied sink (an OVA member, a hash, a file).
 
 import { availableParallelism } from 'node:os';
-import { imageMap, type ImageFormat } from '../../storage/qemu-img.js';
+import { imageMap, type ImageFormat, type ImageInfo } from '../../storage/qemu-img.js';
 import { grainBatches, type GrainBatch } from './batches.js';
 import { DeflatePool, type CompressedBatch } from './deflate-pool.js';
 import { collectEvery } from './gc.js';
@@ -20,6 +20,8 @@ export interface DiskSource {
   path: string;
   /** Its format, passed to qemu as -f (never probed). */
   format: 'raw' | 'qcow2' | 'vmdk' | 'vpc' | 'vhdx' | 'vdi';
+  /** `qemu-img info` of the image when the caller already has it (it is not asked again). */
+  info?: ImageInfo;
 }
 
 /** Options of {@link writeStreamOptimized}. */
@@ -57,6 +59,8 @@ export interface StreamOptimizedResult {
   virtualSizeBytes: number;
   /** Non-zero grains written (each 64 KiB of guest data). */
   grainsWritten: number;
+  /** Guest bytes those grains hold (grainsWritten x the grain size): the VMDK's ovf:populatedSize. */
+  populatedBytes: number;
   /**
    * How the guest bytes were read: `raw file` or `qcow2 file` (positioned reads of the image
    * file, at the offsets qemu-img map gives), `qemu-nbd` (Unix socket), or both joined by ` + `.
@@ -113,7 +117,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
   const { source, signal } = opts;
   signal?.throwIfAborted();
   const format: ImageFormat = source.format;
-  const reader: GuestReader = await openGuestReader(source.path, format, signal);
+  const reader: GuestReader = await openGuestReader(source.path, format, signal, source.info);
   let pool: DeflatePool | undefined;
   try {
     const capacitySectors = Math.ceil(reader.sizeBytes / SECTOR);
@@ -172,7 +176,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
     }
     await out(layout.finish());
     opts.onProgress?.(size, size);
-    return { bytesWritten, virtualSizeBytes: size, grainsWritten: layout.grains, readMethod: reader.method, tempBytes: 0 };
+    return { bytesWritten, virtualSizeBytes: size, grainsWritten: layout.grains, populatedBytes: layout.grains * GRAIN_BYTES, readMethod: reader.method, tempBytes: 0 };
   } finally {
     await pool?.close();
     await reader.close();

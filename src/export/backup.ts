@@ -3,10 +3,10 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'xmlbuilder2';
-import type { DomainDisk } from '../domain/model.js';
 import { LibvirtSetupError } from '../errors.js';
 import type { Domain } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
+import type { DriveSource } from './disks.js';
 
 /**
  * A directory for backup copies that QEMU (running as libvirt-qemu) can write into: under
@@ -22,19 +22,23 @@ export async function backupDirectory(): Promise<string> {
 const JOB_COMPLETED = 3;
 
 /**
- * Copies each of `disks` (hard disks of the running `domain`) to a qcow2 file in `dir` (see backupDirectory)
- * with virDomainBackupBegin in push mode: the copy is consistent as of the job's start and the
- * guest keeps running. Waits for the job, reporting progress; aborts it on `signal`.
- * @returns the copy of each disk. Temporary space: each copy holds the disk's allocated data.
+ * Copies the hard disks among `drives` (of the running `domain`, those with a source) to qcow2
+ * files in `dir` (see backupDirectory) with virDomainBackupBegin in push mode: the copy is
+ * consistent as of the job's start and the guest keeps running. Waits for the job, reporting
+ * progress; aborts it on `signal`.
+ * @returns `drives` with each copied disk's source replaced by its copy (qcow2). Temporary
+ *   space: each copy holds the disk's allocated data.
  * @throws LibvirtSetupError when the job fails or is cancelled; LibvirtError when libvirt refuses it.
  */
-export async function backupDisks(domain: Domain, disks: readonly DomainDisk[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<Map<DomainDisk, string>> {
-  const copies = new Map<DomainDisk, string>();
-  if (disks.length === 0) return copies;
+export async function backupDisks(domain: Domain, drives: readonly DriveSource[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
+  const copies = (d: DriveSource): boolean => d.source !== undefined && d.disk.device === 'disk';
+  const copyOf = (d: DriveSource): DriveSource => ({ disk: d.disk, source: { path: join(dir, `${d.disk.dev}.qcow2`), format: 'qcow2' } });
+  const copied = drives.map((d) => (copies(d) ? copyOf(d) : d));
+  const disks = copied.filter(copies);
+  if (disks.length === 0) return copied;
   const doc = create().ele('domainbackup', { mode: 'push' }).ele('disks');
-  for (const disk of disks) {
-    const path = join(dir, `${disk.dev}.qcow2`);
-    copies.set(disk, path);
+  for (const { disk, source } of disks) {
+    const path = source!.path;
     const el = doc.ele('disk', { name: disk.dev, backup: 'yes', type: 'file' });
     el.ele('driver', { type: 'qcow2' });
     el.ele('target', { file: path });
@@ -56,5 +60,5 @@ export async function backupDisks(domain: Domain, disks: readonly DomainDisk[], 
   reporter.emit({ kind: 'progress-end', task: 'convert', name: 'backup' });
   const outcome = await domain.completedJobType();
   if (outcome !== JOB_COMPLETED) throw new LibvirtSetupError(`the backup job of the running domain ended with status ${outcome} instead of completed`);
-  return copies;
+  return copied;
 }

@@ -3,32 +3,41 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createOvaWriter, formatManifest, manifestSize, type OvaFileSink } from '../export/ova-writer.js';
-import { certificateSize, signManifest } from '../export/sign.js';
-import { writeStreamOptimized } from '../export/vmdk/index.js';
+import { formatManifest, manifestSize, type DigestAlgorithm } from '../archive/manifest.js';
+import type { ExportedFile } from '../mapping/reverse.js';
 import type { OvfRules } from '../mapping/schema/domain.js';
 import type { EnvelopeInput } from '../ovf/model.js';
 import { padDescriptor, writeEnvelope } from '../ovf/write.js';
 import type { Reporter } from '../report.js';
-import { convertImage, type ImageFormat } from '../storage/qemu-img.js';
-import type { ExportOptions } from './export.js';
+import { convertImage } from '../storage/qemu-img.js';
+import type { ExportDisk } from './disks.js';
+import { createOvaWriter, type OvaFileSink } from './ova-writer.js';
+import { certificateSize, signManifest } from './sign.js';
+import { writeStreamOptimized } from './vmdk/index.js';
 
-/** One file of the package: where its bytes come from and how they are written. */
-export interface PackageDisk {
-  readonly href: string;
-  readonly source: { readonly path: string; readonly format: ImageFormat };
-  readonly format: 'vmdk' | 'qcow2' | 'raw';
-  readonly device: 'disk' | 'cdrom';
-  /** libvirt target bus, for the VMDK's ddb.adapterType (ide or lsilogic). */
-  readonly bus: string;
+/** How the package is written (the part of the export options package writing reads). */
+export interface PackageOptions {
+  /** OUT.ova, or a directory (ends in / or exists as one) for an unpacked OVF package. */
+  readonly output: string;
+  readonly ovfVersion: 1 | 2;
+  /** deflate level of streamOptimized VMDK grains, 0-9. */
+  readonly compressLevel: number;
+  readonly manifest: DigestAlgorithm | 'none';
+  /** PEM private key and certificate signing the manifest (both or neither). */
+  readonly signKey?: string;
+  readonly signCert?: string;
 }
 
+/** One file of the package: an exported drive's record with its References File (href). */
+export type PackageDisk = ExportedFile<ExportDisk>;
+
 interface PackageInput {
-  readonly opts: ExportOptions;
+  readonly opts: PackageOptions;
   readonly name: string;
   readonly envelope: EnvelopeInput;
   /** domain.json "ovf" rules for writeEnvelope. */
   readonly ovfRules: OvfRules;
+  /** reverse mapping's files, in References order. */
   readonly disks: readonly PackageDisk[];
   readonly workDir: string;
   readonly reporter: Reporter;
@@ -40,16 +49,17 @@ type Sink = Pick<OvaFileSink, 'write'>;
 /** Streams one file's bytes into `sink`; returns bytes written and, for VMDK, the populated (non-zero grain) bytes. */
 async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput): Promise<{ populatedBytes?: number }> {
   const { reporter, signal, opts } = input;
-  const progress = (done: number, total: number) => reporter.emit({ kind: 'progress', task: 'convert', name: d.href, bytesDone: done, bytesTotal: total });
-  if (d.format === 'vmdk' && d.device === 'disk') {
-    const r = await writeStreamOptimized({ source: d.source, write: (c) => sink.write(c), level: opts.compressLevel, fileName: d.href, adapterType: d.bus === 'ide' ? 'ide' : 'lsilogic', onProgress: progress, signal });
-    return { populatedBytes: r.grainsWritten * 65536 };
+  const { href, source, format, info, adapterType } = d.image;
+  const progress = (done: number, total: number) => reporter.emit({ kind: 'progress', task: 'convert', name: href, bytesDone: done, bytesTotal: total });
+  if (format === 'vmdk' && d.disk.device === 'disk') {
+    const r = await writeStreamOptimized({ source: { ...source, ...(info ? { info } : {}) }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: href, adapterType, onProgress: progress, signal });
+    return { populatedBytes: r.populatedBytes };
   }
-  let path = d.source.path;
-  if (d.device === 'disk' && !(d.format === 'raw' && d.source.format === 'raw')) {
+  let path = source.path;
+  if (d.disk.device === 'disk' && !(format === 'raw' && source.format === 'raw')) {
     // qcow2 (or raw from another format) needs qemu-img, which writes a seekable file.
-    path = join(input.workDir, `convert-${d.href}`);
-    await convertImage({ src: { path: d.source.path, offset: 0, size: (await stat(d.source.path)).size, format: d.source.format, wholeFile: true, label: `"${d.source.path}"` }, target: path, targetFormat: d.format as 'qcow2' | 'raw', existingTarget: false, signal, onProgress: (pct) => progress(pct, 100) });
+    path = join(input.workDir, `convert-${href}`);
+    await convertImage({ src: { path: source.path, offset: 0, size: (await stat(source.path)).size, format: source.format, wholeFile: true, label: `"${source.path}"` }, target: path, targetFormat: format as 'qcow2' | 'raw', existingTarget: false, signal, onProgress: (pct) => progress(pct, 100) });
   }
   try {
     const total = (await stat(path)).size;
@@ -60,7 +70,7 @@ async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput): Prom
       progress(done, total);
     }
   } finally {
-    if (path !== d.source.path) await rm(path, { force: true });
+    if (path !== source.path) await rm(path, { force: true });
   }
   return {};
 }
@@ -102,26 +112,26 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
     const created: string[] = [];
     try {
       for (const d of disks) {
-        reporter.emit({ kind: 'stage', message: `Writing ${d.href}` });
-        const path = join(dir, d.href);
+        reporter.emit({ kind: 'stage', message: `Writing ${d.image.href}` });
+        const path = join(dir, d.image.href);
         const fh = await open(path, 'wx');
         created.push(path);
         const hash = alg ? createHash(alg) : undefined;
         let size = 0;
         try {
           const r = await streamDisk(d, { write: async (c) => { hash?.update(c); size += c.length; await fh.write(c); } }, input);
-          if (r.populatedBytes !== undefined) populated.set(d.href, r.populatedBytes);
+          if (r.populatedBytes !== undefined) populated.set(d.image.href, r.populatedBytes);
         } finally {
           await fh.close();
         }
-        sizes.set(d.href, size);
-        if (hash) digests.set(d.href, hash.digest('hex'));
+        sizes.set(d.image.href, size);
+        if (hash) digests.set(d.image.href, hash.digest('hex'));
       }
       const ovf = Buffer.from(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion, rules: input.ovfRules }));
       const files: { name: string; content: Buffer }[] = [{ name: ovfName, content: ovf }];
       if (alg) {
         digests.set(ovfName, createHash(alg).update(ovf).digest('hex'));
-        const mf = formatManifest(alg, [ovfName, ...disks.map((d) => d.href)].map((n) => ({ name: n, digest: digests.get(n)! })));
+        const mf = formatManifest(alg, [ovfName, ...disks.map((d) => d.image.href)].map((n) => ({ name: n, digest: digests.get(n)! })));
         files.push({ name: mfName, content: mf });
         if (opts.signKey) files.push({ name: certName, content: signManifest(mf, mfName, opts.signKey, opts.signCert!, alg) });
       }
@@ -129,7 +139,7 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
         await writeFile(join(dir, f.name), f.content, { flag: 'wx' });
         created.push(join(dir, f.name));
       }
-      return { output: dir, kind: 'directory', files: [...files.map((f) => ({ name: f.name, sizeBytes: f.content.length })), ...disks.map((d) => ({ name: d.href, sizeBytes: sizes.get(d.href)!, ...(digests.has(d.href) ? { digest: digests.get(d.href)! } : {}) }))] };
+      return { output: dir, kind: 'directory', files: [...files.map((f) => ({ name: f.name, sizeBytes: f.content.length })), ...disks.map((d) => ({ name: d.image.href, sizeBytes: sizes.get(d.image.href)!, ...(digests.has(d.image.href) ? { digest: digests.get(d.image.href)! } : {}) }))] };
     } catch (err) {
       for (const path of created) await rm(path, { force: true });
       throw err;
@@ -140,24 +150,24 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
     const placeholder = writeEnvelope(input.envelope, { version: opts.ovfVersion, placeholders: true, rules: input.ovfRules });
     const ovfBytes = Buffer.byteLength(placeholder) + 1024;
     await writer.reserve(ovfName, ovfBytes);
-    if (alg) await writer.reserve(mfName, manifestSize(alg, [ovfName, ...disks.map((d) => d.href)]));
+    if (alg) await writer.reserve(mfName, manifestSize(alg, [ovfName, ...disks.map((d) => d.image.href)]));
     const certBytes = opts.signKey && alg ? certificateSize(mfName, opts.signKey, opts.signCert!, alg) : 0;
     if (certBytes > 0) await writer.reserve(certName, certBytes);
     for (const [i, d] of disks.entries()) {
-      reporter.emit({ kind: 'stage', message: `Writing ${d.device} ${i + 1}/${disks.length}: ${d.href} (${d.format}) from ${d.source.path}` });
-      const sink = writer.beginFile(d.href);
+      reporter.emit({ kind: 'stage', message: `Writing ${d.disk.device} ${i + 1}/${disks.length}: ${d.image.href} (${d.image.format}) from ${d.image.source.path}` });
+      const sink = writer.beginFile(d.image.href);
       const r = await streamDisk(d, sink, input);
       const end = await sink.end();
-      reporter.emit({ kind: 'progress-end', task: 'convert', name: d.href });
-      sizes.set(d.href, end.size);
-      digests.set(d.href, end.digest);
-      if (r.populatedBytes !== undefined) populated.set(d.href, r.populatedBytes);
+      reporter.emit({ kind: 'progress-end', task: 'convert', name: d.image.href });
+      sizes.set(d.image.href, end.size);
+      digests.set(d.image.href, end.digest);
+      if (r.populatedBytes !== undefined) populated.set(d.image.href, r.populatedBytes);
     }
     const ovf = await writer.fill(ovfName, padDescriptor(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion, rules: input.ovfRules }), ovfBytes));
     digests.set(ovfName, ovf.digest);
     const files = [{ name: ovfName, sizeBytes: ovfBytes, digest: ovf.digest }];
     if (alg) {
-      const mf = formatManifest(alg, [ovfName, ...disks.map((d) => d.href)].map((n) => ({ name: n, digest: digests.get(n)! })));
+      const mf = formatManifest(alg, [ovfName, ...disks.map((d) => d.image.href)].map((n) => ({ name: n, digest: digests.get(n)! })));
       await writer.fill(mfName, mf);
       files.push({ name: mfName, sizeBytes: mf.length, digest: '' });
       if (certBytes > 0) {
@@ -166,7 +176,7 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
       }
     }
     await writer.finish();
-    return { output: opts.output, kind: 'ova', files: [...files, ...disks.map((d) => ({ name: d.href, sizeBytes: sizes.get(d.href)!, digest: digests.get(d.href)! }))] };
+    return { output: opts.output, kind: 'ova', files: [...files, ...disks.map((d) => ({ name: d.image.href, sizeBytes: sizes.get(d.image.href)!, digest: digests.get(d.image.href)! }))] };
   } catch (err) {
     await writer.abort();
     throw err;

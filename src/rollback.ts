@@ -1,6 +1,6 @@
 // All-or-nothing: an undo stack for what a run created, and the abort signal of a run (the caller's, and SIGINT/SIGTERM when asked).
-import { InterruptedError } from '../errors.js';
-import type { Reporter } from '../report.js';
+import { InterruptedError } from './errors.js';
+import type { Reporter } from './report.js';
 
 /** Undo actions for everything this run created, run last-first on failure. */
 export class Rollback {

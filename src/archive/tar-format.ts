@@ -1,6 +1,7 @@
-// Decoding of single 512-byte tar header blocks (ustar, v7, GNU) and pax extended-header records.
+// The tar header format, both ways: decoding 512-byte header blocks (ustar, v7, GNU) and pax
+// extended-header records, and encoding the ustar header of a regular file (IEEE 1003.1-2008).
 
-import { PackageError } from '../errors.js';
+import { PackageError, VirtOvfError } from '../errors.js';
 
 /** Size of a tar block in bytes (IEEE 1003.1-2008 ustar). */
 export const BLOCK_SIZE = 512;
@@ -69,6 +70,12 @@ export function isTarHeaderBlock(block: Buffer): boolean {
   if (!field.some((c) => c >= 0x30 && c <= 0x37)) return false;
   const stored = parseNumeric(field);
   if (stored === undefined) return false;
+  const { unsigned, signed } = checksums(block);
+  return stored === unsigned || stored === signed;
+}
+
+/** The header checksum of `block` with the `chksum` field (offset 148, 8 bytes) counted as spaces: the POSIX unsigned sum and the historical signed one. */
+function checksums(block: Buffer): { unsigned: number; signed: number } {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK_SIZE; i++) {
@@ -76,7 +83,7 @@ export function isTarHeaderBlock(block: Buffer): boolean {
     unsigned += c;
     signed += c > 127 ? c - 256 : c;
   }
-  return stored === unsigned || stored === signed;
+  return { unsigned, signed };
 }
 
 /** Reads a NUL-terminated (or field-filling) UTF-8 string from `block[start, start + length)`. */
@@ -139,4 +146,52 @@ export function parsePaxRecords(data: Buffer, file: string, at: number): Map<str
     pos = end;
   }
   return records;
+}
+
+/** Largest size the 12-byte octal field holds (8 GiB - 1); larger sizes are written in GNU base-256. */
+const OCTAL_MAX = 0o77777777777;
+
+/** Splits a member name into the ustar prefix (155 bytes) and name (100 bytes) fields. */
+function splitName(name: string): [prefix: string, base: string] {
+  if (Buffer.byteLength(name) <= 100) return ['', name];
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    const [prefix, base] = [name.slice(0, i), name.slice(i + 1)];
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(base) <= 100 && base !== '') return [prefix, base];
+  }
+  throw new VirtOvfError(`OVA member name ${JSON.stringify(name)} does not fit a ustar header (100 bytes, or a 155-byte directory prefix)`);
+}
+
+/** Writes `size` into the header's size field (offset 124): 11 octal digits, or GNU base-256 above 8 GiB - 1 (which {@link parseNumeric} reads). */
+function writeSize(block: Buffer, size: number): void {
+  if (size <= OCTAL_MAX) return void block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1');
+  block.fill(0, 124, 136);
+  block[124] = 0x80;
+  let v = BigInt(size);
+  for (let i = 135; i > 124; i--, v >>= 8n) block[i] = Number(v & 0xffn);
+}
+
+/**
+ * A POSIX ustar header block for a regular file (mode 0644, uid/gid 0, typeflag '0'); `size` in
+ * bytes, `mtime` in seconds. Names over 100 bytes are split into the 155-byte prefix field at a
+ * '/'; sizes above 8 GiB - 1 use GNU tar's base-256 size field. The checksum is six octal
+ * digits, NUL, space. {@link decodeHeader} reads the block back.
+ * @throws VirtOvfError when the name fits neither the name field nor prefix + name.
+ */
+export function ustarHeader(name: string, size: number, mtime: number): Buffer {
+  const block = Buffer.alloc(BLOCK_SIZE);
+  const [prefix, base] = splitName(name);
+  block.write(base, 0, 100, 'utf8');
+  block.write('0000644\u00000000000\u00000000000\u0000', 100, 24, 'latin1'); // mode, uid, gid
+  writeSize(block, size);
+  block.write(`${mtime.toString(8).padStart(11, '0')}\0`, 136, 12, 'latin1');
+  block.write('0', 156, 1, 'latin1');
+  block.write('ustar\u000000', 257, 8, 'latin1');
+  block.write(prefix, 345, 155, 'utf8');
+  block.write(`${checksums(block).unsigned.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  return block;
+}
+
+/** Rounds a data length in bytes up to whole 512-byte blocks (members' data is padded so). */
+export function paddedSize(size: number): number {
+  return Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE;
 }

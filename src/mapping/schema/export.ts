@@ -1,0 +1,56 @@
+// The schema of mappings/export.json: what export writes where the device tables have no row.
+import { z } from 'zod';
+
+const comment = { $comment: z.string().optional() };
+const formats = z.enum(['raw', 'qcow2', 'vmdk', 'vpc', 'vhdx', 'vdi']);
+
+/** How the drives of one libvirt <target bus> are laid out on export. */
+const busSchema = z.strictObject({
+  ...comment,
+  /** One controller Item per libvirt controller, per IDE channel, or one for the whole domain (virtio-blk). */
+  controllerItem: z.enum(['controller', 'channel', 'domain']),
+  /** libvirt's default drive address (virDomainDiskDefAssignAddress): unit = dev index % units; the quotient is the bus or the controller. */
+  driveAddress: z.strictObject({ units: z.number().int().positive(), next: z.enum(['bus', 'controller']) }),
+  /** ddb.adapterType of a streamOptimized VMDK of a disk on this bus (values VMware and qemu know). */
+  vmdkAdapterType: z.enum(['ide', 'buslogic', 'lsilogic', 'legacyESX']),
+  /** ElementName and Description of a domain-wide controller Item (controllerItem "domain"). */
+  elementName: z.string().min(1).optional(),
+  description: z.string().min(1).optional(),
+});
+
+/** mappings/export.json, validated. */
+export const exportSchema = z.strictObject({
+  ...comment,
+  /** rasd:AllocationUnits written for the processor and the memory Item (DSP0004 programmatic units). */
+  allocationUnits: z.strictObject({ ...comment, processor: z.string().min(1), memory: z.string().min(1) }),
+  /** Per-bus entries, each over busDefaults. */
+  buses: z.record(z.string(), busSchema.partial()),
+  busDefaults: busSchema,
+  /** Prefixes of libvirt <target dev> names before the drive letters (sda, vdb, hdc, xvda). */
+  /** libvirt's <tpm> model and emulator version when the definition leaves them out. */
+  tpmWhenAbsent: z.strictObject({ ...comment, model: z.string().min(1), version: z.string().min(1) }),
+  /** <tpm><backend type> values whose TPM is emulated and written; others (passthrough) use the host's TPM. */
+  emulatedTpmBackends: z.array(z.string().min(1)),
+  /** The model value libvirt uses for "no device" (<video><model type='none'>, <controller type='usb' model='none'>). */
+  noDeviceModel: z.string().min(1),
+  /** <interface type> values that pass a host device through: never written. */
+  passthroughInterfaceTypes: z.array(z.string().min(1)),
+  /** The os.json export family for an unknown libosinfo id, and what is written when it has no entry. */
+  operatingSystemWhenUnknown: z.strictObject({ ...comment, family: z.enum(['linux', 'windows', 'other']), cimOsType: z.number().int().min(0).max(65535), vmwOsType: z.string().min(1) }),
+  /** vmw:Config values for the firmware and secure boot keys of defaults.json. */
+  firmwareValues: z.strictObject({ ...comment, bios: z.string().min(1), efi: z.string().min(1), secureBoot: z.string().min(1) }),
+  /** Domain <disk>s whose bytes are carried: readable <driver type>s, the type when absent, the CD-ROM medium format, the <disk device>s carried. */
+  sources: z.strictObject({ ...comment, formats: z.array(formats).min(1), driverTypeWhenAbsent: formats, cdromFormat: formats, devices: z.array(z.enum(['disk', 'cdrom'])).min(1) }),
+  /** Package file names ({name}, {n}, {ext}) and the extension of each written format (cdrom: CD-ROM media). */
+  fileNames: z.strictObject({
+    ...comment,
+    disk: z.string().min(1),
+    cdrom: z.string().min(1),
+    extensions: z.strictObject({ vmdk: z.string().min(1), qcow2: z.string().min(1), raw: z.string().min(1), cdrom: z.string().min(1) }),
+  }),
+});
+
+/** The export table, validated. */
+export type ExportTable = z.infer<typeof exportSchema>;
+/** The storage rules of one bus (an entry of `buses` over `busDefaults`). */
+export type BusRules = z.infer<typeof busSchema>;
