@@ -231,7 +231,7 @@ async function main(): Promise<void> {
       `\nspeed-up ${speedup.toFixed(1)}x (target >= ${TARGET_SPEEDUP}x: ${ok(speedup >= TARGET_SPEEDUP)}); ` +
         `size ratio ${sizeRatio.toFixed(3)} (target <= ${TARGET_SIZE_RATIO}: ${ok(sizeRatio <= TARGET_SIZE_RATIO)}); ` +
         `peak RSS ${rss.toFixed(0)} MiB (target <= ${TARGET_RSS_MIB}: ${ok(rss <= TARGET_RSS_MIB)}); ` +
-        `temp bytes ${String(ours.r['tempBytes'])} (${ours.r['readMethod']}${fromQcow2 ? `; qcow2: ${fromQcow2.r['readMethod']}, ${String(fromQcow2.r['tempBytes'])}` : ''})\n`,
+        `written beyond the output ${fmtMiB(extraBytes(ours.m, ours.size))} (${ours.r['readMethod']}${fromQcow2 ? `; qcow2: ${fromQcow2.r['readMethod']}, ${fmtMiB(extraBytes(fromQcow2.m, fromQcow2.size))}` : ''})\n`,
     );
     if (command) {
       const ratio = q.wallMs / command.m.wallMs;
