@@ -1,4 +1,4 @@
-// Figures of the import benchmark: medians and human-readable durations and sizes, and its log line.
+// Figures of the benchmarks: medians and human-readable durations and sizes, and the import benchmark's log line.
 
 /** 2^20 bytes. */
 export const MiB = 2 ** 20;
