@@ -164,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     const summary = summarize({ sizeGiB: opts.sizeGiB, diskSizeBytes, ovaBytes, vmdkBytes: range.size, cache: cacheModeUsed(), buildMs, loadAverage }, imports, vmdkRuns, inPlaceRuns);
-    printTable(summary, imports, vmdkRuns, inPlaceRuns);
+    // 6. report
     printTable(summary, imports, vmdkRuns, inPlaceRuns);
     if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     return 0;

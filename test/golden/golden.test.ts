@@ -37,7 +37,7 @@ describe('import goldens are valid libvirt domain XML', { concurrency: 4 }, () =
   for (const c of cases.filter((k) => k.kind === 'import')) {
     it(`${c.golden} passes virt-xml-validate`, { skip: validator ? false : 'virt-xml-validate is not installed (Debian: libvirt-clients)' }, () => {
       const r = spawnSync('virt-xml-validate', [join(c.dir, c.golden), 'domain'], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `${c.golden}: ${r.stderr}`);
+      assert.equal(r.status, 0, `${c.golden}: ${r.error?.message ?? (r.signal ? `killed by ${r.signal}` : r.stderr)}`);
     });
   }
 });
