@@ -4,119 +4,24 @@
 //
 //   node dist/scripts/bench-export.js [--size GiB=2] [--threads N] [--level L] [--no-qcow2] [--keep] [--work-dir DIR]
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeStreamOptimized, type DiskSource } from '../src/export/vmdk/index.js';
+import { bootSector } from './appliance/boot-sector.js';
+import { writeRawDisk } from './appliance/disk.js';
+import { extraBytes, measure, qemuImg, type Measured } from './bench/export-measure.js';
+import { fmtMiB, fmtS, MiB } from './bench/format.js';
 
-const MiB = 2 ** 20;
 const GiB = 2 ** 30;
-const GNU_TIME = '/usr/bin/time';
 /** Targets from the export issue: speed-up, size ratio, RSS. */
 const TARGET_SPEEDUP = 4;
 const TARGET_SIZE_RATIO = 1.1;
 const TARGET_RSS_MIB = 200;
 const log = (m: string): void => void process.stderr.write(`[bench-export] ${m}\n`);
-
-// --- the disk: 1 MiB chunks, 40% never written, 40% log-like text, 20% random ---------------
-
-const PATTERN = ['text', 'hole', 'random', 'hole', 'text'] as const;
-const WORDS = 'grain sector extent marker footer header table directory volume stream deflate export'.split(' ');
-const KEY = createHash('sha256').update('virt-ovf bench-export').digest().subarray(0, 16);
-
-function fillText(buf: Buffer, chunk: number): void {
-  for (let pos = 0, line = 0; pos < buf.length; line++) {
-    const w = (k: number): string => WORDS[(chunk * 3 + line * k) % WORDS.length]!;
-    pos += buf.write(`${chunk}:${line} ${w(1)} ${w(7)} ${w(13)} status=ok took=${(line * 37) % 1000}ms\n`, pos, 'ascii');
-  }
-}
-
-function fillRandom(buf: Buffer, chunk: number): void {
-  const iv = Buffer.alloc(16);
-  iv.writeUInt32BE(chunk, 0);
-  createCipheriv('aes-128-ctr', KEY, iv).update(Buffer.alloc(buf.length)).copy(buf);
-}
-
-/** Writes a sparse raw disk of `bytes` with the mixed pattern (holes are never written). */
-async function makeDisk(path: string, bytes: number): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    await fh.truncate(bytes);
-    const buf = Buffer.alloc(MiB);
-    for (let i = 0; i * MiB < bytes; i++) {
-      const kind = PATTERN[i % PATTERN.length]!;
-      if (kind === 'hole') continue;
-      const view = buf.subarray(0, Math.min(MiB, bytes - i * MiB));
-      if (kind === 'text') fillText(view, i);
-      else fillRandom(view, i);
-      await fh.write(view, 0, view.length, i * MiB);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-// --- measuring a command -----------------------------------------------------------------------
-
-interface Measured {
-  wallMs: number;
-  peakRssBytes: number | undefined;
-  /** Bytes the process tree wrote to storage (rusage block outputs x 512, or /proc write_bytes). */
-  storageWriteBytes: number | undefined;
-  stdout: string;
-}
-
-/** A field of /proc/PID/FILE (`VmHWM:  123 kB` or `write_bytes: 123`), in bytes, or 0. */
-async function procField(pid: number, file: 'status' | 'io', field: string): Promise<number> {
-  const m = new RegExp(`^${field}:\\s+(\\d+)( kB)?`, 'm').exec(await readFile(`/proc/${pid}/${file}`, 'utf8').catch(() => ''));
-  return m ? Number(m[1]) * (m[2] ? 1024 : 1) : 0;
-}
-
-/**
- * Runs `cmd args` and measures wall time, peak RSS and bytes written to storage: GNU time's
- * %M (max RSS of the process and the children it waited for) and %O (block outputs, 512 bytes
- * each, summed over them) when /usr/bin/time exists, else /proc samples every 50 ms.
- */
-async function measure(cmd: string, args: string[], dir: string): Promise<Measured> {
-  const timeFile = join(dir, 'time.txt');
-  const useTime = existsSync(GNU_TIME);
-  let sampledRss = 0;
-  let sampledWrites = 0;
-  const t0 = process.hrtime.bigint();
-  const child = useTime ? spawn(GNU_TIME, ['-f', '%M %O', '-o', timeFile, cmd, ...args]) : spawn(cmd, args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const timer = setInterval(() => {
-    if (useTime || !child.pid) return;
-    const pid = child.pid;
-    void procField(pid, 'status', 'VmHWM').then((v) => (sampledRss = Math.max(sampledRss, v)));
-    void procField(pid, 'io', 'write_bytes').then((v) => (sampledWrites = Math.max(sampledWrites, v)));
-  }, 50);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearInterval(timer);
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`);
-  if (!useTime) return { wallMs, peakRssBytes: sampledRss || undefined, storageWriteBytes: sampledWrites || undefined, stdout };
-  const [rssKb, blocks] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
-  return { wallMs, peakRssBytes: rssKb * 1024, storageWriteBytes: blocks * 512, stdout };
-}
-
-/** Bytes written to storage beyond the output file itself: temporary files (0 is the aim). */
-const extraBytes = (m: Measured, outputBytes: number): number | undefined =>
-  m.storageWriteBytes === undefined ? undefined : Math.max(0, m.storageWriteBytes - outputBytes);
-
-function qemuImg(...args: string[]): string {
-  const r = spawnSync('qemu-img', args, { encoding: 'utf8' });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`qemu-img ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
 
 // --- child mode: run the writer into a file and print its result as JSON ---------------------
 
@@ -137,8 +42,6 @@ async function child(argv: string[]): Promise<void> {
 
 // --- main ----------------------------------------------------------------------------------------
 
-const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-const fmtMiB = (b: number | undefined): string => (b === undefined ? 'n/a' : `${(b / MiB).toFixed(1)} MiB`);
 
 /** Defines a domain on qemu:///system using `qcow2` as its disk and times `virt-ovf export` of it to an OVA. */
 async function runCommand(qcow2: string, dir: string): Promise<{ m: Measured; size: number }> {
@@ -181,8 +84,8 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   try {
     const raw = join(dir, 'disk.raw');
-    log(`building a ${values.size} GiB mixed disk (40% holes, 40% text, 20% random) in ${dir}`);
-    await makeDisk(raw, sizeBytes);
+    log(`building a ${values.size} GiB mixed disk (40% holes, 40% text, 20% random; scripts/appliance/disk.ts) in ${dir}`);
+    await writeRawDisk(raw, bootSector('VIRT-OVF-BENCH-EXPORT'), sizeBytes, 'mixed');
 
     log('qemu-img convert -f raw -O vmdk -o subformat=streamOptimized ...');
     const qemuOut = join(dir, 'qemu.vmdk');
@@ -231,7 +134,7 @@ async function main(): Promise<void> {
       `\nspeed-up ${speedup.toFixed(1)}x (target >= ${TARGET_SPEEDUP}x: ${ok(speedup >= TARGET_SPEEDUP)}); ` +
         `size ratio ${sizeRatio.toFixed(3)} (target <= ${TARGET_SIZE_RATIO}: ${ok(sizeRatio <= TARGET_SIZE_RATIO)}); ` +
         `peak RSS ${rss.toFixed(0)} MiB (target <= ${TARGET_RSS_MIB}: ${ok(rss <= TARGET_RSS_MIB)}); ` +
-        `temp bytes ${String(ours.r['tempBytes'])} (${ours.r['readMethod']}${fromQcow2 ? `; qcow2: ${fromQcow2.r['readMethod']}, ${String(fromQcow2.r['tempBytes'])}` : ''})\n`,
+        `written beyond the output ${fmtMiB(extraBytes(ours.m, ours.size))} (${ours.r['readMethod']}${fromQcow2 ? `; qcow2: ${fromQcow2.r['readMethod']}, ${fmtMiB(extraBytes(fromQcow2.m, fromQcow2.size))}` : ''})\n`,
     );
     if (command) {
       const ratio = q.wallMs / command.m.wallMs;

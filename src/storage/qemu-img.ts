@@ -37,9 +37,6 @@ export interface ImageInfo {
   readonly raw: Record<string, unknown>;
 }
 
-/** Every qemu-img command line run by this process (arguments after `qemu-img`), for tests that check each carries -f. */
-export const invocations: string[][] = [];
-
 const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
 
 /**
@@ -78,7 +75,6 @@ function limitFailure(e: { timedOut?: boolean; signal?: string }, limits: Proces
 }
 
 async function run(args: string[], opts: RunOptions = {}): Promise<string> {
-  invocations.push(args);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const limited = opts.limits ? limitedCommand(QEMU_IMG, args, opts.limits) : { file: QEMU_IMG, args };
   try {
@@ -147,7 +143,6 @@ export async function convertImage(opts: {
   const args = ['convert', '-p', '-W', '-f', opts.src.format, '-O', opts.targetFormat];
   if (opts.existingTarget) args.push('-n');
   args.push(sourceFilename(opts.src), opts.target);
-  invocations.push(args);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const child: ResultPromise = execa(QEMU_IMG, args, { ...(opts.signal ? { cancelSignal: opts.signal } : {}), stdin: 'ignore', buffer: { stdout: false, stderr: true } });
   child.stdout?.setEncoding('utf8');
@@ -230,7 +225,6 @@ function parseMapLine(line: string): MapExtent | undefined {
  */
 export async function* imageMap(path: string, format: ImageFormat, opts: { signal?: AbortSignal } = {}): AsyncGenerator<MapExtent> {
   const args = ['map', '--output=json', '-f', format, localImageFilename(path)];
-  invocations.push(args);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const child = execa(QEMU_IMG, args, {
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { poolVolumes } from '../commands/helpers.js';
-import { assertQemuCalls, assertRefused, baseFiles, dropImport, importPkg, packOva, setUp, tearDown, type Run, type Scene } from './kit.js';
+import { assertQemuCalls, assertRefused, dropImport } from './checks.js';
+import { baseFiles, packOva, setUp, tearDown, type Scene } from './kit.js';
+import { importPkg, type Run } from './run.js';
 
 const MiB = 2 ** 20;
 

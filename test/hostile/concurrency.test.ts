@@ -7,7 +7,9 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { domainExists, poolVolumes, removeDomain } from '../commands/helpers.js';
-import { assertQemuCalls, baseFiles, dropImport, importPkg, packOva, setUp, tearDown, TEST_URI, uniqueName, type Scene } from './kit.js';
+import { assertQemuCalls, dropImport } from './checks.js';
+import { baseFiles, packOva, setUp, tearDown, TEST_URI, uniqueName, type Scene } from './kit.js';
+import { importPkg } from './run.js';
 
 /** The pool/volume pairs a defined domain's disks use. */
 async function domainVolumes(name: string): Promise<string[]> {

@@ -6,7 +6,9 @@ import { chmod, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureDefaultNetwork } from '../commands/helpers.js';
-import { assertQemuCalls, assertRefused, baseFiles, dropImport, FMT, importPkg, packOva, setUp, tearDown, watch, type Scene } from './kit.js';
+import { assertQemuCalls, assertRefused, dropImport } from './checks.js';
+import { baseFiles, FMT, packOva, setUp, tearDown, watch, type Scene } from './kit.js';
+import { importPkg } from './run.js';
 
 /** A copy of the VMDK at `path` whose embedded descriptor (sparse header fields descriptorOffset/Size, sectors) is `edit`ed in place. */
 async function withEmbeddedDescriptor(path: string, edit: (text: string) => string): Promise<Buffer> {

@@ -7,7 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
-import { assertRefused, editOvf, FMT, importPkg, packOva, setUp, tearDown, type Scene } from './kit.js';
+import { assertRefused } from './checks.js';
+import { editOvf, FMT, packOva, setUp, tearDown, type Scene } from './kit.js';
+import { importPkg } from './run.js';
 
 describe('interrupted and late-failing imports remove what they created', () => {
   let s: Scene;

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureDefaultNetwork, poolVolumes, removeDomain } from '../commands/helpers.js';
 import { tinyDomainXml } from '../libvirt/harness.js';
-import { assertQemuCalls, assertRefused, assertTreeUnchanged, baseFiles, dropImport, editOvf, importPkg, packOva, setUp, tearDown, TEST_URI, uniqueName, type Run, type Scene } from './kit.js';
+import { assertQemuCalls, assertRefused, assertTreeUnchanged, dropImport } from './checks.js';
+import { baseFiles, editOvf, packOva, setUp, tearDown, TEST_URI, uniqueName, type Scene } from './kit.js';
+import { importPkg, type Run } from './run.js';
 
 const SAFE = /^[A-Za-z0-9._+-]{1,64}$/;
 

@@ -7,7 +7,9 @@ import { copyFile, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRefused, editOvf, importPkg, packOva, setUp, stage, tearDown, watch, type OvfEdit, type Scene } from './kit.js';
+import { assertRefused } from './checks.js';
+import { editOvf, packOva, setUp, stage, tearDown, watch, type OvfEdit, type Scene } from './kit.js';
+import { importPkg } from './run.js';
 
 describe('hostile references are refused with zero network I/O (exit 3)', () => {
   let s: Scene;

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { ensureLibvirtd } from '../libvirt/harness.js';
-import { assertRefused, baseFiles, importPkg, packOva, setUp, tearDown, TEST_URI, uniqueName, type Scene } from './kit.js';
+import { assertRefused } from './checks.js';
+import { baseFiles, packOva, setUp, tearDown, TEST_URI, uniqueName, type Scene } from './kit.js';
+import { importPkg } from './run.js';
 
 const SMALL_BYTES = 8 * 2 ** 20;
 

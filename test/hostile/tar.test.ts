@@ -6,7 +6,9 @@ import { open, readFile, symlink, link, truncate, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureDefaultNetwork } from '../commands/helpers.js';
-import { assertRefused, baseFiles, dropImport, editOvf, importPkg, packOva, setUp, stage, tearDown, watch, type Scene } from './kit.js';
+import { assertRefused, dropImport } from './checks.js';
+import { baseFiles, editOvf, packOva, setUp, stage, tearDown, watch, type Scene } from './kit.js';
+import { importPkg } from './run.js';
 import { forgeArchive, forgeGnuLongName, forgeHeader, forgeMember, forgePax } from './tar-forge.js';
 
 const LONG = `../${'L'.repeat(120)}`;

@@ -6,7 +6,9 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { assertQemuCalls, assertRefused, CANARY_TEXT, dropImport, editOvf, importPkg, packOva, setUp, stage, tearDown, TEST_URI, uniqueName, type Run, type Scene } from './kit.js';
+import { assertQemuCalls, assertRefused, dropImport } from './checks.js';
+import { CANARY_TEXT, editOvf, packOva, setUp, stage, tearDown, TEST_URI, uniqueName, type Scene } from './kit.js';
+import { importPkg, type Run } from './run.js';
 
 /** Sanity bounds (not benchmarks): wall time of one CLI run, and peak RSS of a refusal. */
 const MAX_MS = 5_000;

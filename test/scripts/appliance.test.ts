@@ -1,4 +1,4 @@
-// Tests for scripts/appliance.ts: boot sector bytes, VMDK, OVF, manifest, OVA layout, and real boots under QEMU TCG.
+// Tests for scripts/appliance.ts and scripts/appliance/: boot sector bytes, VMDK, OVF, manifest, OVA layout, and real boots under QEMU TCG.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -6,14 +6,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import {
-  bootSector,
-  bootUntilMarker,
-  buildAppliance,
-  CHUNK_SIZE_BYTES,
-  fileDigest,
-  type ApplianceResult,
-} from '../../scripts/appliance.js';
+import { buildAppliance, fileDigest, type ApplianceResult } from '../../scripts/appliance.js';
+import { bootUntilMarker } from '../../scripts/appliance/boot-check.js';
+import { bootSector } from '../../scripts/appliance/boot-sector.js';
+import { CHUNK_SIZE_BYTES } from '../../scripts/appliance/disk.js';
 
 describe('bootSector', () => {
   it('is 512 bytes, starts with xor ax,ax; mov ds,ax; cld and ends in 55 AA', () => {

@@ -1,4 +1,4 @@
-// Tests for scripts/demo.ts: the example appliance imported into libvirt's embedded QEMU driver
+// Tests for scripts/demo.ts and scripts/demo/: the example appliance imported into libvirt's embedded QEMU driver
 // (qemu:///embed, no daemon) and booted under TCG for real, plus its pure helpers.
 
 import assert from 'node:assert/strict';
@@ -9,7 +9,8 @@ import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { buildAppliance, DEFAULT_MARKER } from '../../scripts/appliance.js';
-import { embedUri, main } from '../../scripts/demo.js';
+import { main } from '../../scripts/demo.js';
+import { embedUri } from '../../scripts/demo/embedded.js';
 
 /** A stream that keeps everything written to it. */
 function collector(): { stream: Writable; text: () => string } {

@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PackageError } from '../../src/errors.js';
 import { checkImage, type CheckImageOptions } from '../../src/storage/image-check.js';
-import { invocations, type ImageFormat, type ImageSource } from '../../src/storage/qemu-img.js';
+import type { ImageFormat, ImageSource } from '../../src/storage/qemu-img.js';
+import { logQemuImg, systemQemuImg } from './qemu-img-log.js';
 
 const run = promisify(execFile);
 
@@ -19,11 +20,11 @@ export async function scratchDir(): Promise<{ dir: string; cleanup(): Promise<vo
 }
 
 /**
- * Runs the system qemu-img directly (not through the adapter, so `invocations` is untouched):
+ * Runs the system qemu-img directly (by its absolute path, so the logging wrapper never sees it):
  * fixtures are made by the real tool, the code under test never builds them.
  */
 export async function qemuImg(...args: string[]): Promise<string> {
-  return (await run('qemu-img', args, { timeout: 60_000 })).stdout;
+  return (await run(systemQemuImg(), args, { timeout: 60_000 })).stdout;
 }
 
 /** `qemu-img create -q -f FORMAT [-o OPTIONS] PATH SIZE` in `dir`; returns the path. */
@@ -120,7 +121,8 @@ export async function editVmdkDescriptor(path: string, edit: (text: string) => s
  * label and matches `pattern`, and that no qemu-img ran meanwhile. Returns the error.
  */
 export async function assertRefused(src: ImageSource, pattern: RegExp, opts: Partial<CheckImageOptions> = {}): Promise<PackageError> {
-  const before = invocations.length;
+  const log = logQemuImg();
+  const before = log.mark();
   const err = await checkImage(src, { declaredFormat: src.format, ...opts }).then(
     (ok) => assert.fail(`expected a refusal, got ${JSON.stringify(ok)}`),
     (e: unknown) => e,
@@ -130,6 +132,6 @@ export async function assertRefused(src: ImageSource, pattern: RegExp, opts: Par
   assert.ok(err.message.startsWith(`${src.label}: `), `names the file: ${err.message}`);
   assert.match(err.message, pattern);
   assert.match(err.message, /refused before qemu-img opens it$/);
-  assert.equal(invocations.length, before, 'no qemu-img process was run');
+  assert.deepEqual(log.since(before), [], 'no qemu-img process was run');
   return err;
 }

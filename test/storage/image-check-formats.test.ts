@@ -6,8 +6,12 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkImage } from '../../src/storage/image-check.js';
-import { imageInfo, invocations } from '../../src/storage/qemu-img.js';
+import { imageInfo } from '../../src/storage/qemu-img.js';
 import { alignTo512, assertRefused, makeImage, patch, readAt, scratchDir, sourceOf, u32be, u64le } from './helpers.js';
+import { logQemuImg } from './qemu-img-log.js';
+
+/** Every qemu-img run of this file, seen through a logging wrapper first in PATH. */
+const qemuLog = logQemuImg();
 
 describe('checkImage on raw, vpc, vdi and vhdx images', () => {
   let dir: string;
@@ -134,6 +138,8 @@ describe('checkImage on raw, vpc, vdi and vhdx images', () => {
     ac.abort(new Error('stop'));
     await assert.rejects(checkImage(src, { declaredFormat: 'qcow2', signal: ac.signal }), /stop/);
     await assert.rejects(checkImage(src, { declaredFormat: 'vmdk' }), /declared vmdk but qemu-img would get -f qcow2/);
-    assert.ok(invocations.every((argv) => argv.includes('-f')));
+    const calls = qemuLog.calls();
+    assert.ok(calls.length > 0, 'qemu-img ran in this file');
+    assert.ok(calls.every((argv) => argv.includes('-f')), calls.map((a) => a.join(' ')).join('\n'));
   });
 });

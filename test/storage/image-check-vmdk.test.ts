@@ -5,8 +5,12 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkImage } from '../../src/storage/image-check.js';
-import { imageInfo, invocations } from '../../src/storage/qemu-img.js';
+import { imageInfo } from '../../src/storage/qemu-img.js';
 import { assertRefused, editVmdkDescriptor, embed, makeImage, patch, qemuImg, scratchDir, sourceOf, u64le } from './helpers.js';
+import { logQemuImg } from './qemu-img-log.js';
+
+/** Every qemu-img run of this file, seen through a logging wrapper first in PATH. */
+const qemuLog = logQemuImg();
 
 const SHADOW = 'RW 8 FLAT "/etc/shadow" 0';
 
@@ -133,6 +137,8 @@ describe('checkImage on VMDKs', () => {
     await assertRefused(await sourceOf(raw, 'vmdk'), /declared vmdk \(ovf:format\) but the file is not vmdk \(no known header; it begins 0000000000000000\)/);
     const empty = await makeImage(dir, 'empty.vmdk', 'raw', '0');
     await assertRefused(await sourceOf(empty, 'vmdk'), /but the file is not vmdk \(no known header; it begins with nothing\)/);
-    assert.ok(invocations.every((argv) => argv.includes('-f')));
+    const calls = qemuLog.calls();
+    assert.ok(calls.length > 0, 'qemu-img ran in this file');
+    assert.ok(calls.every((argv) => argv.includes('-f')), calls.map((a) => a.join(' ')).join('\n'));
   });
 });

@@ -9,8 +9,9 @@ import { execa } from 'execa';
 import { ToolError } from '../../src/errors.js';
 import { checkImage } from '../../src/storage/image-check.js';
 import { findPrlimit, infoLimits, limitedCommand, TIMEOUT_ENV } from '../../src/storage/process-limits.js';
-import { convertImage, createImage, imageInfo, invocations, type ImageSource } from '../../src/storage/qemu-img.js';
+import { convertImage, createImage, imageInfo, type ImageSource } from '../../src/storage/qemu-img.js';
 import { alignTo512, embed, makeImage, scratchDir, sourceOf } from './helpers.js';
+import { logQemuImg } from './qemu-img-log.js';
 
 const FORMATS = ['vmdk', 'qcow2', 'raw', 'vpc', 'vhdx', 'vdi'];
 
@@ -107,7 +108,8 @@ describe('qemu-img under limits', () => {
       await sourceOf(await makeImage(dir, 'f.vhdx', 'vhdx', '4M'), 'vhdx'),
       await sourceOf(await makeImage(dir, 'g.vdi', 'vdi', '4M'), 'vdi'),
     ];
-    const first = invocations.length;
+    const log = logQemuImg();
+    const first = log.mark();
     for (const [i, src] of images.entries()) {
       const checked = await checkImage(src, { declaredFormat: src.format, capacityBytes: 4 * 2 ** 20 });
       const info = await imageInfo(src);
@@ -118,7 +120,7 @@ describe('qemu-img under limits', () => {
       await createImage(target, targetFormat, info.virtualSizeBytes);
       await convertImage({ src, target, targetFormat, existingTarget: true });
     }
-    const ran = invocations.slice(first);
+    const ran = log.since(first);
     assert.equal(ran.length, images.length * 3);
     const paths = new Set(images.map((s) => s.path));
     for (const argv of ran) {

@@ -66,8 +66,6 @@ export interface StreamOptimizedResult {
    * file, at the offsets qemu-img map gives), `qemu-nbd` (Unix socket), or both joined by ` + `.
    */
   readMethod: string;
-  /** Temporary disk space used, in bytes: always 0 (no intermediate file is written). */
-  tempBytes: number;
 }
 
 /** Grains per batch handed to a worker (1 MiB of guest data); must divide 512. */
@@ -176,7 +174,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
     }
     await out(layout.finish());
     opts.onProgress?.(size, size);
-    return { bytesWritten, virtualSizeBytes: size, grainsWritten: layout.grains, populatedBytes: layout.grains * GRAIN_BYTES, readMethod: reader.method, tempBytes: 0 };
+    return { bytesWritten, virtualSizeBytes: size, grainsWritten: layout.grains, populatedBytes: layout.grains * GRAIN_BYTES, readMethod: reader.method };
   } finally {
     await pool?.close();
     await reader.close();

@@ -10,8 +10,9 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ToolError } from '../../../src/errors.js';
 import { writeStreamOptimized } from '../../../src/export/vmdk/index.js';
-import { invocations } from '../../../src/storage/qemu-img.js';
+import { logQemuImg } from '../../storage/qemu-img-log.js';
 import { KiB, makeRaw, MiB, noise, qemuImg, scratchDir, text, walkStream, writeVmdk } from './helpers.js';
+import { measureTemp } from './temp-usage.js';
 
 const run = promisify(execFile);
 
@@ -62,10 +63,15 @@ describe('writeStreamOptimized from qcow2, vmdk and vpc through qemu-nbd', () =>
       const src = join(dir, `src.${format}`);
       await qemuImg('convert', '-f', 'raw', '-O', format, ...(format === 'vpc' ? ['-o', 'force_size=on'] : []), raw, src);
       const out = join(dir, `from-${format}.vmdk`);
-      invocations.length = 0;
-      const result = await writeVmdk({ path: src, format }, out, { fileName: 'disk1.vmdk', adapterType: 'ide' });
+      const qemu = logQemuImg();
+      const mark = qemu.mark();
+      const temp = await measureTemp(() => writeVmdk({ path: src, format }, out, { fileName: 'disk1.vmdk', adapterType: 'ide' }));
+      const result = temp.result;
+      const calls = qemu.since(mark);
       assert.equal(result.readMethod, format === 'qcow2' ? 'qcow2 file' : 'qemu-nbd', 'qcow2 clusters are read in place, other formats through qemu-nbd');
-      assert.equal(result.tempBytes, 0);
+      assert.equal(temp.peakBytes, 0, 'no temporary file is written');
+      assert.deepEqual(temp.created.filter((n) => !n.startsWith('virt-ovf-nbd-')), [], 'only qemu-nbd socket directories appear in TMPDIR');
+      assert.deepEqual(temp.left, [], 'TMPDIR is left empty');
       assert.deepEqual(await qemuImg('compare', '-f', format, '-F', 'vmdk', src, out), { stdout: 'Images are identical.\n', code: 0 });
       assert.deepEqual(await qemuImg('compare', '-f', 'raw', '-F', 'vmdk', raw, out), { stdout: 'Images are identical.\n', code: 0 });
       assert.match((await qemuImg('check', '-f', 'vmdk', out)).stdout, /No errors were found/);
@@ -77,7 +83,7 @@ describe('writeStreamOptimized from qcow2, vmdk and vpc through qemu-nbd', () =>
       assert.match(walk.descriptor, /^ddb.adapterType = "ide"$/m);
       assert.match(walk.descriptor, /^ddb.geometry.heads = "16"$/m);
       assert.equal(walk.grains.size, result.grainsWritten);
-      for (const args of invocations) assert.ok(args.includes('-f'), `qemu-img ${args.join(' ')} carries -f`);
+      for (const args of calls) assert.ok(args.includes('-f'), `qemu-img ${args.join(' ')} carries -f`);
       assert.deepEqual(await nbdLeftovers(), []);
       assert.deepEqual(await nbdProcesses(dir), []);
     });

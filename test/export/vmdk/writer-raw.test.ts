@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { invocations } from '../../../src/storage/qemu-img.js';
+import { logQemuImg } from '../../storage/qemu-img-log.js';
 import { GRAIN, KiB, makeRaw, MiB, noise, qemuImg, scratchDir, text, walkStream, writeVmdk } from './helpers.js';
+import { measureTemp } from './temp-usage.js';
 
 /** Checks `vmdk` against the raw `src` with qemu-img and the stream walker; returns the walk. */
 async function checkAgainstRaw(src: string, vmdk: string, dir: string): Promise<Awaited<ReturnType<typeof walkStream>>> {
@@ -69,8 +70,11 @@ describe('writeStreamOptimized from raw', () => {
     ]);
     const out = join(dir, 'mixed.vmdk');
     const progress: Array<[number, number]> = [];
-    invocations.length = 0;
-    const result = await writeVmdk({ path: src, format: 'raw' }, out, { onProgress: (d, t) => progress.push([d, t]) });
+    const qemu = logQemuImg();
+    const mark = qemu.mark();
+    const temp = await measureTemp(() => writeVmdk({ path: src, format: 'raw' }, out, { onProgress: (d, t) => progress.push([d, t]) }));
+    const result = temp.result;
+    const calls = qemu.since(mark);
     const walk = await checkAgainstRaw(src, out, dir);
     // grains 0-1 (text), 32-35 (noise), 48 (text), 80 (last sector)
     assert.deepEqual([...walk.grains.keys()], [0, 1, 32, 33, 34, 35, 48, 80]);
@@ -78,11 +82,11 @@ describe('writeStreamOptimized from raw', () => {
     assert.equal(result.virtualSizeBytes, size);
     assert.equal(result.bytesWritten, (await readFile(out)).length);
     assert.equal(result.readMethod, 'raw file');
-    assert.equal(result.tempBytes, 0);
+    assert.deepEqual({ created: temp.created, peakBytes: temp.peakBytes }, { created: [], peakBytes: 0 }, 'no temporary file is written');
     assert.deepEqual(progress.at(-1), [size, size]);
     assert.ok(progress.every(([d, t], i) => t === size && d <= size && (i === 0 || d >= progress[i - 1]![0])), 'progress only grows');
-    assert.ok(invocations.some((a) => a[0] === 'map'), 'extents come from qemu-img map');
-    for (const args of invocations) assert.ok(args.includes('-f'), `qemu-img ${args.join(' ')} carries -f`);
+    assert.ok(calls.some((a) => a[0] === 'map'), 'extents come from qemu-img map');
+    for (const args of calls) assert.ok(args.includes('-f'), `qemu-img ${args.join(' ')} carries -f`);
   });
 
   it('writes an all-zero disk (never written, then written with zeros) as no grain at all', async () => {
