@@ -3,7 +3,7 @@
 # (or through sudo), install what virt-ovf needs, build it, generate the example appliance, and
 # import + boot it in libvirt's embedded QEMU driver (qemu:///embed, no libvirt daemon needed).
 #
-#   sudo scripts/quickstart.sh
+#   scripts/quickstart.sh   (as root; run by another user it re-runs itself through sudo)
 #
 # Safe to rerun: apt is skipped when the packages are installed, and the embedded driver's root
 # ($PWD/.quickstart/embed) is recreated each time.

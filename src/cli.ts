@@ -237,7 +237,7 @@ function withOption(err: VirtOvfError): string {
 
 /** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network). */
 function flagOf(option: string): string {
-  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net' };
+  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net', properties: 'prop', caFile: 'ca' };
   return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 

@@ -68,10 +68,10 @@ export async function loadTrustAnchors(caFile?: string): Promise<TrustAnchors> {
     if (bytes.length > MAX_BUNDLE_BYTES) throw new Error(`larger than ${MAX_BUNDLE_BYTES} bytes`);
     text = bytes.toString('utf8');
   } catch (cause) {
-    throw new UsageError(`--ca ${caFile}: cannot read: ${(cause as Error).message}`, { cause });
+    throw new UsageError(`CA bundle ${caFile}: cannot read: ${(cause as Error).message}`, { cause, option: 'caFile' });
   }
   const { certificates, bad } = parseBundle(text);
-  if (bad > 0) throw new UsageError(`--ca ${caFile}: ${bad} PEM block(s) are not valid X.509 certificates`);
-  if (certificates.length === 0) throw new UsageError(`--ca ${caFile}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file`);
+  if (bad > 0) throw new UsageError(`CA bundle ${caFile}: ${bad} PEM block(s) are not valid X.509 certificates`, { option: 'caFile' });
+  if (certificates.length === 0) throw new UsageError(`CA bundle ${caFile}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file`, { option: 'caFile' });
   return { certificates, source: `--ca ${caFile}` };
 }

@@ -268,9 +268,10 @@ function ovirtHostResource(env: Envelope, ref: string): [string, string, string]
 
 function mapNic(item: Item, model: string, mappings: Mappings, opts: MapOptions): PlannedNic {
   const ovfNetwork = item.connection.find((c) => c !== '');
-  // rasd:Address holds the MAC (DSP0243); oVirt writes it as <rasd:MACAddress>.
-  const given = [item.address, ...mappings.system.macAddressKeys.map((k) => item.extra[k])].find((v) => v !== undefined)?.trim();
-  const mac = given && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(given) ? given.toLowerCase().replace(/-/g, ':') : undefined;
+  // rasd:Address holds the MAC (DSP0243); oVirt writes it as <rasd:MACAddress> and may put the
+  // PCI address in rasd:Address, so the first candidate that is a MAC wins.
+  const candidates = [item.address, ...mappings.system.macAddressKeys.map((k) => item.extra[k])].map((v) => v?.trim());
+  const mac = candidates.find((v) => v !== undefined && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(v))?.toLowerCase().replace(/-/g, ':');
   const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
   const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;
   const source: NicSource =

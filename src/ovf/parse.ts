@@ -62,7 +62,7 @@ export function parseEnvelope(bytes: Buffer, file: string, opts: ParseOptions = 
     }
   }
   if (opts.deployment !== undefined && !deploymentOptions.some((d) => d.id === opts.deployment)) {
-    throw new OvfParseError(`${file}: --deployment ${opts.deployment}: no such DeploymentOptionSection Configuration (found: ${deploymentOptions.map((d) => d.id).join(', ') || 'none'})`, { file, element: 'DeploymentOptionSection' });
+    throw new OvfParseError(`${file}: deployment option ${opts.deployment}: no such DeploymentOptionSection Configuration (found: ${deploymentOptions.map((d) => d.id).join(', ') || 'none'})`, { file, element: 'DeploymentOptionSection', option: 'deployment' });
   }
   const deployment = opts.deployment ?? deploymentOptions.find((d) => d.isDefault)?.id ?? deploymentOptions[0]?.id;
   const allProperties = [...productSections, ...virtualSystems.flatMap((v) => v.productSections)].flatMap((p) => p.properties);

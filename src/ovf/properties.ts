@@ -74,11 +74,11 @@ export function resolveProperties(env: Envelope, vs: VirtualSystem, overrides: R
     const p = applicable.find((x) => x.key === key);
     if (!p) {
       const known = applicable.map((x) => x.key);
-      throw new UsageError(`--prop ${key}: no such property${known.length ? ` (known: ${known.join(', ')})` : ' (the VirtualSystem has none)'}`);
+      throw new UsageError(`property ${key}: no such property${known.length ? ` (known: ${known.join(', ')})` : ' (the VirtualSystem has none)'}`, { option: 'properties' });
     }
-    if (!p.userConfigurable) throw new UsageError(`--prop ${key}: the property is not ovf:userConfigurable`);
+    if (!p.userConfigurable) throw new UsageError(`property ${key}: the property is not ovf:userConfigurable`, { option: 'properties' });
     const problem = propertyProblem(p, overrides[key]!);
-    if (problem) throw new UsageError(`--prop ${key}=${p.password ? '(hidden)' : JSON.stringify(overrides[key])}: ${problem}`);
+    if (problem) throw new UsageError(`property ${key}=${p.password ? '(hidden)' : JSON.stringify(overrides[key])}: ${problem}`, { option: 'properties' });
   }
   return applicable.map((p) => {
     const value = propertyValue(p, deployment, overrides);

@@ -29,6 +29,6 @@ export async function checkFreeSpace(target: StoragePool | { readonly dir: strin
     free = info.availableBytes;
   }
   if (neededBytes > free) {
-    throw new LibvirtSetupError(`${what} needs ${describeBytes(neededBytes)} but ${where} has only ${describeBytes(free)} free; free some space, or choose another pool (--pool) or directory (--output-dir)`);
+    throw new LibvirtSetupError(`${what} needs ${describeBytes(neededBytes)} but ${where} has only ${describeBytes(free)} free; free some space, or choose another pool or output directory`, { option: 'pool' });
   }
 }

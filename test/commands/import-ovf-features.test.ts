@@ -78,10 +78,10 @@ describe('OVF features', () => {
   test('--prop values are checked against type, qualifiers and userConfigurable, never echoing a password', async () => {
     const base = ['import', ova, '--pool', pool.name, '--virt-type', 'qemu', '--accept-eula', '--print-xml'];
     const cases: [string, RegExp][] = [
-      ['count=300', /--prop count="300": out of range for uint8/],
-      ['hostname=far-too-long-name', /--prop hostname="far-too-long-name": longer than 10 characters/],
-      ['fixed=x', /--prop fixed: the property is not ovf:userConfigurable/],
-      ['nope=1', /--prop nope: no such property \(known: hostname, count, secret, fixed\)/],
+      ['count=300', /property count="300": out of range for uint8 \(--prop\)/],
+      ['hostname=far-too-long-name', /property hostname="far-too-long-name": longer than 10 characters \(--prop\)/],
+      ['fixed=x', /property fixed: the property is not ovf:userConfigurable \(--prop\)/],
+      ['nope=1', /property nope: no such property \(known: hostname, count, secret, fixed\) \(--prop\)/],
     ];
     for (const [prop, message] of cases) {
       const r = await runCli([...base, '--prop', prop]);

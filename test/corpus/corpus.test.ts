@@ -16,9 +16,7 @@ const refusals = JSON.parse(readFileSync(join(DATA, 'corpus', 'refusals.json'), 
 const files = DIRS.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.ovf')).sort().map((name) => ({ dir, name })));
 
 /** Descriptors where today's mapping disagrees with its Items: run as `todo` (reported, not failing) until fixed. */
-const KNOWN_DEFECTS: Record<string, string> = {
-  'ovirt-engine-virtio-efi.ovf': 'an oVirt NIC whose rasd:Address holds its PCI address loses the MAC of rasd:MACAddress (mapping/apply.ts mapNic takes address ?? MACAddress)',
-};
+const KNOWN_DEFECTS: Record<string, string> = {};
 
 /** ResourceTypes that become a drive (CD/DVD 15-16, disk 17, Xen disk image 19); floppies (14) are never carried over. */
 const DRIVE_TYPES = new Set([15, 16, 17, 19]);
