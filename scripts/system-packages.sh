@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
-# dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage); skips apt entirely when they are all present.
+# dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage, openssl for package signature chains);
+# skips apt entirely when they are all present.
 # --test-peers also installs the peer tools the test suite checks exports against (virt-v2v, ~100 MiB).
 set -euo pipefail
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage)
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl)
 if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v); fi
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,5 +1,6 @@
 // The OVF package certificate (.cert, DSP0243 section 5.2): a signature over the manifest plus
-// the signer's X.509 certificate chain, verified with node:crypto only.
+// the signer's X.509 certificate chain. The signature over the .mf is verified with node:crypto;
+// the chain is judged by archive/chain.ts, which has openssl validate the path.
 //
 // File format (as written by ovftool): a line `SHA256(name.mf)= <hex signature>` (SHA1, SHA256
 // or SHA512; the signature is over the exact bytes of the .mf file, PKCS#1 v1.5 for RSA keys),
@@ -10,6 +11,7 @@ import { ManifestError, PackageError } from '../errors.js';
 import type { Archive } from './model.js';
 import { findCompanion, findManifest } from './manifest.js';
 import { canonicalName, quoteName } from './policy.js';
+import { judgeChain, oneLine } from './chain.js';
 import { loadTrustAnchors } from './trust.js';
 
 /** Largest .cert file read, in bytes. */
@@ -41,28 +43,28 @@ export interface SignatureReport {
   fingerprint256: string;
   /** Always true in a returned report: a bad signature throws instead. */
   signatureValid: boolean;
-  /** A chain leads from the signer to a trusted certificate (or the signer is one). */
+  /** A valid path leads from the signer to a trusted certificate (or the signer is one), validity dates aside. */
   chainTrusted: boolean;
   selfSigned: boolean;
   /** The signing certificate's notAfter is before `now`. */
   expired: boolean;
   /** The signing certificate's notBefore is after `now`. */
   notYetValid: boolean;
-  /** Subjects from the signer up to the trusted certificate (or as far as the chain went). */
+  /** Subjects from the signer up to the trusted certificate; the signer alone when the path did not validate. */
   chain: string[];
   /** Where trust came from: the --ca file, or "the system CA store". */
   trustSource: string;
-  /** Expired, not-yet-valid, self-signed and untrusted findings, in words; empty when none. */
+  /**
+   * Every certificate problem, in words, naming the certificate and why (`signer certificate
+   * "CN=…": key usage does not allow digital signatures`): validity dates of every certificate,
+   * the signer's keyUsage/extendedKeyUsage, self-signed or untrusted, a CA without CA:TRUE or
+   * keyCertSign, a pathLen exceeded (ChainVerdict.problems); empty when none.
+   */
   problems: string[];
 }
 
 const SIGNATURE_LINE = /^(SHA1|SHA256|SHA512)\(([^\r\n]+)\)\s*=\s*([0-9A-Fa-f]+)$/i;
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
-
-/** A distinguished name on one line, in certificate order like `openssl x509 -subject` (Node prints one RDN per line). */
-function oneLine(dn: string): string {
-  return dn.split('\n').filter((p) => p !== '').join(', ');
-}
 
 /**
  * Parses a .cert file (DSP0243 section 5.2).
@@ -96,48 +98,25 @@ export function parseCertificateFile(text: string, fileName: string): Certificat
   return { algorithm: alg.toLowerCase() as CertificateFile['algorithm'], manifestName, signature: Buffer.from(hex, 'hex'), certificates };
 }
 
-/** True when `issuer` is a CA certificate that issued and signed `subject` (RFC 5280 4.2.1.9). */
-function issued(issuer: X509Certificate, subject: X509Certificate): boolean {
-  // x.checkIssued(y) means "x was issued by y" (X509_check_issued(y, x)).
-  return issuer.ca && subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
-}
-
-/** Walks from the signer through the file's intermediates to a trusted certificate. */
-function buildChain(leaf: X509Certificate, intermediates: readonly X509Certificate[], anchors: readonly X509Certificate[]): { trusted: boolean; path: X509Certificate[] } {
-  const path = [leaf];
-  let current = leaf;
-  for (let depth = 0; depth <= intermediates.length; depth++) {
-    const here = current;
-    const anchor = anchors.find((a) => a.fingerprint256 === here.fingerprint256 || issued(a, here));
-    if (anchor) {
-      if (anchor.fingerprint256 !== here.fingerprint256) path.push(anchor);
-      return { trusted: true, path };
-    }
-    const next = intermediates.find((c) => !path.includes(c) && issued(c, here));
-    if (!next) break;
-    path.push(next);
-    current = next;
-  }
-  return { trusted: false, path };
-}
-
 /**
  * Verifies the package signature (DSP0243 section 5.2): finds the .cert (named like the
  * descriptor, else the only `*.cert`), checks that it signs the package's manifest, verifies
  * the signature over the exact .mf bytes with the signer's public key (crypto.verify), then
- * checks the signer's validity dates and its chain, through the intermediates of the .cert,
- * to a trusted certificate: those of `opts.caFile` when given, else the system CA store.
- * A signer that is itself in the trusted set (pinned with --ca) is trusted, self-signed or not.
+ * judges the signer and its chain (judgeChain: openssl verify through the intermediates of the
+ * .cert to a trusted certificate, those of `opts.caFile` when given, else the system CA store,
+ * plus the signer's usage). A signer that is itself in the trusted set (pinned with --ca) is
+ * trusted, self-signed or not.
  * @param archive the opened package.
  * @param opts caFile: PEM bundle of trusted certificates (replaces the system store);
  *   now: the time validity is judged at (default: the current time).
- * @returns undefined when the package has no .cert; else the report. Expired, not yet valid,
- *   self-signed-and-untrusted and untrusted signers are listed in `problems`, not thrown.
+ * @returns undefined when the package has no .cert; else the report. Certificate problems
+ *   (dates, usage, untrusted, invalid CA, pathLen) are listed in `problems`, not thrown.
  * @throws PackageError (file = the .cert) when the package has a .cert but no .mf, several
  *   .cert files none named like the descriptor, or a malformed .cert (parseCertificateFile).
  * @throws ManifestError (file = the .cert) when the .cert signs another file than the
  *   package's manifest, or the signature does not verify (always fatal).
- * @throws UsageError when `caFile` cannot be read or holds no certificate.
+ * @throws UsageError when `caFile` cannot be read or holds no certificate; ToolError when
+ *   openssl is missing or fails.
  */
 export async function verifyCertificate(archive: Archive, opts: { caFile?: string; now?: Date } = {}): Promise<SignatureReport | undefined> {
   const certificateName = findCompanion(archive, '.cert');
@@ -167,42 +146,23 @@ export async function verifyCertificate(archive: Archive, opts: { caFile?: strin
     );
   }
   const anchors = await loadTrustAnchors(opts.caFile);
-  const now = opts.now ?? new Date();
-  const validFrom = new Date(leaf.validFrom);
-  const validTo = new Date(leaf.validTo);
-  const selfSigned = leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey);
-  const { trusted, path } = buildChain(leaf, intermediates, anchors.certificates);
-  const problems: string[] = [];
-  const expired = validTo.getTime() < now.getTime();
-  const notYetValid = validFrom.getTime() > now.getTime();
-  if (expired) problems.push(`the signing certificate (${signer}) expired on ${validTo.toISOString()}`);
-  if (notYetValid) problems.push(`the signing certificate (${signer}) is not valid before ${validFrom.toISOString()}`);
-  for (const c of path.slice(1)) {
-    if (new Date(c.validTo).getTime() < now.getTime()) problems.push(`the chain certificate ${oneLine(c.subject)} expired on ${new Date(c.validTo).toISOString()}`);
-  }
-  if (!trusted) {
-    problems.push(
-      selfSigned
-        ? `the signing certificate (${signer}) is self-signed and not among the trusted certificates (${anchors.source})`
-        : `no chain leads from the signing certificate (${signer}, issued by ${oneLine(leaf.issuer)}) to a trusted certificate (${anchors.source})`,
-    );
-  }
+  const verdict = await judgeChain({ signer: leaf, intermediates, anchors, now: opts.now ?? new Date() });
   return {
     certificateName,
     manifestName,
     algorithm: cert.algorithm,
     signer,
     issuer: oneLine(leaf.issuer),
-    validFrom,
-    validTo,
+    validFrom: new Date(leaf.validFrom),
+    validTo: new Date(leaf.validTo),
     fingerprint256: leaf.fingerprint256,
     signatureValid: true,
-    chainTrusted: trusted,
-    selfSigned,
-    expired,
-    notYetValid,
-    chain: path.map((c) => oneLine(c.subject)),
+    chainTrusted: verdict.trusted,
+    selfSigned: leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey),
+    expired: verdict.expired,
+    notYetValid: verdict.notYetValid,
+    chain: verdict.chain,
     trustSource: anchors.source,
-    problems,
+    problems: verdict.problems,
   };
 }

@@ -2,7 +2,6 @@
 // certificates made by the openssl command line: self-signed, CA chains, expired, tampered.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { ManifestError, PackageError, UsageError } from '../../src/errors.js';
 import { openArchive } from '../../src/archive/archive.js';
 import { verifyCertificate } from '../../src/archive/certificate.js';
-import { makeTar, withTempDir } from './helpers.js';
-import { certText, expiredSelfSigned, issued, selfSigned, sign, type Identity } from './pki.js';
-
-const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
+import { withTempDir } from './helpers.js';
+import { expiredSelfSigned, issued, selfSigned, type Identity } from './pki.js';
+import { signedOva } from './signed-ova.js';
 
 let keys: string;
 let self: Identity;
@@ -38,39 +36,6 @@ before(async () => {
 after(async () => {
   await rm(keys, { recursive: true, force: true });
 });
-
-interface Options {
-  signer: Identity;
-  /** PEM files after the signer's certificate in the .cert. */
-  chain?: string[];
-  alg?: string;
-  /** Certificate whose PEM goes into the .cert instead of the signer's. */
-  shownCert?: string;
-  /** Name written between the parentheses of the signature line. */
-  signedName?: string;
-  /** Changes the manifest after it was signed. */
-  tamper?: (mf: string) => string;
-  withManifest?: boolean;
-}
-
-/** Builds dir/vm.ova holding vm.ovf, disk1.vmdk, vm.mf (real digests) and a vm.cert signing it. */
-async function signedOva(dir: string, o: Options): Promise<string> {
-  const src = join(dir, 'src');
-  await mkdir(src, { recursive: true });
-  const ovf = '<Envelope/>\n';
-  const disk = 'disk bytes\n';
-  await writeFile(join(src, 'vm.ovf'), ovf);
-  await writeFile(join(src, 'disk1.vmdk'), disk);
-  const mf = `SHA256(vm.ovf)= ${sha256(ovf)}\nSHA256(disk1.vmdk)= ${sha256(disk)}\n`;
-  await writeFile(join(src, 'vm.mf'), mf);
-  const alg = o.alg ?? 'sha256';
-  const hex = sign(dir, o.signer.key, join(src, 'vm.mf'), alg);
-  await writeFile(join(src, 'vm.cert'), certText(alg, o.signedName ?? 'vm.mf', hex, [o.shownCert ?? o.signer.cert, ...(o.chain ?? [])]));
-  if (o.tamper) await writeFile(join(src, 'vm.mf'), o.tamper(mf));
-  const ova = join(dir, 'vm.ova');
-  makeTar(ova, src, ['vm.ovf', ...(o.withManifest === false ? [] : ['vm.mf']), 'vm.cert', 'disk1.vmdk'], 'ustar');
-  return ova;
-}
 
 /** Opens `ova` and verifies its signature. */
 async function verify(ova: string, opts: { caFile?: string; now?: Date } = {}) {
@@ -118,7 +83,7 @@ describe('verifyCertificate: valid signatures', () => {
       for (const caFile of [stranger.cert, undefined]) {
         const untrusted = await verify(ova, caFile ? { caFile } : {});
         assert.equal(untrusted?.chainTrusted, false);
-        assert.match(untrusted?.problems.join('\n') ?? '', /no chain leads from the signing certificate \(CN=Appliance Vendor, issued by CN=Test Intermediate CA\) to a trusted certificate/);
+        assert.match(untrusted?.problems.join('\n') ?? '', /signer certificate "CN=Appliance Vendor": no chain leads from it to a trusted certificate .*: the issuer "CN=Test Root CA, O=virt-ovf tests" of CA certificate "CN=Test Intermediate CA" is neither trusted nor in the \.cert/);
       }
       const missingIntermediate = await signedOva(join(dir, 'b'), { signer: leaf });
       assert.equal((await verify(missingIntermediate, { caFile: root.cert }))?.chainTrusted, false, 'the intermediate is needed');
@@ -143,13 +108,13 @@ describe('verifyCertificate: valid signatures', () => {
       const report = await verify(ova, { caFile: old.cert });
       assert.equal(report?.expired, true);
       assert.equal(report?.chainTrusted, true);
-      assert.deepEqual(report?.problems, ['the signing certificate (CN=Expired Signer) expired on 2021-01-01T00:00:00.000Z']);
+      assert.deepEqual(report?.problems, ['signer certificate "CN=Expired Signer": expired on 2021-01-01T00:00:00.000Z']);
       const then = await verify(ova, { caFile: old.cert, now: new Date('2020-06-01T00:00:00Z') });
       assert.equal(then?.expired, false);
       assert.deepEqual(then?.problems, []);
       const before2020 = await verify(ova, { caFile: old.cert, now: new Date('2019-06-01T00:00:00Z') });
       assert.equal(before2020?.notYetValid, true);
-      assert.match(before2020?.problems[0] ?? '', /is not valid before 2020-01-01T00:00:00\.000Z/);
+      assert.match(before2020?.problems[0] ?? '', /signer certificate "CN=Expired Signer": not valid before 2020-01-01T00:00:00\.000Z/);
     });
   });
 

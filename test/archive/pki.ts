@@ -10,6 +10,18 @@ export interface Identity {
   cert: string;
 }
 
+/** Validity dates in openssl's `YYMMDDHHMMSSZ` form (openssl ca -startdate/-enddate). */
+export interface Validity {
+  start: string;
+  end: string;
+}
+
+/** Extensions (openssl x509v3_config lines) of a CA certificate: RFC 5280 4.2.1.9 and 4.2.1.3. */
+export const CA_EXTENSIONS = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'];
+
+/** Extensions of a signer (end-entity) certificate. */
+export const SIGNER_EXTENSIONS = ['basicConstraints=CA:FALSE', 'keyUsage=digitalSignature'];
+
 /** Runs openssl in `cwd`, failing loudly with its stderr. */
 export function openssl(cwd: string, args: string[]): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -26,29 +38,46 @@ export function selfSigned(dir: string, name: string, cn: string, keyAlg = 'rsa:
 
 /** A certificate for a new key, issued by `issuer`; `ca` makes it an intermediate CA. */
 export function issued(dir: string, name: string, cn: string, issuer: Identity, ca = false): Identity {
+  return issuedWith(dir, name, cn, issuer, ca ? CA_EXTENSIONS : SIGNER_EXTENSIONS);
+}
+
+/**
+ * A certificate for a new key (subject `/CN=cn`) with exactly `extensions`, issued by `issuer`:
+ * valid 30 days from now (`openssl x509 -req`), or for `validity` (`openssl ca`).
+ */
+export function issuedWith(dir: string, name: string, cn: string, issuer: Identity, extensions: readonly string[], validity?: Validity): Identity {
   const id = { key: join(dir, `${name}.key`), cert: join(dir, `${name}.pem`) };
   const csr = join(dir, `${name}.csr`);
-  const ext = join(dir, `${name}.ext`);
-  writeFileSync(ext, ca ? 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n' : 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
   openssl(dir, ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', id.key, '-out', csr, '-subj', `/CN=${cn}`]);
+  if (validity) {
+    caSign(dir, name, csr, id.cert, extensions, validity, ['-cert', issuer.cert, '-keyfile', issuer.key]);
+    return id;
+  }
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, `${extensions.join('\n')}\n`);
   openssl(dir, ['x509', '-req', '-in', csr, '-CA', issuer.cert, '-CAkey', issuer.key, '-set_serial', String(Date.now()), '-days', '30', '-extfile', ext, '-out', id.cert]);
   return id;
+}
+
+/** Signs `csr` with `openssl ca` (its own database files named after `name`) for the given dates. */
+function caSign(dir: string, name: string, csr: string, out: string, extensions: readonly string[], validity: Validity, signer: string[]): void {
+  const conf = join(dir, `${name}.cnf`);
+  writeFileSync(join(dir, `${name}.index`), '');
+  writeFileSync(join(dir, `${name}.serial`), `${Date.now().toString(16).padStart(12, '0')}\n`);
+  writeFileSync(conf, [
+    '[ca]', 'default_ca = ca_default', '[ca_default]', `database = ${name}.index`, 'new_certs_dir = .', `serial = ${name}.serial`,
+    'default_md = sha256', 'policy = any', 'unique_subject = no', 'x509_extensions = ext', '[any]', 'commonName = supplied',
+    '[ext]', ...extensions, '',
+  ].join('\n'));
+  openssl(dir, ['ca', '-batch', '-config', conf, ...signer, '-in', csr, '-out', out, '-startdate', validity.start, '-enddate', validity.end, '-notext']);
 }
 
 /** A self-signed certificate valid only from 2020-01-01 to 2021-01-01, made with `openssl ca -selfsign`. */
 export function expiredSelfSigned(dir: string, name: string): Identity {
   const id = { key: join(dir, `${name}.key`), cert: join(dir, `${name}.pem`) };
   const csr = join(dir, `${name}.csr`);
-  const conf = join(dir, `${name}.cnf`);
-  writeFileSync(join(dir, `${name}.index`), '');
-  writeFileSync(join(dir, `${name}.serial`), '01\n');
-  writeFileSync(conf, [
-    '[ca]', 'default_ca = ca_default', '[ca_default]', `database = ${name}.index`, 'new_certs_dir = .', `serial = ${name}.serial`,
-    'default_md = sha256', 'policy = any', 'unique_subject = no', 'x509_extensions = ext', '[any]', 'commonName = supplied',
-    '[ext]', 'basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,digitalSignature', '',
-  ].join('\n'));
   openssl(dir, ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', id.key, '-out', csr, '-subj', '/CN=Expired Signer']);
-  openssl(dir, ['ca', '-batch', '-config', conf, '-selfsign', '-keyfile', id.key, '-in', csr, '-out', id.cert, '-startdate', '200101000000Z', '-enddate', '210101000000Z', '-notext']);
+  caSign(dir, name, csr, id.cert, ['basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,digitalSignature'], { start: '200101000000Z', end: '210101000000Z' }, ['-selfsign', '-keyfile', id.key]);
   return id;
 }
 
