@@ -15,12 +15,25 @@ const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 inval
 Environment: LIBVIRT_DEFAULT_URI (connection when -c is absent), TMPDIR (temporary files).
 See virt-ovf(1).`;
 
-/** Parses repeated NAME=VALUE options (--network, --bridge). @throws UsageError on a malformed pair. */
-export function parsePairs(option: string, values: readonly string[] | undefined): Record<string, string> {
+/** What each repeated NAME=VALUE option holds, and at which '=' it splits. */
+const PAIR_OPTIONS = {
+  // A property value may hold '=' (base64, key=value lists); an ovf:key seldom does.
+  prop: { form: 'KEY=VALUE', split: 'first' },
+  // An OVF network name is free text from the descriptor and may hold '='; libvirt network and bridge names seldom do.
+  network: { form: 'OVFNAME=NETWORK', split: 'last' },
+  bridge: { form: 'OVFNAME=BRIDGE', split: 'last' },
+} as const;
+
+/**
+ * Parses repeated NAME=VALUE options: --prop splits at the first '=', --network and --bridge at
+ * the last. @throws UsageError on a pair without a name or a value.
+ */
+export function parsePairs(option: keyof typeof PAIR_OPTIONS, values: readonly string[] | undefined): Record<string, string> {
+  const { form, split } = PAIR_OPTIONS[option];
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const v of values ?? []) {
-    const eq = v.lastIndexOf('=');
-    if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--${option} ${v}: expected OVFNAME=${option.toUpperCase()}`);
+    const eq = split === 'first' ? v.indexOf('=') : v.lastIndexOf('=');
+    if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--${option} ${v}: expected ${form}`);
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;

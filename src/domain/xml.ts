@@ -1,6 +1,7 @@
 // DomainDescription to libvirt domain XML (https://libvirt.org/formatdomain.html), written with xmlbuilder2.
 import { create } from 'xmlbuilder2';
 import type { DomainRules } from '../mapping/schema/domain.js';
+import { serializeXml } from '../xml/write.js';
 import { domainDefaults } from './defaults.js';
 import type { DomainDescription, ImportMetadata } from './model.js';
 import { DOMAIN_SECTIONS } from './sections.js';
@@ -18,5 +19,5 @@ export function domainToXml(domain: DomainDescription, rules: DomainRules, meta?
   const doc = create({ version: '1.0' });
   const dom = doc.ele('domain', d.type !== undefined ? { type: d.type } : {});
   for (const section of DOMAIN_SECTIONS) section.write(dom, d, rules);
-  return doc.end({ prettyPrint: true, headless: true }) + '\n';
+  return serializeXml(doc, { prettyPrint: true, headless: true }) + '\n';
 }

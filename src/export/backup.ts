@@ -6,6 +6,7 @@ import { create } from 'xmlbuilder2';
 import { LibvirtSetupError } from '../errors.js';
 import type { Domain } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
+import { serializeXml } from '../xml/write.js';
 import type { DriveSource } from './disks.js';
 
 /**
@@ -44,7 +45,7 @@ export async function backupDisks(domain: Domain, drives: readonly DriveSource[]
     el.ele('target', { file: path });
   }
   reporter.emit({ kind: 'stage', message: `Domain is running: taking a point-in-time copy of ${disks.length} disk(s) with a backup job (the guest keeps running)` });
-  await domain.beginBackup(doc.end({ headless: true }));
+  await domain.beginBackup(serializeXml(doc, { headless: true }));
   try {
     for (;;) {
       const job = await domain.jobInfo();

@@ -68,10 +68,12 @@ function itemLabel(item: Item): string {
 }
 
 /**
- * Maps a VirtualSystem through the profile's device tables.
+ * Maps a VirtualSystem through the profile's device tables. A Disk that a second Item names
+ * again is attached once (the first Item's), with a warning.
  * @throws UsageError (option `profile`) for an unknown profile; UnsupportedItemError (option
  *   `lax`) for an unknown item marked ovf:required, unless `lax`; OvfParseError for unreadable
- *   CPU/memory quantities or units.
+ *   CPU/memory quantities or units; PackageError for more drives than a controller that cannot
+ *   grow holds (layoutStorage).
  */
 export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Mappings, opts: MapOptions): MappedSystem {
   const profile = resolveProfile(mappings, opts.profile);
@@ -84,6 +86,8 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
   let memoryBytes: number | undefined;
   const controllers = new Map<string, { mapping: ControllerMapping; item: Item }>();
   const attachments: StorageAttachment[] = [];
+  // The Item that attached each Disk: a Disk is one volume, attached once.
+  const attachedBy = new Map<OvfDisk, Item>();
   const nics: PlannedNic[] = [];
   let video: MappedSystem['video'];
   const sounds: { model: string }[] = [];
@@ -136,9 +140,17 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         controllers.set(item.instanceId, { mapping: row.controller!, item });
         break;
       case 'disk':
-      case 'cdrom':
-        attachments.push({ kind: 'item', ...resolveAttachment(env, item, row.kind, warnings) });
+      case 'cdrom': {
+        const attachment = resolveAttachment(env, item, row.kind, warnings);
+        const first = attachment.ovfDisk ? attachedBy.get(attachment.ovfDisk) : undefined;
+        if (first) {
+          warnings.push(`${itemLabel(item)}: Disk "${attachment.ovfDisk!.diskId}" is already attached by ${itemLabel(first)}; a disk is attached once, so this Item is left out`);
+          break;
+        }
+        if (attachment.ovfDisk) attachedBy.set(attachment.ovfDisk, item);
+        attachments.push({ kind: 'item', ...attachment });
         break;
+      }
       case 'nic':
         nics.push(mapNic(item, row.nic!.model, mappings, opts));
         break;
@@ -166,7 +178,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
   }
 
   const { efi, secureBoot } = firmwareOf(vs, mappings);
-  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, targetDev: mappings.domain.targetDev, profileMachine: profile.machine, forceQ35: secureBoot, warnings });
+  const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, targetDev: mappings.domain.targetDev, profileMachine: profile.machine, forceQ35: secureBoot, file, warnings });
   const os = lookupOs(env, vs, mappings);
   return {
     vcpus,

@@ -19,7 +19,11 @@ export interface ParentImage {
 interface DriveBase {
   /** Where the drive sits in the domain: device, bus, target dev, drive address, boot order. */
   readonly placed: PlannedDisk;
-  /** Volume (or file) name without extension: DOMAIN-DISKID. */
+  /**
+   * Volume (or file) name without extension, unique among the domain's drives (compared
+   * case-insensitively): DOMAIN-DISKID for a package drive, DOMAIN-CONTENT (DOMAIN-ovf-env) for
+   * a generated one; a package drive whose name is taken gets -2, -3, … (see volumeBases).
+   */
   readonly volumeBase: string;
   /** ovf:capacity, else the file's size; 0 when unknown (a file's own header says it later). */
   readonly capacityBytes: number;
@@ -80,6 +84,29 @@ function formatOf(uri: string | undefined, href: string, device: 'disk' | 'cdrom
 }
 
 /**
+ * The volume name (without extension) of every placed drive, in order. Generated drives claim
+ * theirs first, so no descriptor value can take it; then each package drive, in order, takes
+ * DOMAIN-ID (ID: its Disk ovf:diskId, else its File ovf:id, else item+InstanceID, made safe),
+ * or, when that is taken (ids that differ in case or only in characters safeName replaces),
+ * DOMAIN-ID-2, -3, … with a warning.
+ */
+export function volumeBases(placed: readonly PlannedDisk[], domainName: string, warnings: string[]): string[] {
+  const taken = new Set<string>();
+  const claim = (name: string) => taken.add(name.toLowerCase());
+  for (const p of placed) if (p.generated !== undefined) claim(`${domainName}-${p.generated}`);
+  return placed.map((p) => {
+    if (p.generated !== undefined) return `${domainName}-${p.generated}`;
+    const id = p.ovfDisk?.diskId ?? p.file?.id ?? p.instanceId ?? '';
+    const wanted = `${domainName}-${safeName(id, `item${p.instanceId}`)}`;
+    let name = wanted;
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${wanted}-${n}`;
+    if (name !== wanted) warnings.push(`Item InstanceID ${p.instanceId}: volume name "${wanted}" is taken by another drive of this domain; using "${name}"`);
+    claim(name);
+    return name;
+  });
+}
+
+/**
  * Builds the record of every placed drive, in order.
  * @throws PackageError (unless descriptorOnly, which warns instead) for a file of unknown format,
  *   a parent chain that cannot be followed (a parent without a VMDK file, a loop, over 16 deep),
@@ -92,13 +119,13 @@ export function describeDrives(placed: readonly PlannedDisk[], ctx: DriveContext
     if (!ctx.descriptorOnly) throw new PackageError(`${envelope.file}: ${why}`, { file: envelope.file, ...(option ? { option } : {}) });
     ctx.warnings.push(`${why}; a real import refuses this`);
   };
-  return placed.map((p): DriveRecord => {
+  const bases = volumeBases(placed, ctx.domainName, ctx.warnings);
+  return placed.map((p, i): DriveRecord => {
+    const volumeBase = bases[i]!;
     if (p.generated !== undefined) {
       const files = ctx.generated[p.generated] ?? [];
-      return { kind: 'generated', placed: p, content: p.generated, volumeLabel: mappings.system.ovfEnvironment.volumeLabel, files, volumeBase: `${ctx.domainName}-${p.generated}`, capacityBytes: 0, dataBytes: 0 };
+      return { kind: 'generated', placed: p, content: p.generated, volumeLabel: mappings.system.ovfEnvironment.volumeLabel, files, volumeBase, capacityBytes: 0, dataBytes: 0 };
     }
-    const id = p.ovfDisk?.diskId ?? p.file?.id ?? p.instanceId ?? '';
-    const volumeBase = `${ctx.domainName}-${safeName(id, `item${p.instanceId}`)}`;
     const parents = parentChain(p, ctx, refuse);
     const file = p.file;
     if (!file) {

@@ -1,6 +1,7 @@
 // Places disks and CD-ROMs on libvirt controllers: indexes, drive addresses, target names, boot order.
 import type { DomainController, DriveAddress } from '../domain/model.js';
 import { devName, devPrefix } from '../domain/target-dev.js';
+import { PackageError } from '../errors.js';
 import type { Item, OvfDisk, OvfFile } from '../ovf/model.js';
 import type { ControllerMapping, Defaults } from './load.js';
 import type { DomainRules } from './schema/domain.js';
@@ -45,14 +46,31 @@ interface LayoutInput {
   readonly profileMachine: string;
   /** Secure boot needs q35: IDE-attached devices then move to the default bus. */
   readonly forceQ35: boolean;
+  /** The descriptor, for error messages. */
+  readonly file: string;
   readonly warnings: string[];
 }
+
+/**
+ * Keys of the controllers a layout uses. Each kind has its own prefix, so no descriptor
+ * InstanceID can name a controller virt-ovf adds (a fallback, the one shared IDE controller, an
+ * additional controller a full one grows into).
+ */
+const controllerKey = {
+  item: (instanceId: string) => `item:${instanceId}`,
+  fallback: (type: string) => `fallback:${type}`,
+  shared: (type: string) => `shared:${type}`,
+  grown: (n: number, of: string) => `grown:${n}:${of}`,
+};
 
 /**
  * Lays out storage. Controllers that end up with no device are left out; a device whose
  * Parent is missing, unknown or unusable on the chosen machine goes to the defaults'
  * bus (SATA), at the first free address. Out-of-range or taken addresses are moved to the
- * first free one with a warning.
+ * first free one with a warning; a drive its controller has no free address for goes to an
+ * additional controller of the same model, with a warning.
+ * @throws PackageError when a full controller's table row says `"grows": false` (IDE: libvirt's
+ *   one IDE controller has two channels of two units), naming how many drives it was given.
  */
 export function layoutStorage(input: LayoutInput): { machine: string; controllers: DomainController[]; disks: PlannedDisk[] } {
   const { defaults, system, warnings } = input;
@@ -66,6 +84,15 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
 
   const fallbackFor = (bus: ControllerMapping['diskBus']): ControllerMapping => ({ ...system.fallbackControllers[bus], diskBus: bus });
   const fallback: Record<'disk' | 'cdrom', ControllerMapping> = { disk: fallbackFor(defaults.diskBusWhenNoController), cdrom: fallbackFor(defaults.cdromBusWhenNoController) };
+  const labelOf = (a: StorageAttachment) => (a.kind === 'item' ? `Item InstanceID ${a.item.instanceId}` : `The ${a.content} CD-ROM`);
+  // Each drive's controller: its Parent's, else the fallback of its device kind.
+  const resolved = input.attachments.map((a) => {
+    const found = parentOf(a);
+    if (found && (found.mapping.machine === undefined || found.mapping.machine === machine)) return { a, parent: found as { mapping: ControllerMapping; item?: Item }, key: controllerKey.item(parentId(a)!) };
+    if (!found && parentId(a) !== undefined) warnings.push(`${labelOf(a)}: Parent ${parentId(a)} is no known controller; attached to ${fallback[a.device].diskBus}`);
+    return { a, parent: { mapping: fallback[a.device] } as { mapping: ControllerMapping; item?: Item }, key: controllerKey.fallback(fallback[a.device].type) };
+  });
+
   const controllers: DomainController[] = [];
   const indexOf = new Map<string, number>();
   const nextIndex = (type: string) => controllers.filter((c) => c.type === type).length;
@@ -85,20 +112,12 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
   const devCount: Record<string, number> = {};
   const ideBusOf = new Map<string, number>();
   let ideOrdinal = 0;
-  for (const a of input.attachments) {
-    let parent: { mapping: ControllerMapping; item?: Item } | undefined = parentOf(a);
-    let key = parentId(a) ?? '';
-    const label = a.kind === 'item' ? `Item InstanceID ${a.item.instanceId}` : `The ${a.content} CD-ROM`;
-    if (!parent || (parent.mapping.machine !== undefined && parent.mapping.machine !== machine)) {
-      if (!parent && parentId(a) !== undefined) warnings.push(`${label}: Parent ${parentId(a)} is no known controller; attached to ${fallback[a.device].diskBus}`);
-      parent = { mapping: fallback[a.device] };
-      key = `auto-${fallback[a.device].type}`;
-    }
+  for (const { a, parent, key } of resolved) {
+    const label = labelOf(a);
     const m = parent.mapping;
     const bus = a.device === 'cdrom' ? (m.cdromBus ?? m.diskBus) : m.diskBus;
     let address: DriveAddress | undefined;
     if (!system.busesWithoutDriveAddress.includes(bus)) {
-      const index = controllerIndex(m.address === 'ide' ? m.type : key, m);
       let ideBus = 0;
       if (m.address === 'ide') {
         const channel = parent.item?.address;
@@ -107,19 +126,29 @@ export function layoutStorage(input: LayoutInput): { machine: string; controller
       }
       const onParent = a.kind === 'item' ? a.item.addressOnParent : undefined;
       const wanted = onParent !== undefined && /^\d+$/.test(onParent) ? Number(onParent) : undefined;
-      const slotKey = (n: number) => `${m.type}/${index}/${ideBus}/${n}`;
-      let slot = wanted;
-      if (slot === undefined || slot > m.maxAddress || used.has(slotKey(slot))) {
-        const free = Array.from({ length: m.maxAddress + 1 }, (_, n) => n).find((n) => !used.has(slotKey(n)));
-        if (free === undefined) {
-          warnings.push(`${label}: no free address on its ${m.type} controller; left out`);
-          continue;
+      // The first controller of `ckey` (the drive's own, then the ones it grew into) with a free slot.
+      const freeSlot = (ckey: string): { index: number; slot: number; own: boolean } | undefined => {
+        const index = controllerIndex(m.address === 'ide' ? controllerKey.shared(m.type) : ckey, m);
+        const isFree = (n: number) => !used.has(`${m.type}/${index}/${ideBus}/${n}`);
+        const own = ckey === key;
+        if (own && wanted !== undefined && wanted <= m.maxAddress && isFree(wanted)) return { index, slot: wanted, own };
+        const slot = Array.from({ length: m.maxAddress + 1 }, (_, n) => n).find(isFree);
+        return slot !== undefined ? { index, slot, own } : undefined;
+      };
+      let place = freeSlot(key);
+      for (let n = 2; place === undefined; n++) {
+        if (m.grows === false) {
+          const count = resolved.filter((r) => r.key === key).length;
+          const where = parent.item ? `controller Item InstanceID ${parent.item.instanceId}` : `the default ${m.type} controller`;
+          const room = `${m.maxAddress + 1} addresses${m.address === 'ide' ? ' per channel' : ''}`;
+          throw new PackageError(`${input.file}: ${count} drives are attached to ${where} (${room}) and another ${m.type} controller cannot be added, so ${label} has no address; virt-ovf leaves no drive out`, { file: input.file });
         }
-        if (wanted !== undefined) warnings.push(`${label}: AddressOnParent ${wanted} is taken or beyond ${m.maxAddress} on ${m.model ?? m.type}; using ${free}`);
-        slot = free;
+        place = freeSlot(controllerKey.grown(n, key));
+        if (place !== undefined) warnings.push(`${label}: its ${m.model ?? m.type} controller has no free address (${m.maxAddress + 1} in all); attached to an additional ${m.model ?? m.type} controller (index ${place.index})`);
       }
-      used.add(slotKey(slot));
-      address = m.address === 'target' ? { controller: index, bus: 0, target: slot, unit: 0 } : { controller: index, bus: ideBus, target: 0, unit: slot };
+      if (wanted !== undefined && place.own && place.slot !== wanted) warnings.push(`${label}: AddressOnParent ${wanted} is taken or beyond ${m.maxAddress} on ${m.model ?? m.type}; using ${place.slot}`);
+      used.add(`${m.type}/${place.index}/${ideBus}/${place.slot}`);
+      address = m.address === 'target' ? { controller: place.index, bus: 0, target: place.slot, unit: 0 } : { controller: place.index, bus: ideBus, target: 0, unit: place.slot };
     }
     const prefix = devPrefix(bus, input.targetDev);
     // IDE names follow the address: hda 0:0, hdb 0:1, hdc 1:0, hdd 1:1.

@@ -1,5 +1,6 @@
 // The OVF environment document (DSP8027 ovf-env.xml) that appliances read at first boot.
 import { create } from 'xmlbuilder2';
+import { serializeXml } from '../xml/write.js';
 import type { ResolvedProperty } from './properties.js';
 
 /** OVF environment namespace (DSP8027 1.x). */
@@ -11,6 +12,8 @@ export const VMW_ENV_NS = 'http://www.vmware.com/schema/ovfenv';
  * Writes ovf-env.xml for one VirtualSystem: a PlatformSection naming virt-ovf and libvirt,
  * a PropertySection with every property that has a value (passwords included: the document
  * is for the guest), and VMware's EthernetAdapterSection with each NIC's MAC and OVF network.
+ * Values read back exactly (newline and tab as character references, see serializeXml); control
+ * characters never reach here (resolveProperties refuses them).
  */
 export function ovfEnvironmentXml(opts: {
   virtualSystemId: string;
@@ -39,5 +42,5 @@ export function ovfEnvironmentXml(opts: {
   for (const nic of opts.nics) {
     if (nic.mac) adapters.ele(VMW_ENV_NS, 've:Adapter', { 've:mac': nic.mac, 've:network': nic.ovfNetwork ?? '' });
   }
-  return doc.end({ prettyPrint: true }) + '\n';
+  return serializeXml(doc, { prettyPrint: true }) + '\n';
 }

@@ -60,11 +60,30 @@ export function propertyProblem(p: Pick<OvfProperty, 'type' | 'qualifiers'>, val
   return undefined;
 }
 
+/** C0 controls other than tab, LF and CR, DEL and the C1 controls: no value in the OVF environment may hold one. */
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/**
+ * Refuses a value in force that holds a control character (XML 1.0 cannot carry the C0 ones;
+ * a guest would pass any of them on to a shell or a config file), naming the property's key.
+ * @throws UsageError (option `properties`).
+ */
+function refuseControlCharacters(key: string, value: string, fromUser: boolean, userConfigurable: boolean): void {
+  const found = CONTROL_CHARACTER.exec(value)?.[0];
+  if (found === undefined) return;
+  const code = `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  const whose = fromUser ? 'the value given' : "the descriptor's value";
+  const remedy = userConfigurable ? '; choose a value without control characters' : ', and the property is not ovf:userConfigurable';
+  throw new UsageError(`property ${key}: ${whose} holds the control character ${code}, which the OVF environment does not carry${remedy}`, { option: 'properties' });
+}
+
 /**
  * The properties of `vs` (its own ProductSections and the collection's), filtered by the
  * deployment option in force, with --prop overrides applied and checked.
  * @throws UsageError for an unknown key, a property that is not ovf:userConfigurable, or a
- *   value its type or qualifiers refuse (a password value is never shown in the message).
+ *   value its type or qualifiers refuse (a password value is never shown in the message), or a
+ *   value in force, given or the descriptor's, that holds a control character (C0 other than tab,
+ *   LF and CR; DEL; C1).
  */
 export function resolveProperties(env: Envelope, vs: VirtualSystem, overrides: Readonly<Record<string, string>>): ResolvedProperty[] {
   const deployment = env.deployment;
@@ -82,10 +101,12 @@ export function resolveProperties(env: Envelope, vs: VirtualSystem, overrides: R
   }
   return applicable.map((p) => {
     const value = propertyValue(p, deployment, overrides);
+    const fromUser = Object.hasOwn(overrides, p.key);
+    if (value !== undefined) refuseControlCharacters(p.key, value, fromUser, p.userConfigurable);
     return {
       key: p.key,
       type: p.type,
-      fromUser: Object.hasOwn(overrides, p.key),
+      fromUser,
       password: p.password,
       userConfigurable: p.userConfigurable,
       ...(value !== undefined ? { value } : {}),

@@ -2,7 +2,7 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { OvfRules } from '../mapping/schema/domain.js';
-import { xmlSafe } from '../xml/write.js';
+import { serializeXml, xmlSafe } from '../xml/write.js';
 import type { EnvelopeInput, ItemInput, VirtualSystemInput } from './model.js';
 
 /** Envelope namespace by OVF major version (DSP8023). */
@@ -153,7 +153,7 @@ export function writeEnvelope(input: EnvelopeInput, opts: WriteOptions): string 
     for (const n of input.networks) section.ele('Network', { 'ovf:name': xmlSafe(n.name) }).ele('Description').txt(xmlSafe(n.description ?? `The ${n.name} network`));
   }
   writeVirtualSystem(env, vs, opts);
-  return doc.end({ prettyPrint: true }) + '\n';
+  return serializeXml(doc, { prettyPrint: true }) + '\n';
 }
 
 /**

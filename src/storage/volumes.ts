@@ -7,6 +7,7 @@ import { LibvirtError, LibvirtSetupError } from '../errors.js';
 import type { Connection, StoragePool } from '../libvirt/index.js';
 import { lookupPool } from '../libvirt/index.js';
 import type { DomainDiskSource } from '../domain/model.js';
+import { serializeXml } from '../xml/write.js';
 import { createImage } from './qemu-img.js';
 
 /** A created target: the host path qemu-img writes, the domain's <source>, and how to remove it. */
@@ -56,7 +57,7 @@ export function volumeXml(name: string, format: 'qcow2' | 'raw', capacityBytes: 
   doc.ele('allocation', { unit: 'bytes' }).txt('0');
   doc.ele('capacity', { unit: 'bytes' }).txt(String(capacityBytes));
   doc.ele('target').ele('format', { type: format });
-  return doc.end({ headless: true });
+  return serializeXml(doc, { headless: true });
 }
 
 /** True when a volume (or file) of that name already exists in the store. */

@@ -1,9 +1,10 @@
 // Names and identity, end to end (issue 4, hostile input 9): hostile VirtualSystem names and
-// --name values are made safe; an existing domain, volume or UUID is never overwritten.
+// --name values are made safe; a hostile package path reaches the metadata escaped; an existing
+// domain, volume or UUID is never overwritten.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
-import { readFile, writeFile, rm } from 'node:fs/promises';
+import { readFile, rename, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureDefaultNetwork, poolVolumes, removeDomain } from '../commands/helpers.js';
@@ -112,6 +113,20 @@ describe('hostile names are made safe; existing objects are never overwritten', 
       }
     },
   );
+
+  test('9. a package path with control characters, "&amp;" and a newline: libvirt takes the domain, its metadata names the path', async () => {
+    const hostile = join(s.pkgDir, 'ctl\u0001path &amp; <x>\n\t.ova');
+    await rename(await packOva(s, 'ctlpath', baseFiles(s)), hostile);
+    const run = await importPkg(s, hostile);
+    try {
+      assert.equal(run.code, 0, run.stderr);
+      const xml = await virsh('dumpxml', run.name);
+      const read = await execa('xmllint', ['--xpath', 'string(/domain/metadata/*[local-name()="import"]/@source)', '-'], { input: xml, stripFinalNewline: false });
+      assert.equal(String(read.stdout).replace(/\n$/, ''), hostile.replace('\u0001', '\uFFFD'), 'the C0 control replaced, everything else exact');
+    } finally {
+      await dropImport(s, run);
+    }
+  });
 
   test('9. an existing domain of the same name: exit 4, the domain untouched', async () => {
     const name = uniqueName('taken');

@@ -6,7 +6,11 @@ import { ovfDocument, type DocumentSpec, type ItemSpec } from '../ovf/helpers.js
 
 export const mappings = loadMappings();
 
-const DISK_FILES = { files: [{ id: 'file1', href: 'disk1.vmdk', size: 1000 }, { id: 'iso', href: 'tools.iso', size: 2048 }], disks: [{ id: 'vmdisk1', capacity: '8', units: 'byte * 2^30', fileRef: 'file1' }] };
+/** vmdisk1 (a file) for the disk Item of InstanceID 4, and an empty Disk vmdisk-ID for each other InstanceID up to 40: a Disk is attached once. */
+const DISK_FILES = {
+  files: [{ id: 'file1', href: 'disk1.vmdk', size: 1000 }, { id: 'iso', href: 'tools.iso', size: 2048 }],
+  disks: [{ id: 'vmdisk1', capacity: '8', units: 'byte * 2^30', fileRef: 'file1' }, ...Array.from({ length: 40 }, (_, i) => ({ id: `vmdisk-${i + 1}`, capacity: '1', units: 'byte * 2^30' }))],
+};
 
 type System = DocumentSpec['systems'][number];
 
@@ -21,5 +25,5 @@ export function mapItems(items: readonly ItemSpec[], opts: Partial<MapOptions> =
 export const item = (rasd: Record<string, string | string[]>, attrs?: string, extraXml?: string): ItemSpec => ({ rasd, ...(attrs ? { attrs } : {}), ...(extraXml ? { extraXml } : {}) });
 
 export const pvscsi = item({ InstanceID: '3', ResourceType: '6', ResourceSubType: 'VirtualSCSI', Address: '0' });
-export const diskOn = (parent: string, address: string, id = '4', host = 'ovf:/disk/vmdisk1') => item({ InstanceID: id, ResourceType: '17', Parent: parent, AddressOnParent: address, HostResource: host, ElementName: `Hard disk ${id}` });
+export const diskOn = (parent: string, address: string, id = '4', host = id === '4' ? 'ovf:/disk/vmdisk1' : `ovf:/disk/vmdisk-${id}`) => item({ InstanceID: id, ResourceType: '17', Parent: parent, AddressOnParent: address, HostResource: host, ElementName: `Hard disk ${id}` });
 export const vmxnet3 = item({ InstanceID: '5', ResourceType: '10', ResourceSubType: 'VmxNet3', Connection: 'LAN' });

@@ -1,8 +1,12 @@
 // Schema of a device table (mappings/devices.json, virtio.json, or any other non-fixed table): RASD Items to libvirt devices.
 import { z } from 'zod';
 
+/** An IDE-addressed controller is a channel of libvirt's one IDE controller, which no second one joins. */
+export const IDE_CANNOT_GROW = { message: 'a controller with "address": "ide" is a channel of libvirt\'s one IDE controller: set "grows": false', path: ['grows'] };
+
 /** How a controller row attaches the drives under it. */
-export const controllerSchema = z.strictObject({
+export const controllerSchema = z
+  .strictObject({
   /** libvirt <controller type>. */
   type: z.enum(['ide', 'scsi', 'sata', 'usb', 'virtio-serial']),
   /** libvirt <controller model>, e.g. vmpvscsi, lsisas1068, lsilogic, virtio-scsi. */
@@ -17,7 +21,13 @@ export const controllerSchema = z.strictObject({
   maxAddress: z.number().int().nonnegative(),
   /** Machine type the controller needs (IDE needs pc/i440fx). */
   machine: z.enum(['pc', 'q35']).optional(),
-});
+  /**
+   * Whether drives beyond maxAddress go to an additional controller of the same type and model
+   * (default true). false: more drives than addresses is an error naming the count (IDE).
+   */
+  grows: z.boolean().optional(),
+  })
+  .refine((c) => c.address !== 'ide' || c.grows === false, IDE_CANNOT_GROW);
 
 /** One row: which RASD Items it matches (ResourceType, ResourceSubType, ...) and the libvirt device it makes. */
 export const rowSchema = z.strictObject({

@@ -1,5 +1,6 @@
 // Schema of mappings/system.json: domain-wide import rules that are no device row (clock, topology, firmware keys, names).
 import { z } from 'zod';
+import { IDE_CANNOT_GROW } from './rows.js';
 
 const bus = z.enum(['ide', 'scsi', 'sata', 'virtio', 'usb']);
 const imageFormat = z.enum(['vmdk', 'qcow2', 'raw', 'vpc', 'vhdx', 'vdi']);
@@ -13,7 +14,9 @@ const fallbackControllerSchema = z.strictObject({
   address: z.enum(['unit', 'target', 'ide']),
   /** Highest slot: unit 0-5 on AHCI SATA, unit 0-1 per IDE bus. */
   maxAddress: z.number().int().nonnegative(),
-});
+  /** Whether a full one is joined by another of the same type (default true; as in devices.json controller rows). */
+  grows: z.boolean().optional(),
+}).refine((c) => c.address !== 'ide' || c.grows === false, IDE_CANNOT_GROW);
 
 export const systemSchema = z.strictObject({
   $comment: z.string().optional(),
