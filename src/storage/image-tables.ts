@@ -20,7 +20,7 @@ export const TABLE_CHUNK_BYTES = 2 ** 20;
 export const TABLE_BUDGET_SLACK_BYTES = 64 * 2 ** 20;
 
 /** Reads in flight at once when many small pieces (grain markers) are read. */
-const PARALLEL_READS = 16;
+const PARALLEL_READS = 32;
 
 /** `bytes` as sectors for messages, e.g. `2048 sectors`. */
 export const sectors = (bytes: number): string => `${Math.floor(bytes / 512)} sectors`;
