@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFile, open, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { noise, text } from '../export/vmdk/helpers.js';
-import { patch, qemuImg, readAt } from './helpers.js';
+import { checkImage } from '../../src/storage/image-check.js';
+import type { ImageFormat } from '../../src/storage/qemu-img.js';
+import { embed, patch, qemuImg, readAt, scratchDir, sourceOf } from './helpers.js';
 import { systemQemuImg } from './qemu-img-log.js';
 
 const run = promisify(execFile);
@@ -27,6 +30,30 @@ export async function dataDisk(dir: string): Promise<string> {
     await fh.close();
   }
   return path;
+}
+
+/** The scratch directory, data disk and images of one suite, filled in by {@link suiteImages}' before hook. */
+export interface SuiteImages<K extends string> {
+  dir: string;
+  raw: string;
+  images: Record<K, string>;
+}
+
+/**
+ * Registers the suite's hooks: before, a scratch directory with the data disk and the images
+ * `make` converts from it; after, their removal. Call inside describe().
+ */
+export function suiteImages<K extends string>(make: (raw: string, dir: string) => Promise<Record<K, string>>): SuiteImages<K> {
+  const suite = {} as SuiteImages<K>;
+  let cleanup: (() => Promise<void>) | undefined;
+  before(async () => {
+    let dir: string;
+    ({ dir, cleanup } = await scratchDir());
+    const raw = await dataDisk(dir);
+    Object.assign(suite, { dir, raw, images: await make(raw, dir) });
+  });
+  after(() => cleanup?.());
+  return suite;
 }
 
 /** `qemu-img convert -f raw -O FORMAT [-o OPTIONS] [-c] RAW DIR/NAME`; returns the path. */
@@ -146,4 +173,13 @@ export async function assertQemuWouldAccept(path: string, format: string, raw: s
   const result = await qemuConverts(path, format, raw);
   assert.equal(result.code, 0, `qemu-img convert refused ${path} itself: ${result.stderr}`);
   assert.equal(result.same, want.same, want.same ? 'qemu-img lost data' : 'qemu-img kept the data: the corruption missed');
+}
+
+/** checkImage accepts the suite's image `kind` alone and inside a larger file (DISK_BYTES), and qemu-img reads the data back. */
+export async function assertAccepted<K extends string>(suite: SuiteImages<K>, kind: K, format: ImageFormat): Promise<void> {
+  const src = await sourceOf(suite.images[kind], format);
+  assert.deepEqual(await checkImage(src, { declaredFormat: format, capacityBytes: DISK_BYTES }), { format, virtualSizeBytes: DISK_BYTES, warnings: [] });
+  const inner = await embed(suite.images[kind], suite.dir, `outer-${kind}.bin`, format, 4096, 65536);
+  assert.equal((await checkImage(inner, { declaredFormat: format })).virtualSizeBytes, DISK_BYTES);
+  assert.equal((await qemuConverts(suite.images[kind], format, suite.raw)).same, true, `${kind}: qemu-img reads the data back`);
 }
