@@ -2,6 +2,9 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PackageError } from '../errors.js';
+import { checkQcow2Tables } from './image-tables-qcow2.js';
+import { checkVmdkTables } from './image-tables-vmdk.js';
+import type { ImageBytes } from './image-tables.js';
 import { virtualSizeProblem } from './size-policy.js';
 import type { ImageFormat, ImageSource } from './qemu-img.js';
 
@@ -65,6 +68,9 @@ function detect(head: Buffer, tail: Buffer): string[] {
  *   always gets `-f raw` and so never interprets it (the guest sees it as data).
  * A magic that does not match the declared format is refused as format confusion; a claimed
  * virtual size above 1 PiB, or above 64× `capacityBytes`, is refused (size-policy.ts).
+ * Then the tables qemu follows must lie inside the byte range, or qemu would read zeros there
+ * and convert the image "successfully": a sparse VMDK's grain directory, grain tables and grains
+ * (image-tables-vmdk.ts), a qcow2's refcount, L1 and L2 tables and data clusters (image-tables-qcow2.ts).
  * The file must be a regular file (a FIFO or device is refused, opened O_NONBLOCK so it cannot hang).
  * @throws PackageError (exit 3) naming `src.label`, what was found and why it is refused; Error if `declaredFormat` ≠ `src.format`; the signal's reason once aborted.
  */
@@ -107,11 +113,15 @@ export async function checkImage(src: ImageSource, opts: CheckImageOptions): Pro
     }
     const problem = virtualSizeProblem(virtualSizeBytes, opts.capacityBytes);
     if (problem) throw refuse(problem);
+    await TABLE_CHECKS[declared]?.({ size: src.size, read, refuse }, head);
     return { format: declared, virtualSizeBytes, warnings, ...(parent.hint !== undefined ? { parentFileNameHint: parent.hint } : {}) };
   } finally {
     await fh.close();
   }
 }
+
+/** Bounds checks of the tables qemu follows, per format, run once the header passed. */
+const TABLE_CHECKS: Partial<Record<ImageFormat, (img: ImageBytes, head: Buffer) => Promise<void>>> = { vmdk: checkVmdkTables, qcow2: checkQcow2Tables };
 
 const u64 = (b: Buffer, at: number, le: boolean): number => Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at));
 

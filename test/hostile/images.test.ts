@@ -1,5 +1,6 @@
-// Hostile disk images, end to end (issue 4, hostile input 1-4): VMDK descriptors and extents that
-// name host files, backing and data files, format confusion, absurd virtual sizes.
+// Hostile disk images, end to end (issue 4, hostile input 1-4; issue 9, item 8): VMDK descriptors
+// and extents that name host files, backing and data files, format confusion, absurd virtual
+// sizes, grain directories and L1 tables that point beyond the image.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { chmod, open, readFile, stat, writeFile } from 'node:fs/promises';
@@ -155,6 +156,34 @@ describe('hostile disk images are refused before qemu-img opens them', () => {
     } finally {
       await dropImport(s, run);
     }
+  });
+
+  /** The differential: the system qemu-img converts `bytes` (-f `format`) with exit 0, to a disk that is not the appliance's. */
+  async function qemuWouldLoseData(name: string, format: string, bytes: Buffer): Promise<void> {
+    const [path, out] = [join(s.work, name), join(s.work, `${name}.raw`)];
+    await writeFile(path, bytes);
+    const convert = await execa('qemu-img', ['convert', '-q', '-f', format, '-O', 'raw', path, out], { reject: false });
+    assert.equal(convert.exitCode, 0, `qemu-img convert refused it by itself: ${convert.stderr}`);
+    const compare = await execa('qemu-img', ['compare', '-q', '-f', 'raw', '-F', 'raw', s.base.rawDisk, out], { reject: false });
+    assert.equal(compare.exitCode, 1, 'qemu-img kept the data: the corruption missed');
+  }
+
+  test('8. a streamOptimized VMDK whose grain directory points beyond the member (qemu-img: all zeros, exit 0)', async () => {
+    const vmdk = await readFile(s.base.vmdk);
+    vmdk.writeUInt32LE(0x7fffff00, Number(vmdk.readBigUInt64LE(56)) * 512); // grain directory entry 0
+    await qemuWouldLoseData('gd-far.vmdk', 'vmdk', vmdk);
+    await refused('gd-far', baseFiles(s, {}, vmdk), [
+      /"app-disk1\.vmdk" in \S+gd-far\.ova: grain directory entry 0 points to sector 2147483392, beyond the end of the image \(\d+ sectors\); refused before qemu-img opens it/,
+    ], { start: true });
+  });
+
+  test('8. a qcow2 whose L1 entry points beyond the member (qemu-img: all zeros, exit 0)', async () => {
+    const bytes = await readFile(qcow2);
+    bytes.writeBigUInt64BE((1n << 63n) | (1n << 40n), Number(bytes.readBigUInt64BE(40))); // L1 entry 0
+    await qemuWouldLoseData('l1-far.qcow2', 'qcow2', bytes);
+    await refused('l1-far', baseFiles(s, { href: 'far.qcow2', format: FMT.qcow2 }, bytes), [
+      /"far\.qcow2" in \S+l1-far\.ova: L1 table entry 0 points to an L2 table at offset 1099511627776, beyond the end of the image \(\d+ bytes\); refused before qemu-img opens it/,
+    ]);
   });
 
   test('4. a qemu-img info that hangs is killed after its time limit: exit 5, a clear error, nothing left', async () => {
