@@ -82,12 +82,12 @@ export class OutputGuard {
       }
       throw err;
     }
-    try {
-      for (const f of taken) await rename(f.part, f.final);
-      for (const { file, how } of placed) if (how === 'linked') await unlink(file.part).catch(() => undefined);
-    } catch (cause) {
-      throw new PackageError(`cannot move the finished file into place: ${(cause as Error).message}`, { cause });
+    for (const f of taken) {
+      await rename(f.part, f.final).catch((cause: Error) => {
+        throw new PackageError(`${f.final}: cannot replace it with the finished file: ${cause.message}`, { file: f.final, cause });
+      });
     }
+    for (const { file, how } of placed) if (how === 'linked') await unlink(file.part).catch(() => undefined);
   }
 }
 
