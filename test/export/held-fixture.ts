@@ -3,8 +3,11 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scratchPool, TEST_URI, uniqueName, type ScratchPool } from '../libvirt/harness.js';
+import { after, before } from 'node:test';
+import { ensureLibvirtd, scratchPool, TEST_URI, uniqueName, type ScratchPool } from '../libvirt/harness.js';
 
 /** sha256 of a file's bytes, or 'absent'. */
 export function fingerprint(path: string): string {
@@ -59,4 +62,22 @@ export async function heldFixture(dir: string, label: string): Promise<HeldFixtu
 /** Names in `dir` that a failed export must not leave behind: .part files and work directories. */
 export function debris(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.part') || f.startsWith('.virt-ovf-export-'));
+}
+
+/**
+ * Registers before/after hooks of the enclosing suite that build a {@link HeldFixture} in a
+ * fresh work directory and remove both; the returned object is filled in by the before hook.
+ */
+export function useHeldFixture(label: string): { work: string; fx: HeldFixture } {
+  const ctx = {} as { work: string; fx: HeldFixture };
+  before(async () => {
+    await ensureLibvirtd();
+    ctx.work = await mkdtemp(join(tmpdir(), `virt-ovf-${label}-`));
+    ctx.fx = await heldFixture(ctx.work, label);
+  });
+  after(async () => {
+    await ctx.fx?.cleanup();
+    if (ctx.work) await rm(ctx.work, { recursive: true, force: true });
+  });
+  return ctx;
 }
