@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       profileOptions(
         y
           .positional('domain', { type: 'string', demandOption: true, describe: 'Name of the domain' })
-          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'OUT.ova, or DIR/ for an unpacked OVF package; written to OUT.ova.part and renamed when complete; an existing file is refused without --force' })
           .option('ovf-version', { choices: [1, 2] as const, default: 1 as const, describe: 'OVF 1.x (DSP8023 1.1) or 2.0 descriptor' })
           .option('disk-format', { choices: ['vmdk', 'qcow2', 'raw'] as const, default: 'vmdk' as const, describe: 'Disk files: streamOptimized VMDK (what VMware and VirtualBox import), qcow2 or raw' })
           .option('compress', { type: 'number', default: 1, describe: 'deflate level 0-9 of VMDK grains (1: fast, a few % larger than 6)' })
@@ -122,7 +122,8 @@ async function main(argv: string[]): Promise<number> {
         overlay,
         'Mapping profile whose tables are read in reverse',
       )
-        .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps (with a warning) instead of failing' }),
+        .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps (with a warning) instead of failing' })
+        .option('force', { type: 'boolean', default: false, describe: "Replace existing output files (ovftool's --overwrite); a disk of any domain or a volume of any pool is never replaced" }),
     )
     .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>
       y
@@ -167,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
           manifest: args['manifest'] as 'sha256' | 'sha1' | 'sha512' | 'none',
           profile: String(args['profile']),
           lax: args['lax'] === true,
+          force: args['force'] === true,
           ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
           ...(args['sign'] !== undefined ? { signKey: String(args['sign']) } : {}),
           ...(args['cert'] !== undefined ? { signCert: String(args['cert']) } : {}),

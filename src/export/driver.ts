@@ -1,6 +1,6 @@
 // The export driver, top-down like virt-v2v's v2v.ml: usage checks, the domain, its definition,
 // each drive's source, a snapshot of a running domain, the OVF mapping, the package. Helpers follow.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DomainDescription } from '../domain/model.js';
@@ -14,13 +14,16 @@ import type { Reporter } from '../report.js';
 import { backupDirectory, backupDisks } from './backup.js';
 import { describeDrives, resolveSources, type DriveSource, type ExportDisk } from './disks.js';
 import type { ExportResult, ResolvedExportOptions } from './types.js';
-import { writePackage } from './package.js';
+import { OutputGuard } from './output.js';
+import { packageLayout, writePackage } from './package.js';
 import { certificateSize } from './sign.js';
 
 /**
  * Runs an export with resolved options (see index.ts exportDomain): one function and one
  * progress stage per step; `signal` aborts it. Temporary files (conversions, backup copies)
- * are removed whatever happens.
+ * are removed whatever happens. The output's paths known from the domain's name (the OVA; the
+ * descriptor, manifest and certificate of a directory) are checked by the output guard
+ * (output.ts) before any disk is read, every path again before anything is written.
  */
 export async function driveExport(opts: ResolvedExportOptions, reporter: Reporter, signal: AbortSignal): Promise<ExportResult> {
   const mappings = checkUsage(opts);
@@ -31,6 +34,8 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
     const desc = await readDefinition(domain, mappings);
     const live = domain.isActive();
     const name = safeName(desc.name);
+    const guard = new OutputGuard(conn, opts.force);
+    await guard.check((await packageLayout(opts, name, [])).paths);
     reporter.emit({ kind: 'stage', message: `Exporting ${live ? 'running' : 'stopped'} domain ${desc.name}: ${desc.vcpus} vCPU, ${desc.memoryBytes / 2 ** 20} MiB, ${desc.disks.length} drive(s), ${desc.interfaces.length} NIC(s)` });
     const workDir = await mkdtemp(join(outputParent(opts.output), `.virt-ovf-export-`));
     let backupDir: string | undefined;
@@ -42,7 +47,7 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
       }
       const drives = await describe(sources, name, opts, mappings, reporter, signal);
       const reverse = mapToOvf(desc, drives, mappings, opts, reporter);
-      const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks: reverse.files, workDir, reporter, signal });
+      const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks: reverse.files, workDir, guard, reporter, signal });
       reporter.emit({ kind: 'stage', message: `Finished: ${written.output}` });
       return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
     } finally {
@@ -71,6 +76,7 @@ function checkUsage(opts: ResolvedExportOptions): Mappings {
   if (opts.signKey !== undefined && opts.manifest === 'none') throw usage('signing needs a manifest; choose a digest other than none', 'manifest');
   if (opts.signKey !== undefined && opts.manifest !== 'none') certificateSize('package.mf', opts.signKey, opts.signCert!, opts.manifest);
   if (!existsSync(outputParent(opts.output))) throw usage(`${opts.output}: the directory ${outputParent(opts.output)} does not exist`, 'output');
+  if (opts.output.endsWith('/') && existsSync(opts.output.replace(/\/+$/, '')) && !statSync(opts.output.replace(/\/+$/, '')).isDirectory()) throw usage(`${opts.output}: exists and is not a directory`, 'output');
   const mappings = loadMappings(opts.mappingsDir);
   if (!Object.hasOwn(mappings.defaults.profiles, opts.profile)) throw usage(`unknown profile "${opts.profile}" (known: ${Object.keys(mappings.defaults.profiles).join(', ')})`, 'profile');
   return mappings;

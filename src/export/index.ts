@@ -10,9 +10,12 @@ export { EXPORT_DEFAULTS, type ExportOptions, type ExportResult, type ResolvedEx
  * Exports a libvirt domain as an OVA or an OVF directory (see driver.ts for the steps). A
  * stopped domain's disks are read where they live; a running one is copied first through a
  * push-mode backup job (the guest keeps running). The output appears only when complete; on
- * failure or abort it is removed. No signal handler is installed unless `handleSignals`.
+ * failure or abort what was written is removed. An existing file is never replaced unless
+ * `force`, and a file that a domain or pool holds never is (output.ts, protected.ts). No signal
+ * handler is installed unless `handleSignals`.
  * @param reporter receives stages, progress and warnings (default: none printed).
- * @throws UsageError (with `option`) for bad options, before anything is opened;
+ * @throws UsageError (with `option`) for bad options, before anything is opened, and for an
+ *   existing output (option `force`) or one a domain or pool holds (option `output`);
  *   LibvirtSetupError/LibvirtError, MappingError, ToolError, PackageError as the step fails;
  *   InterruptedError or the signal's reason when aborted.
  */
@@ -26,6 +29,7 @@ export async function exportDomain(options: ExportOptions, reporter: Reporter = 
     manifest: options.manifest ?? EXPORT_DEFAULTS.manifest,
     profile: options.profile ?? EXPORT_DEFAULTS.profile,
     lax: options.lax ?? EXPORT_DEFAULTS.lax,
+    force: options.force ?? EXPORT_DEFAULTS.force,
     ...(options.connect !== undefined ? { connect: options.connect } : {}),
     ...(options.signKey !== undefined ? { signKey: options.signKey } : {}),
     ...(options.signCert !== undefined ? { signCert: options.signCert } : {}),

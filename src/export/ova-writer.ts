@@ -1,13 +1,14 @@
 // Streaming OVA writer (DSP0243 5.3, IEEE 1003.1-2008 ustar) with no temporary file: members go
-// straight into PATH.part, headers are patched in place, the file is renamed only when complete.
+// straight into PATH.part, headers are patched in place, and the file takes the name PATH only when
+// complete, never over a file that exists there unless the output guard allows it (output.ts).
 import { createHash, type Hash } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DigestAlgorithm } from '../archive/manifest.js';
 import { nameProblem } from '../archive/policy.js';
 import { BLOCK_SIZE, paddedSize, ustarHeader } from '../archive/tar-format.js';
 import { PackageError, VirtOvfError } from '../errors.js';
-
+import { OutputGuard } from './output.js';
 
 /** Size in bytes and digest (lower-case hex, '' without an algorithm) of one member's exact bytes. */
 export interface MemberResult { readonly size: number; readonly digest: string }
@@ -31,7 +32,7 @@ export interface OvaWriter {
   beginFile(name: string): OvaFileSink;
   /** Writes the content of a reserved member; it must be exactly the reserved size. */
   fill(name: string, content: Buffer): Promise<MemberResult>;
-  /** Writes the end-of-archive blocks, syncs, renames `partPath` to `path`. */
+  /** Writes the end-of-archive blocks, syncs, and gives `partPath` the name `path` (options.guard decides whether an existing `path` is replaced). */
   finish(): Promise<void>;
   /** Closes and removes `partPath`; safe to call at any time, any number of times. */
   abort(): Promise<void>;
@@ -43,6 +44,8 @@ export interface OvaWriterOptions {
   readonly digest?: DigestAlgorithm | 'none';
   /** Modification time written in the headers (default: now). */
   readonly mtime?: Date;
+  /** Decides whether a file found at `path` at the end may be replaced (default: never; see output.ts). */
+  readonly guard?: OutputGuard;
 }
 
 /**
@@ -55,7 +58,8 @@ export interface OvaWriterOptions {
  * @param path the OVA to create.
  * @param opts digest algorithm (sha256 by default) and header mtime.
  * @throws PackageError (file = the .part) when the .part exists (a concurrent or killed
- *   export: remove it) or cannot be created. The writer's methods throw PackageError on write
+ *   export: remove it) or cannot be created. `finish` never replaces a file that exists at
+ *   `path` (it throws UsageError) unless `opts.guard` is forced and allows it. The writer's methods throw PackageError on write
  *   errors and VirtOvfError on misuse (a first member that is not the .ovf, a duplicate or
  *   policy-refused name, overlapping members, an unknown or mis-sized region, a region never
  *   filled at finish).
@@ -153,8 +157,12 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
         await fh!.sync();
         await fh!.close();
         state = 'closed';
-        await rename(partPath, path);
-        state = 'finished';
+      } catch (cause) {
+        throw ioError(cause);
+      }
+      await (opts.guard ?? new OutputGuard(null, false)).place([{ part: partPath, final: path }]);
+      state = 'finished';
+      try {
         const dir = await open(dirname(path), 'r');
         await dir.sync().finally(() => dir.close());
       } catch (cause) {

@@ -1,151 +1,63 @@
-// Writes an OVF package: an OVA streamed through reserved OVF/manifest/cert regions, or an OVF directory.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+// Writes an OVF package: an OVA streamed through reserved OVF/manifest/cert regions, or an OVF
+// directory (directory.ts); either way nothing takes an existing file's place unless the output
+// guard allows it (output.ts).
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatManifest, manifestSize, type DigestAlgorithm } from '../archive/manifest.js';
-import type { ExportedFile } from '../mapping/reverse.js';
-import type { OvfRules } from '../mapping/schema/domain.js';
-import type { EnvelopeInput } from '../ovf/model.js';
+import { formatManifest, manifestSize } from '../archive/manifest.js';
 import { padDescriptor, writeEnvelope } from '../ovf/write.js';
-import type { Reporter } from '../report.js';
-import { convertImage } from '../storage/qemu-img.js';
-import type { ExportDisk } from './disks.js';
-import { createOvaWriter, type OvaFileSink } from './ova-writer.js';
+import { writeDirectory } from './directory.js';
+import { finalEnvelope, streamDisk, type PackageInput, type PackageOptions, type WrittenFile } from './members.js';
+import { createOvaWriter } from './ova-writer.js';
 import { certificateSize, signManifest } from './sign.js';
-import { writeStreamOptimized } from './vmdk/index.js';
 
-/** How the package is written (the part of the export options package writing reads). */
-export interface PackageOptions {
-  /** OUT.ova, or a directory (ends in / or exists as one) for an unpacked OVF package. */
+export type { PackageDisk, PackageInput, PackageOptions, WrittenFile } from './members.js';
+
+/** Where a package goes: an OVA or a directory, and the path of every file export creates there. */
+export interface PackageLayout {
+  readonly kind: 'ova' | 'directory';
+  /** The OVA, or the directory (without a trailing slash). */
   readonly output: string;
-  readonly ovfVersion: 1 | 2;
-  /** deflate level of streamOptimized VMDK grains, 0-9. */
-  readonly compressLevel: number;
-  readonly manifest: DigestAlgorithm | 'none';
-  /** PEM private key and certificate signing the manifest (both or neither). */
-  readonly signKey?: string;
-  readonly signCert?: string;
+  /** The package's file names: descriptor, manifest, certificate. */
+  readonly names: { readonly ovf: string; readonly mf: string; readonly cert: string };
+  /** Every path the export creates: the OVA; or, in the directory, the OVF, the manifest and certificate when written, and `hrefs`. */
+  readonly paths: readonly string[];
 }
 
-/** One file of the package: an exported drive's record with its References File (href). */
-export type PackageDisk = ExportedFile<ExportDisk>;
-
-interface PackageInput {
-  readonly opts: PackageOptions;
-  readonly name: string;
-  readonly envelope: EnvelopeInput;
-  /** domain.json "ovf" rules for writeEnvelope. */
-  readonly ovfRules: OvfRules;
-  /** reverse mapping's files, in References order. */
-  readonly disks: readonly PackageDisk[];
-  readonly workDir: string;
-  readonly reporter: Reporter;
-  readonly signal: AbortSignal;
-}
-
-type Sink = Pick<OvaFileSink, 'write'>;
-
-/** Streams one file's bytes into `sink`; returns bytes written and, for VMDK, the populated (non-zero grain) bytes. */
-async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput): Promise<{ populatedBytes?: number }> {
-  const { reporter, signal, opts } = input;
-  const { href, source, format, info, adapterType } = d.image;
-  const progress = (done: number, total: number) => reporter.emit({ kind: 'progress', task: 'convert', name: href, bytesDone: done, bytesTotal: total });
-  if (format === 'vmdk' && d.disk.device === 'disk') {
-    const r = await writeStreamOptimized({ source: { ...source, ...(info ? { info } : {}) }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: href, adapterType, onProgress: progress, signal });
-    return { populatedBytes: r.populatedBytes };
-  }
-  let path = source.path;
-  if (d.disk.device === 'disk' && !(format === 'raw' && source.format === 'raw')) {
-    // qcow2 (or raw from another format) needs qemu-img, which writes a seekable file.
-    path = join(input.workDir, `convert-${href}`);
-    await convertImage({ src: { path: source.path, offset: 0, size: (await stat(source.path)).size, format: source.format, wholeFile: true, label: `"${source.path}"` }, target: path, targetFormat: format as 'qcow2' | 'raw', existingTarget: false, signal, onProgress: (pct) => progress(pct, 100) });
-  }
-  try {
-    const total = (await stat(path)).size;
-    let done = 0;
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) {
-      await sink.write(chunk as Buffer);
-      done += (chunk as Buffer).length;
-      progress(done, total);
-    }
-  } finally {
-    if (path !== source.path) await rm(path, { force: true });
-  }
-  return {};
-}
-
-/** The descriptor with the real file sizes and populated sizes filled in. */
-function finalEnvelope(env: EnvelopeInput, sizes: Map<string, number>, populated: Map<string, number>): EnvelopeInput {
-  const idToHref = new Map(env.references.map((f) => [f.id, f.href] as const));
-  return {
-    ...env,
-    references: env.references.map((f) => ({ ...f, sizeBytes: sizes.get(f.href)! })),
-    disks: env.disks.map((d) => {
-      const href = d.fileRef !== undefined ? idToHref.get(d.fileRef) : undefined;
-      const p = href !== undefined ? populated.get(href) : undefined;
-      return p !== undefined ? { ...d, populatedSizeBytes: p } : d;
-    }),
-  };
+/**
+ * The layout of the package of domain `name` (made safe) with the package files `hrefs`:
+ * a directory when the output ends in `/` or is an existing directory, else an OVA.
+ */
+export async function packageLayout(opts: PackageOptions, name: string, hrefs: readonly string[]): Promise<PackageLayout> {
+  const names = { ovf: `${name}.ovf`, mf: `${name}.mf`, cert: `${name}.cert` };
+  const isDir = opts.output.endsWith('/') || (await stat(opts.output).then((s) => s.isDirectory(), () => false));
+  if (!isDir) return { kind: 'ova', output: opts.output, names, paths: [opts.output] };
+  const dir = opts.output.replace(/\/+$/, '') || '/';
+  const signed = opts.manifest !== 'none' && opts.signKey !== undefined;
+  const files = [names.ovf, ...(opts.manifest !== 'none' ? [names.mf] : []), ...(signed ? [names.cert] : []), ...hrefs];
+  return { kind: 'directory', output: dir, names, paths: files.map((f) => join(dir, f)) };
 }
 
 /**
  * Writes the package. OVA: the OVF first, then the manifest, the certificate, and the disks
  * in References order; the OVF, manifest and certificate regions are reserved up front and
  * filled at the end, so nothing is written twice and no temporary copy is made of VMDK or
- * ISO data; every member is hashed while it is written. Directory: the same files side by side.
- * @throws UsageError for an unusable output path or signing key; ToolError from qemu-img.
+ * ISO data; every member is hashed while it is written. Directory: the same files side by side
+ * (directory.ts). Every path is first checked by the guard (an existing one is refused unless
+ * forced, a held one always), and the finished files are moved into place by it.
+ * @throws UsageError for an existing or held output path or an unusable signing key;
+ *   PackageError when a file cannot be written; ToolError from qemu-img.
  */
-export async function writePackage(input: PackageInput): Promise<{ output: string; kind: 'ova' | 'directory'; files: { name: string; sizeBytes: number; digest?: string }[] }> {
+export async function writePackage(input: PackageInput): Promise<{ output: string; kind: 'ova' | 'directory'; files: WrittenFile[] }> {
   const { opts, name, disks, reporter } = input;
+  const layout = await packageLayout(opts, name, disks.map((d) => d.image.href));
+  await input.guard.check(layout.paths);
+  if (layout.kind === 'directory') return { output: layout.output, kind: 'directory', files: await writeDirectory(input, layout.output, layout.names) };
   const alg = opts.manifest === 'none' ? undefined : opts.manifest;
-  const ovfName = `${name}.ovf`;
-  const mfName = `${name}.mf`;
-  const certName = `${name}.cert`;
+  const { ovf: ovfName, mf: mfName, cert: certName } = layout.names;
   const sizes = new Map<string, number>();
   const populated = new Map<string, number>();
   const digests = new Map<string, string>();
-  const isDir = opts.output.endsWith('/') || (await stat(opts.output).then((s) => s.isDirectory(), () => false));
-  if (isDir) {
-    const dir = opts.output.replace(/\/+$/, '');
-    await mkdir(dir, { recursive: true });
-    const created: string[] = [];
-    try {
-      for (const d of disks) {
-        reporter.emit({ kind: 'stage', message: `Writing ${d.image.href}` });
-        const path = join(dir, d.image.href);
-        const fh = await open(path, 'wx');
-        created.push(path);
-        const hash = alg ? createHash(alg) : undefined;
-        let size = 0;
-        try {
-          const r = await streamDisk(d, { write: async (c) => { hash?.update(c); size += c.length; await fh.write(c); } }, input);
-          if (r.populatedBytes !== undefined) populated.set(d.image.href, r.populatedBytes);
-        } finally {
-          await fh.close();
-        }
-        sizes.set(d.image.href, size);
-        if (hash) digests.set(d.image.href, hash.digest('hex'));
-      }
-      const ovf = Buffer.from(writeEnvelope(finalEnvelope(input.envelope, sizes, populated), { version: opts.ovfVersion, rules: input.ovfRules }));
-      const files: { name: string; content: Buffer }[] = [{ name: ovfName, content: ovf }];
-      if (alg) {
-        digests.set(ovfName, createHash(alg).update(ovf).digest('hex'));
-        const mf = formatManifest(alg, [ovfName, ...disks.map((d) => d.image.href)].map((n) => ({ name: n, digest: digests.get(n)! })));
-        files.push({ name: mfName, content: mf });
-        if (opts.signKey) files.push({ name: certName, content: signManifest(mf, mfName, opts.signKey, opts.signCert!, alg) });
-      }
-      for (const f of files) {
-        await writeFile(join(dir, f.name), f.content, { flag: 'wx' });
-        created.push(join(dir, f.name));
-      }
-      return { output: dir, kind: 'directory', files: [...files.map((f) => ({ name: f.name, sizeBytes: f.content.length })), ...disks.map((d) => ({ name: d.image.href, sizeBytes: sizes.get(d.image.href)!, ...(digests.has(d.image.href) ? { digest: digests.get(d.image.href)! } : {}) }))] };
-    } catch (err) {
-      for (const path of created) await rm(path, { force: true });
-      throw err;
-    }
-  }
-  const writer = await createOvaWriter(opts.output, { digest: alg ?? 'none' });
+  const writer = await createOvaWriter(opts.output, { digest: alg ?? 'none', guard: input.guard });
   try {
     const placeholder = writeEnvelope(input.envelope, { version: opts.ovfVersion, placeholders: true, rules: input.ovfRules });
     const ovfBytes = Buffer.byteLength(placeholder) + 1024;

@@ -27,6 +27,14 @@ export interface ExportOptions {
   readonly mappingsDir?: string;
   /** Leave out a disk on a bus no table maps (with a warning) instead of failing. @default false */
   readonly lax?: boolean;
+  /**
+   * Replace existing files at the output (the OVA, or the package's files inside the directory),
+   * like ovftool's --overwrite. Without it an existing file is a UsageError naming it. Even with
+   * it, a file that a disk of any domain or a volume of any pool of the connection is (same real
+   * path or same device and inode), or anything but a regular file, is never replaced.
+   * @default false
+   */
+  readonly force?: boolean;
   /** Aborting it stops the export and removes what it wrote; the error is the signal's reason. */
   readonly signal?: AbortSignal;
   /** Also abort on SIGINT/SIGTERM (InterruptedError), with handlers installed only while exporting. @default false */
@@ -49,4 +57,4 @@ export interface ExportResult {
 }
 
 /** The defaults of {@link ExportOptions}, as `virt-ovf export` has them. */
-export const EXPORT_DEFAULTS = { ovfVersion: 1, diskFormat: 'vmdk', compressLevel: 1, manifest: 'sha256', profile: 'faithful', lax: false } as const;
+export const EXPORT_DEFAULTS = { ovfVersion: 1, diskFormat: 'vmdk', compressLevel: 1, manifest: 'sha256', profile: 'faithful', lax: false, force: false } as const;

@@ -27,6 +27,7 @@ export const ErrorCode = {
   INVALID_STORAGE_VOL: 47,
   NO_STORAGE_POOL: 49,
   NO_STORAGE_VOL: 50,
+  OPERATION_INVALID: 55,
   INVALID_STREAM: 73,
 } as const;
 

@@ -2,7 +2,7 @@
 
 import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
 import type { Connection } from './connect.js';
-import { native, type Ptr } from './ffi.js';
+import { native, takePointerArray, type Ptr } from './ffi.js';
 import { NativeHandle } from './handle.js';
 
 /** virDomainUndefineFlagsValues: also remove the managed save image. */
@@ -175,4 +175,16 @@ export function lookupDomainByUUID(conn: Connection, uuid: string): Domain | nul
   const func = 'virDomainLookupByUUIDString';
   const ptr = lookupSync(func, ErrorCode.NO_DOMAIN, ctx.handle(func), uuid);
   return ptr === null ? null : new Domain(ctx, ptr);
+}
+
+/**
+ * Every domain on the connection, running or not, persistent or transient
+ * (virConnectListAllDomains with no filter flags). The caller frees each one.
+ * @throws LibvirtError (rejection) if the connection is closed or libvirt fails.
+ */
+export async function listAllDomains(conn: Connection): Promise<Domain[]> {
+  const ctx = conn.context;
+  const array: unknown[] = [null];
+  const count = await ctx.call<number>('virConnectListAllDomains', 'negative', ctx.handle('virConnectListAllDomains'), array, 0);
+  return takePointerArray(array[0], count).map((ptr) => new Domain(ctx, ptr));
 }

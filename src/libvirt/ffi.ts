@@ -44,6 +44,9 @@ const PROTOTYPES = {
   virDomainGetName: 'const char *virDomainGetName(virDomain *domain)',
   virDomainGetUUIDString: 'int virDomainGetUUIDString(virDomain *domain, void *buf)',
   virDomainFree: 'int virDomainFree(virDomain *domain)',
+  virConnectListAllDomains: 'int virConnectListAllDomains(virConnect *conn, _Out_ void **domains, unsigned int flags)',
+  virConnectListAllStoragePools: 'int virConnectListAllStoragePools(virConnect *conn, _Out_ void **pools, unsigned int flags)',
+  virStoragePoolListAllVolumes: 'int virStoragePoolListAllVolumes(virStoragePool *pool, _Out_ void **vols, unsigned int flags)',
   virStoragePoolLookupByName: 'virStoragePool *virStoragePoolLookupByName(virConnect *conn, const char *name)',
   virStoragePoolCreateXML: 'virStoragePool *virStoragePoolCreateXML(virConnect *conn, const char *xmlDesc, unsigned int flags)',
   virStoragePoolDefineXML: 'virStoragePool *virStoragePoolDefineXML(virConnect *conn, const char *xmlDesc, unsigned int flags)',
@@ -203,6 +206,20 @@ export function connectionLastError(conn: Ptr): ErrorInfo | null {
   const info = code > 0 ? decodeError(virError, buf) : null;
   native('virResetError')(buf);
   return info;
+}
+
+/**
+ * The `count` object pointers of a NULL-terminated array a virConnectListAll* or
+ * virStoragePoolListAllVolumes call allocated (`array` from its `_Out_` argument); the array
+ * itself is released with free(3), the objects belong to the caller.
+ */
+export function takePointerArray(array: unknown, count: number): Ptr[] {
+  if (array === null || array === undefined) return [];
+  try {
+    return count > 0 ? (koffi.decode(array, 'void *', count) as Ptr[]) : [];
+  } finally {
+    koffi.free(array);
+  }
 }
 
 /** The fields of a libvirt `virStoragePoolInfo` (libvirt-storage.h), sizes in bytes. */

@@ -5,6 +5,7 @@ export { Connection, libraryVersion, resolveUri, type DomainCapabilitiesOptions 
 export {
   Domain,
   defineDomain,
+  listAllDomains,
   lookupDomainByName,
   lookupDomainByUUID,
   VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
@@ -21,7 +22,7 @@ export {
 } from './domain.js';
 export { NativeHandle } from './handle.js';
 export { Network, lookupNetwork } from './network.js';
-export { StoragePool, lookupPool, createPool, definePool, volumePath } from './pool.js';
+export { StoragePool, listAllPools, lookupPool, createPool, definePool, volumePath } from './pool.js';
 export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
 export {
   StorageVolume,

@@ -2,7 +2,7 @@
 
 import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
 import type { Connection } from './connect.js';
-import { decodePoolInfo, poolInfoBuffer, type Ptr } from './ffi.js';
+import { decodePoolInfo, poolInfoBuffer, takePointerArray, type Ptr } from './ffi.js';
 import { NativeHandle } from './handle.js';
 import { StorageVolume } from './volume.js';
 
@@ -102,6 +102,17 @@ export class StoragePool extends NativeHandle {
     const ptr = lookupSync(func, ErrorCode.NO_STORAGE_VOL, this.handle(func), name);
     return ptr === null ? null : new StorageVolume(this.ctx, ptr);
   }
+
+  /**
+   * Every volume of the pool (virStoragePoolListAllVolumes), as of libvirt's last refresh of
+   * it. The caller frees each one.
+   * @throws LibvirtError (rejection) if the pool is inactive or libvirt fails.
+   */
+  async listVolumes(): Promise<StorageVolume[]> {
+    const array: unknown[] = [null];
+    const count = await this.ctx.call<number>('virStoragePoolListAllVolumes', 'negative', this.handle('virStoragePoolListAllVolumes'), array, 0);
+    return takePointerArray(array[0], count).map((ptr) => new StorageVolume(this.ctx, ptr));
+  }
 }
 
 /**
@@ -114,6 +125,18 @@ export function lookupPool(conn: Connection, name: string): StoragePool | null {
   const func = 'virStoragePoolLookupByName';
   const ptr = lookupSync(func, ErrorCode.NO_STORAGE_POOL, ctx.handle(func), name);
   return ptr === null ? null : new StoragePool(ctx, ptr);
+}
+
+/**
+ * Every storage pool on the connection, active or not (virConnectListAllStoragePools with no
+ * filter flags). The caller frees each one.
+ * @throws LibvirtError (rejection) if the connection is closed or libvirt fails.
+ */
+export async function listAllPools(conn: Connection): Promise<StoragePool[]> {
+  const ctx = conn.context;
+  const array: unknown[] = [null];
+  const count = await ctx.call<number>('virConnectListAllStoragePools', 'negative', ctx.handle('virConnectListAllStoragePools'), array, 0);
+  return takePointerArray(array[0], count).map((ptr) => new StoragePool(ctx, ptr));
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openArchive } from '../../src/archive/archive.js';
 import { indexTar } from '../../src/archive/tar.js';
-import { PackageError, VirtOvfError } from '../../src/errors.js';
+import { PackageError, UsageError, VirtOvfError } from '../../src/errors.js';
 import { checkManifestCoverage, formatManifest, manifestSize, parseManifest, verifyEntry, type DigestAlgorithm } from '../../src/archive/manifest.js';
 import { ustarHeader } from '../../src/archive/tar-format.js';
 import { createOvaWriter, type OvaWriter } from '../../src/export/ova-writer.js';
@@ -164,6 +164,20 @@ describe('createOvaWriter: failure leaves nothing', () => {
       await done.finish();
       await done.abort();
       assert.deepEqual(readdirSync(dir), ['vm.ova']);
+    });
+  });
+
+  it('finish never replaces a file that appeared at the OVA path meanwhile; abort removes only the .part', async () => {
+    await withTempDir(async (dir) => {
+      const ova = join(dir, 'vm.ova');
+      const w = await createOvaWriter(ova);
+      await w.reserve('vm.ovf', 3);
+      await w.fill('vm.ovf', Buffer.from('<a/'));
+      writeFileSync(ova, 'theirs');
+      await assert.rejects(w.finish(), (err: unknown) => err instanceof UsageError && err.message.includes(`${ova} appeared while exporting`));
+      await w.abort();
+      assert.deepEqual(readdirSync(dir), ['vm.ova']);
+      assert.equal(readFileSync(ova, 'utf8'), 'theirs');
     });
   });
 
