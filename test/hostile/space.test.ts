@@ -172,7 +172,7 @@ describe('temporary copies: in TMPDIR, sparse, counted where they live', () => {
     const run = await importPkg(s, ova, { args: ['--tmpdir', small.path] });
     await assertRefused(s, run, {
       code: 4,
-      message: [new RegExp(`temporary space for the 1 drive\\(s\\) of ${run.name} needs 12582912 bytes \\(12\\.0 MiB\\) but directory ${small.path} has only \\d+ bytes .* free; free some space, or choose another temporary directory with --tmpdir`)],
+      message: [new RegExp(`temporary space for the 1 drive\\(s\\) of ${run.name} needs 12582912 bytes \\(12\\.0 MiB\\) but directory ${small.path} has only \\d+ bytes .* free; free some space, or choose another temporary directory \\(--tmpdir\\)`)],
     });
   });
 
