@@ -11,7 +11,7 @@ import { createReporter, type Reporter } from './report.js';
 import { VERSION } from './version.js';
 
 const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 invalid or unsupported package,
-4 libvirt error, 5 disk conversion error, 130 interrupted (everything created was removed).
+4 libvirt error, 5 disk conversion error or a full filesystem, 130 interrupted (everything created was removed).
 Environment: LIBVIRT_DEFAULT_URI (connection when -c is absent), TMPDIR (temporary files).
 See virt-ovf(1).`;
 
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
           .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
           .option('tmpdir', {
             type: 'string',
-            describe: 'Directory for the temporary copy a gzip-compressed or chunked disk needs (default: the pool or output directory, else $TMPDIR); removed afterwards',
+            describe: 'Directory for the sparse temporary copy a gzip-compressed or chunked disk needs (default: $TMPDIR, else /tmp; never inside the pool or output directory); removed afterwards',
           }),
     )
     .command(
@@ -250,9 +250,9 @@ function withOption(err: VirtOvfError): string {
   return /; choose [^;]*$/.test(err.message) ? `${err.message} with ${flag}` : `${err.message} (${flag})`;
 }
 
-/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network). */
+/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network, tempDir --tmpdir). */
 function flagOf(option: string): string {
-  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net', properties: 'prop', caFile: 'ca' };
+  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net', properties: 'prop', caFile: 'ca', tempDir: 'tmpdir' };
   return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 

@@ -12,7 +12,7 @@ export const ExitCode = {
   InvalidPackage: 3,
   /** libvirt refused or failed: connection, pool, network, volume, domain. */
   Libvirt: 4,
-  /** A disk could not be inspected or converted by qemu-img. */
+  /** A disk could not be inspected or converted by qemu-img, or a filesystem filled up while it was written. */
   Conversion: 5,
   /** Interrupted by SIGINT or SIGTERM; everything this run created was removed. */
   Interrupted: 130,
@@ -129,6 +129,23 @@ export class ToolError extends VirtOvfError {
     this.command = info.command;
     this.toolExitCode = info.exitCode;
     this.stderr = info.stderr ?? '';
+  }
+}
+
+/**
+ * A filesystem filled up (ENOSPC, EDQUOT) while a disk or a temporary copy was written; what
+ * the run created is removed. `mountPoint` is the filesystem that is full.
+ */
+export class NoSpaceError extends VirtOvfError {
+  override readonly exitCode = ExitCode.Conversion;
+  /** The file being written when the filesystem filled up. */
+  readonly path: string;
+  /** Mount point of the full filesystem. */
+  readonly mountPoint: string;
+  constructor(message: string, info: { path: string; mountPoint: string; option?: string; cause?: unknown }) {
+    super(message, { cause: info.cause, ...(info.option !== undefined ? { option: info.option } : {}) });
+    this.path = info.path;
+    this.mountPoint = info.mountPoint;
   }
 }
 

@@ -23,6 +23,7 @@ export {
   LibvirtSetupError,
   ManifestError,
   MappingError,
+  NoSpaceError,
   OvfParseError,
   PackageError,
   ToolError,

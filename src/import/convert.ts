@@ -3,11 +3,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Archive } from '../archive/model.js';
-import { LibvirtSetupError } from '../errors.js';
+import { LibvirtSetupError, ToolError } from '../errors.js';
 import type { FileDrive, GeneratedDrive } from '../mapping/drives.js';
 import type { Reporter } from '../report.js';
 import { checkImage, type CheckedImage } from '../storage/image-check.js';
 import { makeIso } from '../storage/iso.js';
+import { isNoSpaceText, noSpaceError } from '../storage/no-space.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, type TargetStore } from '../storage/volumes.js';
@@ -26,7 +27,7 @@ export interface CreatedVolume {
 export interface ConvertContext {
   readonly archive: Archive;
   readonly store: TargetStore;
-  /** Directory for temporary copies (gzip, chunks, delta chains, the OVF environment ISO); default $TMPDIR. */
+  /** Directory for the sparse temporary copies (gzip, chunks, delta chains, the OVF environment ISO), never the store's; default os.tmpdir(). */
   readonly tempDir?: string;
   readonly rollback: Rollback;
   readonly reporter: Reporter;
@@ -123,13 +124,16 @@ async function probedSize(prepared: PreparedSource, checked: CheckedImage, signa
   return checked.format === 'vpc' ? info.virtualSizeBytes : checked.virtualSizeBytes;
 }
 
-/** Writes the generated files (ovf-env.xml) onto an ISO in `dir` (default $TMPDIR); a raw image, its size its virtual size. */
+/** Writes the generated files (ovf-env.xml) onto an ISO in a private directory in `dir` (default os.tmpdir()); a raw image, its size its virtual size. */
 async function prepareGenerated(drive: GeneratedDrive, dir: string | undefined): Promise<Prepared> {
   const work = await mkdtemp(join(dir ?? tmpdir(), 'virt-ovf-'));
   const path = join(work, `${drive.content}.iso`);
   const release = () => rm(work, { recursive: true, force: true });
   try {
-    await makeIso(path, drive.volumeLabel, drive.files);
+    await makeIso(path, drive.volumeLabel, drive.files).catch(async (err: unknown) => {
+      if (err instanceof ToolError && isNoSpaceText(err.stderr)) throw await noSpaceError(err, { path, what: err.message, remedy: 'choose another temporary directory', option: 'tempDir' });
+      throw err;
+    });
     const { size } = await stat(path);
     return { prepared: { source: { path, offset: 0, size, format: 'raw', label: `the ${drive.content} ISO` }, temporary: true, release }, virtualSizeBytes: size };
   } catch (err) {

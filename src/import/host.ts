@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { LibvirtError, LibvirtSetupError } from '../errors.js';
 import { Connection, lookupDomainByName, lookupNetwork, type Network } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
-import { checkFreeSpace } from '../storage/image-check.js';
 import { openPool, targetExists, type TargetStore } from '../storage/volumes.js';
-import type { ResolvedImportOptions } from './options.js';
+import { checkTempDir, tempDirOf, type ResolvedImportOptions } from './options.js';
 import type { ImportPlan } from './plan.js';
+import { checkImportSpace, storeDir, temporaryDataBytes } from './space.js';
 import type { TargetedDrive } from './targets.js';
 
 /** virErrorNumber VIR_ERR_NO_SUPPORT: the connection lacks a driver (e.g. no network driver in qemu:///embed). */
@@ -48,11 +48,13 @@ export async function openStore(conn: Connection | undefined, opts: ResolvedImpo
 }
 
 /**
- * Refuses, before anything is created: an existing domain or volume name, too little free space
- * for the data of all drives, and a libvirt network that is missing (or inactive when the domain
- * is to start).
- * @throws LibvirtSetupError (option `name` for a taken name, `networks` for a missing network,
- *   `userNetwork` when the connection has no network driver).
+ * Refuses, before anything is created: an existing domain or volume name, a temporary directory
+ * that cannot serve (checkTempDir; checked when set, or when a drive needs a temporary copy),
+ * too little free space for the volumes' data or the temporary copies (checkImportSpace), and a
+ * libvirt network that is missing (or inactive when the domain is to start).
+ * @throws LibvirtSetupError (option `name` for a taken name, `pool`/`outputDir`/`tempDir` for
+ *   space, `networks` for a missing network, `userNetwork` when the connection has no network
+ *   driver); UsageError (option `tempDir`) from checkTempDir.
  */
 export async function checkHost(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions): Promise<void> {
   const existing = lookupDomainByName(conn, plan.name);
@@ -66,9 +68,14 @@ export async function checkHost(conn: Connection, plan: ImportPlan, drives: read
       throw new LibvirtSetupError(`${what}; choose another domain name`, { option: 'name' });
     }
   }
-  // Space: the data each drive will hold, checked once for all drives before the first volume is created.
-  const needed = drives.reduce((sum, d) => sum + d.dataBytes, 0);
-  if (needed > 0) await checkFreeSpace(store.kind === 'pool' ? store.pool : { dir: store.dir }, needed, `the ${drives.length} drive(s) of ${plan.name}`);
+  // Temporary copies go to the temporary directory, never into the store; space is checked once for all drives.
+  const tempDir = tempDirOf(opts);
+  if (opts.tempDir !== undefined || drives.some((d) => temporaryDataBytes(d, plan.archive) > 0)) {
+    const dir = storeDir(store);
+    const what = store.kind === 'pool' ? `pool "${store.poolName}"` : 'the output directory';
+    await checkTempDir(tempDir, opts.tempDir !== undefined, dir !== undefined ? [{ path: dir, what }] : []);
+  }
+  await checkImportSpace(drives, { archive: plan.archive, store, tempDir, domain: plan.name });
   for (const nic of plan.mapped.nics) {
     if (nic.source.type !== 'network') continue;
     const ovfNetwork = nic.ovfNetwork ?? '';

@@ -9,7 +9,7 @@ import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
 import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
 import { checkHost, chooseVirtType, connect, openStore } from './host.js';
-import { checkUsage, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
+import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
 import { assignTargets, destinationOf, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
@@ -104,10 +104,9 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
   const rollback = new Rollback();
   try {
     // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
-    const tempDir = opts.tempDir ?? (store.kind === 'dir' ? store.dir : store.poolPath);
     const converted = await alongside(
       signal,
-      (s) => convertDrives(plan, draft.drives, { archive: plan.archive, store, rollback, reporter, signal: s, ...(tempDir ? { tempDir } : {}) }),
+      (s) => convertDrives(plan, draft.drives, { archive: plan.archive, store, rollback, reporter, signal: s, tempDir: tempDirOf(opts) }),
       (s) => verifyManifest(plan, { verify: opts.verify, reporter }, s),
     );
     // 7. Define.

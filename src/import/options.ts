@@ -1,4 +1,8 @@
-// Options and results of importPackage and inspectPackage, their defaults, and the checks that need nothing but the options.
+// Options and results of importPackage and inspectPackage, their defaults, and the checks that need nothing but the options (and the paths they name).
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { resolveUri } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
@@ -59,7 +63,11 @@ export interface ImportOptions extends PackageOptions {
   readonly verify?: boolean;
   /** Also log the serial console to this host file. */
   readonly serialLog?: string;
-  /** Directory for temporary files of compressed or chunked disks; default: next to the volumes, else $TMPDIR. */
+  /**
+   * Directory for the sparse temporary copies of gzip-compressed or chunked disks, delta chains
+   * and the OVF environment ISO; never inside the pool's target path or the output directory.
+   * Default: the system's (os.tmpdir(): `$TMPDIR`, else /tmp).
+   */
   readonly tempDir?: string;
   /** The user accepts the package's EULA; required when it has one. */
   readonly acceptEula?: boolean;
@@ -123,4 +131,39 @@ export function checkUsage(opts: ResolvedImportOptions): void {
     throw new UsageError(`starting the domain is not supported with ${uri}: import without starting it, then start it with virsh -c '${uri}' start NAME`);
   }
   if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
+}
+
+/** The directory of the temporary copies: `tempDir`, else the system's (os.tmpdir()). */
+export function tempDirOf(opts: Pick<ImportOptions, 'tempDir'>): string {
+  return opts.tempDir ?? tmpdir();
+}
+
+/** `path` with symbolic links resolved as far as it exists. */
+async function canonical(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
+/**
+ * Refuses a directory for temporary copies that cannot serve: missing, not a directory, not
+ * writable (EACCES, EROFS), or inside one of `forbidden` (the pool's target path, where libvirt
+ * would list the copies as volumes, or the output directory). `dir` is the resolved tempDir
+ * (tempDirOf); the messages say whether it came from the option or from `$TMPDIR`. Each
+ * `forbidden` entry names a directory and what it is, e.g. `pool "default"`.
+ * @throws UsageError (exit 2, option `tempDir`).
+ */
+export async function checkTempDir(dir: string, explicit: boolean, forbidden: readonly { readonly path: string; readonly what: string }[]): Promise<void> {
+  const named = explicit ? `temporary directory ${dir}` : `the system temporary directory ${dir} ($TMPDIR)`;
+  const refuse = (why: string) => new UsageError(`${named} ${why}; choose another temporary directory`, { option: 'tempDir' });
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    throw refuse(err.code === 'ENOENT' ? 'does not exist' : `cannot be used (${err.code ?? err.message})`);
+  });
+  if (!st.isDirectory()) throw refuse('is not a directory');
+  await access(dir, constants.W_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+    throw refuse(err.code === 'EROFS' ? 'is on a read-only filesystem' : `is not writable (${err.code ?? err.message})`);
+  });
+  const real = await canonical(dir);
+  for (const f of forbidden) {
+    const rel = relative(await canonical(f.path), real);
+    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) throw refuse(`lies inside ${f.what} (${f.path})`);
+  }
 }

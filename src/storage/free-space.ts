@@ -10,15 +10,17 @@ import { describeBytes } from './size-policy.js';
  * virStoragePoolGetInfo's `available`; for a dir pool libvirt counts f_bfree, blocks reserved
  * for root included, which is what root's qemu-img can fill) or of a directory (statfs(2):
  * f_bavail × f_bsize, what an unprivileged writer can fill).
- * `what` names the thing needing the space in the message, e.g. `disk 1 (disk1.vmdk)`.
- * @throws LibvirtSetupError (exit 4) "WHAT needs N bytes but pool X has only M bytes free",
- *   or when the pool is not running; LibvirtError when libvirt fails.
+ * `what` names the thing needing the space in the message, e.g. `disk 1 (disk1.vmdk)`;
+ * `option` is the option that chooses the place (default `pool`; `tempDir` for temporary copies).
+ * @throws LibvirtSetupError (exit 4, option `option`) "WHAT needs N bytes but pool X has only M
+ *   bytes free", or when the pool is not running; LibvirtError when libvirt fails.
  */
-export async function checkFreeSpace(target: StoragePool | { readonly dir: string }, neededBytes: number, what: string): Promise<void> {
+export async function checkFreeSpace(target: StoragePool | { readonly dir: string }, neededBytes: number, what: string, opts: { option?: 'pool' | 'outputDir' | 'tempDir' } = {}): Promise<void> {
+  const option = opts.option ?? 'pool';
   let free: number;
   let where: string;
   if ('dir' in target) {
-    const st = await statfs(target.dir).catch((err: Error) => Promise.reject(new LibvirtSetupError(`cannot measure the free space of ${target.dir}: ${err.message}`, { cause: err })));
+    const st = await statfs(target.dir).catch((err: Error) => Promise.reject(new LibvirtSetupError(`cannot measure the free space of ${target.dir}: ${err.message}`, { cause: err, option })));
     free = st.bavail * st.bsize;
     where = `directory ${target.dir}`;
   } else {
@@ -29,6 +31,7 @@ export async function checkFreeSpace(target: StoragePool | { readonly dir: strin
     free = info.availableBytes;
   }
   if (neededBytes > free) {
-    throw new LibvirtSetupError(`${what} needs ${describeBytes(neededBytes)} but ${where} has only ${describeBytes(free)} free; free some space, or choose another pool or output directory`, { option: 'pool' });
+    const other = option === 'tempDir' ? 'another temporary directory' : 'another pool or output directory';
+    throw new LibvirtSetupError(`${what} needs ${describeBytes(neededBytes)} but ${where} has only ${describeBytes(free)} free; free some space, or choose ${other}`, { option });
   }
 }

@@ -1,6 +1,7 @@
 // qemu-img adapter: info, create and convert, always with an explicit -f (qemu-img(1)).
 import { execa, type ResultPromise } from 'execa';
 import { ToolError } from '../errors.js';
+import { isNoSpaceText, noSpaceError } from './no-space.js';
 import { infoLimits, limitedCommand, type ProcessLimits } from './process-limits.js';
 import { describeBytes } from './size-policy.js';
 
@@ -122,15 +123,32 @@ export async function imageInfo(src: ImageSource, opts: { signal?: AbortSignal; 
   };
 }
 
-/** `qemu-img create -f FORMAT PATH SIZE` (sizes in bytes). */
+/** The first line of a qemu-img failure that says the disk is full (each parallel write repeats it), without qemu-img's own prefix. */
+function firstNoSpaceLine(message: string): string {
+  const lines = message.split('\n');
+  const line = lines.find(isNoSpaceText) ?? lines[0]!;
+  return line === lines[0] ? line : `${lines[0]!.replace(/:.*$/, '')}: ${line.replace(/^qemu-img: /, '')}`;
+}
+
+/** What to do when a target's filesystem is full. */
+const TARGET_FULL = 'free some space there, or choose another pool or output directory';
+
+/**
+ * `qemu-img create -f FORMAT PATH SIZE` (sizes in bytes).
+ * @throws NoSpaceError when the filesystem of `path` is full; ToolError otherwise.
+ */
 export async function createImage(path: string, format: 'qcow2' | 'raw', sizeBytes: number): Promise<void> {
-  await run(['create', '-q', '-f', format, path, String(sizeBytes)]);
+  await run(['create', '-q', '-f', format, path, String(sizeBytes)]).catch(async (err: unknown) => {
+    if (err instanceof ToolError && isNoSpaceText(err.stderr)) throw await noSpaceError(err, { path, what: firstNoSpaceLine(err.message), remedy: TARGET_FULL });
+    throw err;
+  });
 }
 
 /**
  * `qemu-img convert -p -f SRC -O FMT [-n] SRC DST`, reporting progress in percent.
  * `existingTarget` adds -n: the target (a libvirt volume) already exists with enough capacity.
- * @throws ToolError on failure; rejects with the signal's reason when aborted (qemu-img is killed).
+ * @throws NoSpaceError (exit 5, naming the full filesystem) when the target's filesystem fills
+ *   up; ToolError on any other failure; rejects with the signal's reason when aborted (qemu-img is killed).
  */
 export async function convertImage(opts: {
   src: ImageSource;
@@ -160,7 +178,9 @@ export async function convertImage(opts: {
   } catch (err) {
     const e = err as { stderr?: string; exitCode?: number; isCanceled?: boolean };
     if (e.isCanceled) throw opts.signal?.reason ?? err;
-    throw new ToolError(`qemu-img convert failed: ${explain(e.stderr ?? '', opts.src)}`, {
+    const why = `qemu-img convert failed: ${explain(e.stderr ?? '', opts.src)}`;
+    if (isNoSpaceText(e.stderr ?? '')) throw await noSpaceError(err, { path: opts.target, what: firstNoSpaceLine(why), remedy: TARGET_FULL });
+    throw new ToolError(why, {
       command,
       ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
       stderr: e.stderr ?? '',

@@ -1,5 +1,4 @@
-// The bytes qemu-img reads for one References/File: in place, or a temporary file for gzip/chunks.
-import { createWriteStream } from 'node:fs';
+// The bytes qemu-img reads for one References/File: in place, or a sparse temporary file for gzip/chunks.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,9 @@ import type { Archive } from '../archive/model.js';
 import { chunkName, type StoredFile } from '../archive/chunks.js';
 import { PackageError } from '../errors.js';
 import type { OvfFile } from '../ovf/model.js';
+import { isNoSpaceErrno, noSpaceError } from './no-space.js';
 import type { ImageFormat, ImageSource } from './qemu-img.js';
+import { SparseFileWriter } from './sparse-file.js';
 
 /** A source ready for qemu-img, and how to release it (removes any temporary file). */
 export interface PreparedSource {
@@ -20,12 +21,40 @@ export interface PreparedSource {
   release(): Promise<void>;
 }
 
+/** What to do when the temporary directory's filesystem is full (the CLI adds `with --tmpdir`). */
+const TEMP_FULL = 'choose another temporary directory';
+
+/** A private directory `virt-ovf-XXXXXX` in `tempDir` (default: the system's, os.tmpdir()), and how to remove it. */
+async function privateDir(tempDir: string | undefined): Promise<{ dir: string; release(): Promise<void> }> {
+  const dir = await mkdtemp(join(tempDir ?? tmpdir(), 'virt-ovf-'));
+  return { dir, release: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Copies `input` into a new sparse file at `path` (see SparseFileWriter), piped through `through`; returns its length in bytes. */
+async function copySparse(input: NodeJS.ReadableStream, path: string, through: NodeJS.ReadWriteStream[], signal: AbortSignal | undefined): Promise<number> {
+  const output = new SparseFileWriter(path);
+  await pipeline([input, ...through, output], ...(signal ? [{ signal }] : []));
+  return output.lengthBytes;
+}
+
+/**
+ * The error of a failed temporary copy: the signal's reason when aborted, a NoSpaceError (exit 5,
+ * option `tempDir`) naming the full filesystem for ENOSPC/EDQUOT, else `other()`.
+ */
+async function copyFailure(err: unknown, path: string, what: string, signal: AbortSignal | undefined, other: () => unknown): Promise<unknown> {
+  if (signal?.aborted) return signal.reason;
+  if (isNoSpaceErrno(err)) return noSpaceError(err, { path, what: `cannot write the temporary copy of ${what}`, remedy: TEMP_FULL, option: 'tempDir' });
+  return other();
+}
+
 /**
  * Prepares a VMDK delta disk and its parents (ovf:parentRef chain, nearest first): each file is
- * copied into a private directory in `tempDir` under the name its child's parentFileNameHint
- * gives (a plain file name, checked by checkImage with allowParentHint), so qemu reads the chain
- * there and nowhere else; the delta is then opened with its backing chain.
- * @throws PackageError when a hint is missing, repeats a name, or a file fails checkImage.
+ * copied, sparse, into a private directory in `tempDir` (default: os.tmpdir()) under the name
+ * its child's parentFileNameHint gives (a plain file name, checked by checkImage with
+ * allowParentHint), so qemu reads the chain there and nowhere else; the delta is then opened
+ * with its backing chain.
+ * @throws PackageError when a hint is missing, repeats a name, or a file fails checkImage;
+ *   NoSpaceError when the temporary directory's filesystem fills up.
  */
 export async function prepareDeltaChain(
   archive: Archive,
@@ -33,13 +62,13 @@ export async function prepareDeltaChain(
   parents: readonly { diskId: string; file: OvfFile }[],
   opts: { tempDir?: string; signal?: AbortSignal; check: (src: ImageSource, isDelta: boolean) => Promise<{ parentFileNameHint?: string }> },
 ): Promise<PreparedSource> {
-  const dir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'virt-ovf-'));
-  const release = () => rm(dir, { recursive: true, force: true });
+  const { dir, release } = await privateDir(opts.tempDir);
   try {
     const copy = async (file: OvfFile, name: string): Promise<ImageSource> => {
       const path = join(dir, name);
-      await pipeline(archive.createReadStream(file.href), createWriteStream(path, { flags: 'wx', mode: 0o600 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
-      const size = archive.find(file.href)!.size;
+      const size = await copySparse(archive.createReadStream(file.href), path, [], opts.signal).catch(async (err: unknown) => {
+        throw await copyFailure(err, path, `"${file.href}"`, opts.signal, () => err);
+      });
       return { path, offset: 0, size, format: 'vmdk', wholeFile: true, label: `"${file.href}" in ${archive.source}` };
     };
     const source = await copy(child, '.delta.vmdk');
@@ -64,10 +93,12 @@ export async function prepareDeltaChain(
  * Prepares `file` for qemu-img. An uncompressed, unchunked file is read in place (the OVA
  * member's offset and size, padded to whole sectors by archive.locatePadded; no copy). A
  * gzip-compressed (`ovf:compression="gzip"`) or chunked (`ovf:chunkSize`) file is joined from
- * `stored.parts` and decompressed into a temporary file in `tempDir` (default `$TMPDIR`),
- * capped at `maxBytes`.
+ * `stored.parts` and decompressed into a sparse temporary file (zero runs are holes) in a
+ * private directory in `tempDir` (default: os.tmpdir(), i.e. `$TMPDIR` or /tmp), capped at
+ * `maxBytes`.
  * @throws PackageError for an unknown compression, missing chunks, corrupt gzip data, output
- *   beyond maxBytes, or tar padding that is missing or not zeros.
+ *   beyond maxBytes, or tar padding that is missing or not zeros; NoSpaceError (exit 5) when the
+ *   temporary directory's filesystem fills up.
  */
 export async function prepareSource(
   archive: Archive,
@@ -89,9 +120,9 @@ export async function prepareSource(
   }
   const parts = from.stored.chunked ? from.stored.parts.map((p) => p.name) : [file.href];
   if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${chunkName(file.href, 0)} in the package`, { file: file.href });
-  const dir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'virt-ovf-'));
+  const { dir, release } = await privateDir(opts.tempDir);
   const path = join(dir, 'source');
-  const release = () => rm(dir, { recursive: true, force: true });
+  const how = file.compression === 'gzip' ? 'decompress' : 'join';
   try {
     let written = 0;
     const cap = new Transform({
@@ -104,15 +135,12 @@ export async function prepareSource(
     const joined = async function* () {
       for (const part of parts) yield* archive.createReadStream(part);
     };
-    const input = Readable.from(joined());
-    const output = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-    const options = opts.signal ? { signal: opts.signal } : {};
-    if (file.compression === 'gzip') await pipeline(input, createGunzip(), cap, output, options);
-    else await pipeline(input, cap, output, options);
-    return { source: { path, offset: 0, size: written, format, label: `"${file.href}" (${file.compression === 'gzip' ? 'decompressed' : 'joined'} into ${path})` }, temporary: true, release };
+    const size = await copySparse(Readable.from(joined()), path, file.compression === 'gzip' ? [createGunzip(), cap] : [cap], opts.signal);
+    return { source: { path, offset: 0, size, format, label: `"${file.href}" (${how === 'decompress' ? 'decompressed' : 'joined'} into ${path})` }, temporary: true, release };
   } catch (err) {
     await release();
-    if (err instanceof PackageError || (opts.signal?.aborted ?? false)) throw opts.signal?.aborted ? opts.signal.reason : err;
-    throw new PackageError(`File "${file.href}": cannot ${file.compression === 'gzip' ? 'decompress' : 'join'} it: ${(err as Error).message}`, { file: file.href, cause: err });
+    throw await copyFailure(err, path, `"${file.href}"`, opts.signal, () =>
+      err instanceof PackageError ? err : new PackageError(`File "${file.href}": cannot ${how} it: ${(err as Error).message}`, { file: file.href, cause: err }),
+    );
   }
 }

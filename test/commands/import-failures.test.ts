@@ -4,9 +4,11 @@ import { execa } from 'execa';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { buildAppliance, fileDigest, type ApplianceResult } from '../../scripts/appliance.js';
 import { Connection, defineDomain } from '../../src/libvirt/index.js';
 import { tinyDomainXml, uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
+import { mountTmpfs } from '../storage/tmpfs.js';
 import { closeScratch, domainExists, openScratch, poolVolumes, runCli } from './helpers.js';
 
 /** Packs `files` (in order) from `dir` into a ustar OVA. */
@@ -120,6 +122,31 @@ describe('failed imports leave nothing behind', () => {
     assert.equal(await readFile(existing, 'utf8'), 'precious bytes');
     assert.equal(domainExists(name), false);
     await rm(existing);
+  });
+
+  test('a --tmpdir that does not exist, or is read-only, is exit 2 naming it, before anything is created', async (t) => {
+    const dir = await variant('gzip');
+    const disk = join(dir, 'app-disk1.vmdk');
+    await writeFile(disk, gzipSync(await readFile(disk)));
+    await writeFile(join(dir, 'app.ovf'), (await readFile(join(dir, 'app.ovf'), 'utf8')).replace('ovf:id="file1"', 'ovf:id="file1" ovf:compression="gzip"'));
+    const ova = await pack(dir, join(work, 'gzip.ova'), ['app.ovf', 'app-disk1.vmdk']);
+    const missing = join(work, 'no-such-tmpdir');
+    const name = uniqueName('tmpdir');
+    const r = await runCli(['import', ova, '--pool', pool.name, '--name', name, '--virt-type', 'qemu', '--no-verify', '--tmpdir', missing]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`temporary directory ${missing} does not exist; choose another temporary directory with --tmpdir`));
+    await assertNothingLeft(name);
+    const ro = await mountTmpfs(work, 'ro-tmp', 2 ** 20);
+    if (!ro) return t.skip('mounting a read-only tmpfs needs root');
+    try {
+      await execa('mount', ['-o', 'remount,ro', ro.path]);
+      const r2 = await runCli(['import', ova, '--pool', pool.name, '--name', name, '--virt-type', 'qemu', '--no-verify', '--tmpdir', ro.path]);
+      assert.equal(r2.code, 2, r2.stderr);
+      assert.match(r2.stderr, new RegExp(`temporary directory ${ro.path} is on a read-only filesystem; choose another temporary directory with --tmpdir`));
+      await assertNothingLeft(name);
+    } finally {
+      await ro.unmount();
+    }
   });
 
   test('a missing pool is exit 4 with the commands that create one', async () => {

@@ -30,7 +30,7 @@ describe('compressed disks are capped and checked', () => {
     const ova = await packOva(s, 'bomb', baseFiles(s, { compression: 'gzip', capacity: MiB }, bomb));
     const run = await importPkg(s, ova);
     bombRun = run;
-    // The temporary copy goes next to the volumes (the pool directory) by default; both it and TMPDIR must be clean.
+    // The temporary copy goes into TMPDIR (never the pool directory); both must be clean.
     await assertRefused(s, run, { code: 3, message: [/File "app-disk1\.vmdk": expands beyond [\d.]+ bytes, more than its disk can hold/], qemu: 'none', maxMs: 30_000 });
   });
 

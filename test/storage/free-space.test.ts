@@ -55,6 +55,14 @@ describe('checkFreeSpace', () => {
     await assert.rejects(checkFreeSpace({ dir: join(dir, 'missing') }, 1, 'disk 1'), assertNoSpace(/cannot measure the free space of .*missing: ENOENT/));
   });
 
+  it('names the temporary directory as what to change when the temporary copies do not fit', async () => {
+    await assert.rejects(checkFreeSpace({ dir }, 2 ** 60, 'temporary space for disk 1', { option: 'tempDir' }), (e: unknown) => {
+      assertNoSpace(/^temporary space for disk 1 needs .* but directory .* free; free some space, or choose another temporary directory$/)(e);
+      assert.equal((e as LibvirtSetupError).option, 'tempDir');
+      return true;
+    });
+  });
+
   it('lets a disk that fits into a pool through, and refuses one larger than its available space', async () => {
     await checkFreeSpace(pool, 4096, 'disk 1 (disk1.vmdk)');
     const { availableBytes } = await pool.info();
