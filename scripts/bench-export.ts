@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeStreamOptimized, type DiskSource } from '../src/export/vmdk/index.js';
+import { loadMappings } from '../src/mapping/load.js';
 import { bootSector } from './appliance/boot-sector.js';
 import { writeRawDisk } from './appliance/disk.js';
 import { extraBytes, measure, qemuImg, type Measured } from './bench/export-measure.js';
@@ -34,6 +35,7 @@ async function child(argv: string[]): Promise<void> {
     level: Number(level),
     threads: Number(threads),
     fileName: 'bench-disk1.vmdk',
+    adapterType: loadMappings().export.busDefaults.vmdkAdapterType,
     write: async (chunk) => void (await fh.write(chunk)),
   });
   await fh.close();

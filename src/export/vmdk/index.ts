@@ -41,8 +41,8 @@ export interface StreamOptimizedOptions {
   signal?: AbortSignal;
   /** Extent file name written in the embedded descriptor; default `disk.vmdk`. Use the OVA member name. */
   fileName?: string;
-  /** ddb.adapterType of the descriptor (and the geometry that goes with it); default `lsilogic`. */
-  adapterType?: AdapterType;
+  /** ddb.adapterType of the descriptor (and the geometry that goes with it): the disk's bus rule in mappings/export.json. */
+  adapterType: AdapterType;
   /**
    * Store grains that look random (order-0 entropy above 7.9 bits per byte in two 4 KiB probes:
    * already compressed or encrypted data) as deflate "stored" blocks instead of running deflate
@@ -130,7 +130,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
       bytesWritten += chunk.length;
     };
 
-    await out(encodeLeadIn(capacitySectors, { fileName: opts.fileName ?? 'disk.vmdk', adapterType: opts.adapterType ?? 'lsilogic' }));
+    await out(encodeLeadIn(capacitySectors, { fileName: opts.fileName ?? 'disk.vmdk', adapterType: opts.adapterType }));
 
     const inFlight: Array<{ batch: GrainBatch; result: Promise<CompressedBatch> }> = [];
     const released = collectEvery(COLLECT_EVERY_BYTES);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { writeStreamOptimized, type DiskSource, type StreamOptimizedOptions, type StreamOptimizedResult } from '../../../src/export/vmdk/index.js';
+import { loadMappings } from '../../../src/mapping/load.js';
 
 const run = promisify(execFile);
 export const KiB = 1024;
@@ -68,7 +69,7 @@ export async function makeRaw(path: string, size: number, writes: Array<{ at: nu
 export async function writeVmdk(source: DiskSource, out: string, opts: Partial<StreamOptimizedOptions> = {}): Promise<StreamOptimizedResult> {
   const fh = await open(out, 'w');
   try {
-    return await writeStreamOptimized({ ...opts, source, write: async (chunk) => void (await fh.write(chunk)) });
+    return await writeStreamOptimized({ adapterType: loadMappings().export.busDefaults.vmdkAdapterType, ...opts, source, write: async (chunk) => void (await fh.write(chunk)) });
   } finally {
     await fh.close();
   }

@@ -137,6 +137,7 @@ describe('writeStreamOptimized from qcow2, vmdk and vpc through qemu-nbd', () =>
     await assert.rejects(
       writeStreamOptimized({
         source: { path: src, format: 'vmdk' },
+        adapterType: 'lsilogic',
         signal: ac.signal,
         write: async () => {
           if (ac.signal.aborted) writesAfterAbort++;
