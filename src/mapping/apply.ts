@@ -124,7 +124,10 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         const keys = mappings.system.coresPerSocket;
         const cores = [...keys.itemKeys.map((k) => item.extra[k]), ...keys.vmwConfigKeys.map((k) => vs.hardware.vmwConfig[k])].find((v) => v !== undefined);
         if (cores !== undefined && /^\d+$/.test(cores) && Number(cores) > 0 && vcpus % Number(cores) === 0) {
-          topology = { sockets: vcpus / Number(cores), cores: Number(cores), threads: 1 };
+          // CoresPerSocket counts a socket's CPUs; ThreadsPerCore says how many of them share a core.
+          const threads = Number(mappings.system.threadsPerCore.itemKeys.map((k) => item.extra[k]).find((v) => v !== undefined && /^\d+$/.test(v) && Number(v) > 0) ?? 1);
+          const perCore = Number(cores) % threads === 0 ? threads : 1;
+          topology = { sockets: vcpus / Number(cores), cores: Number(cores) / perCore, threads: perCore };
         }
         break;
       }
