@@ -8,7 +8,7 @@ import { formatInspect, runInspect } from './commands/inspect.js';
 import { presentError } from './commands/present.js';
 import { EXIT_STATUS, ExitCode, UsageError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
-import { createReporter, type Reporter } from './report.js';
+import { createReporter, JSON_FORMAT_VERSION, type Reporter } from './report.js';
 import { VERSION } from './version.js';
 
 const EPILOG = `Exit status:
@@ -72,7 +72,6 @@ async function main(argv: string[]): Promise<number> {
   const verbose = early['verbose'] === true;
   const reporter: Reporter = createReporter({ json, quiet: early['quiet'] === true, verbose });
   const overlay = early['mappings'] !== undefined;
-  let parseFailed = false;
   const parser = yargs(argv)
     .scriptName('virt-ovf')
     .version(VERSION)
@@ -138,7 +137,6 @@ async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      parseFailed = err === undefined || err === null;
       throw err ?? new UsageError(msg);
     });
 
@@ -198,7 +196,7 @@ async function main(argv: string[]): Promise<number> {
     };
     if (command === 'inspect') {
       const report = await runInspect(common);
-      if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      if (json) process.stdout.write(JSON.stringify({ version: JSON_FORMAT_VERSION, ...report }, null, 2) + '\n');
       else process.stdout.write(formatInspect(report));
       return ExitCode.Success;
     }
@@ -232,23 +230,23 @@ async function main(argv: string[]): Promise<number> {
     }
     return ExitCode.Success;
   } catch (err) {
-    return fail(err, { json, verbose, reporter, hint: parseFailed });
+    return fail(err, { json, verbose, reporter });
   }
 }
 
 /**
  * Reports an error (presentError) and returns the exit code: one `error` event (one JSON object
- * with --json); a bug's stack trace only with -v; `Try 'virt-ovf --help'` after a command-line
- * parse error in text mode.
+ * with --json); a bug's stack trace only with -v; `Try 'virt-ovf --help'` after a UsageError
+ * in text mode.
  */
-function fail(err: unknown, how: { json: boolean; verbose: boolean; reporter: Reporter; hint: boolean }): number {
+function fail(err: unknown, how: { json: boolean; verbose: boolean; reporter: Reporter }): number {
   const shown = presentError(err);
   if (shown.bug && shown.stack && how.verbose) {
     if (how.json) how.reporter.emit({ kind: 'debug', message: shown.stack });
     else process.stderr.write(`${shown.stack}\n`);
   }
   how.reporter.emit({ kind: 'error', message: shown.message, exitCode: shown.exitCode, errorClass: shown.errorClass, ...(shown.option ? { option: shown.option } : {}) });
-  if (how.hint && !how.json) process.stderr.write("Try 'virt-ovf --help'.\n");
+  if (shown.errorClass === 'UsageError' && !how.json) process.stderr.write("Try 'virt-ovf --help'.\n");
   return shown.exitCode;
 }
 
@@ -256,7 +254,7 @@ function fail(err: unknown, how: { json: boolean; verbose: boolean; reporter: Re
 function failUnexpected(err: unknown): void {
   const argv = hideBin(process.argv);
   const early = Parser(argv, { boolean: ['json', 'verbose'], alias: { verbose: ['v'] } });
-  process.exitCode = fail(err, { json: early['json'] === true, verbose: early['verbose'] === true, reporter: createReporter({ json: early['json'] === true }), hint: false });
+  process.exitCode = fail(err, { json: early['json'] === true, verbose: early['verbose'] === true, reporter: createReporter({ json: early['json'] === true }) });
 }
 
 process.on('uncaughtException', failUnexpected);

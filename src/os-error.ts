@@ -122,7 +122,7 @@ export function explainOsError(err: unknown, userPaths: readonly UserPath[], hos
  */
 export async function checkUserDirectory(dir: string, opts: { named: string; what: string; option?: string; writable: boolean }): Promise<void> {
   const refuse = (why: string, errno: string, cause?: unknown) =>
-    new FileError(`${opts.named} ${why}; ${errno === 'ENOENT' ? 'create it, or ' : ''}choose another ${opts.what}`, { path: dir, errno, exitCode: ExitCode.Usage, cause, ...(opts.option !== undefined ? { option: opts.option } : {}) });
+    new FileError(`${opts.named} ${why}; choose another ${opts.what}`, { path: dir, errno, exitCode: ExitCode.Usage, cause, ...(opts.option !== undefined ? { option: opts.option } : {}) });
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     throw refuse(err.code === 'ENOENT' ? 'does not exist' : `cannot be used (${plainReason(err)})`, err.code ?? 'EIO', err);
   });

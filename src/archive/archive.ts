@@ -3,7 +3,7 @@ import { readdir, stat, open } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExitCode, FileError, PackageError } from '../errors.js';
-import { plainReason } from '../os-error.js';
+import { isOsError, plainReason } from '../os-error.js';
 import { BLOCK_SIZE, isTarHeaderBlock } from './tar-format.js';
 import { openOva } from './ova.js';
 import { openOvfDir } from './ovf-dir.js';
@@ -51,8 +51,9 @@ export async function openArchive(source: string): Promise<Archive> {
   try {
     info = await stat(source);
   } catch (cause) {
-    const errno = (cause as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new FileError(`cannot open ${source}: ${plainReason(cause as NodeJS.ErrnoException)}; give the path of an OVA, an .ovf descriptor or a directory holding one`, { path: source, errno, exitCode: ExitCode.Usage, cause });
+    if (!isOsError(cause)) throw cause;
+    const errno = cause.code ?? 'EIO';
+    throw new FileError(`cannot open ${source}: ${plainReason(cause)}; give the path of an OVA, an .ovf descriptor or a directory holding one`, { path: source, errno, exitCode: ExitCode.Usage, cause });
   }
   if (info.isDirectory()) {
     let names: string[];
