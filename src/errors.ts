@@ -28,12 +28,12 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 /** What each exit code means, in one line: the table of `--help`, man/virt-ovf.1 EXIT STATUS and the README. */
 export const EXIT_STATUS: Readonly<Record<ExitCodeValue, string>> = {
   0: 'success',
-  1: 'a bug in virt-ovf ("this is a bug; please report it"; -v prints the stack trace)',
-  2: 'usage: a bad option or argument, or a path you named (package, -o, --output-dir, --tmpdir, --ca, ...) is missing, read-only, not a directory or already there',
-  3: 'the package is invalid or unsupported (archive, descriptor, manifest, signature, disk image, mapping table)',
-  4: 'libvirt refused or failed (connection, pool, network, volume, domain), or a file libvirt names (a disk, a pool directory) cannot be used',
-  5: 'qemu-img could not read or convert a disk, or a filesystem filled up (ENOSPC)',
-  130: 'interrupted by SIGINT or SIGTERM; everything the run created was removed',
+  1: 'a bug in virt-ovf: "this is a bug; please report it" (-v prints the stack trace)',
+  2: 'usage: a bad option, or a path you named is missing, read-only, not a directory or taken',
+  3: 'invalid or unsupported package (archive, descriptor, manifest, signature, disk image)',
+  4: 'libvirt refused or failed, or a file it names (a disk, a pool directory) cannot be used',
+  5: 'qemu-img could not read or convert a disk, or a filesystem filled up',
+  130: 'interrupted (SIGINT, SIGTERM); everything the run created was removed',
 };
 
 /** What every error class accepts besides its message. */

@@ -65,7 +65,7 @@ function on(ctx: ConnectionContext): string {
  */
 export function connectError(err: LibvirtError, asked: string | undefined): LibvirtSetupError {
   const uri = resolveUri(asked);
-  const shown = uri ?? "libvirt's default URI";
+  const shown = uri ?? (process.getuid?.() === 0 ? "libvirt's default URI" : "libvirt's default URI for a user, qemu:///session,");
   const why = err.message.replace(/^virConnectOpen: /, '');
   const root = process.getuid?.() === 0;
   let fix: string;

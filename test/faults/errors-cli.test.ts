@@ -80,14 +80,14 @@ describe('CLI error reporting', () => {
     assert.ok(kinds.some((e) => e['kind'] === 'debug' && /at .*openArchive/.test(String(e['message']))), jsonVerbose.stdout);
   });
 
-  test('--help, the man page and the README give every exit code', async () => {
+  test('--help and the README print one exit status table (EXIT_STATUS); the man page documents every code', async () => {
     const help = (await runCli(['--help'])).stdout;
     const man = (await readFile(join(ROOT, 'man/virt-ovf.1'), 'utf8')).replace(/\\-/g, '-');
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     for (const [code, meaning] of Object.entries(EXIT_STATUS)) {
       assert.ok(help.replace(/\s+/g, ' ').includes(`${code} ${meaning}`.replace(/\s+/g, ' ')), `--help lacks exit ${code}: ${help}`);
       assert.match(man, new RegExp(`^\\.TP\\n\\.B ${code}$`, 'm'), `man page lacks exit ${code}`);
-      assert.match(readme, new RegExp(`^\\| ${code} \\|`, 'm'), `README's exit status table lacks ${code}`);
+      assert.ok(readme.includes(`\n| ${code} | ${meaning} |\n`), `README's exit status table lacks "${code} ${meaning}"`);
     }
   });
 
