@@ -42,6 +42,14 @@ describe('import: OS errors are clean exits naming the path', () => {
     assertCleanError(i, 2, new RegExp(`cannot open ${missing}: it does not exist`));
   });
 
+  test('a --ca file that is missing or a directory is exit 2 naming it, even for an unsigned package', async () => {
+    const missing = join(work, 'no-such-ca.pem');
+    const r = await runCli(['import', app.ova!, '--pool', pool.name, '--dry-run', '--ca', missing]);
+    assertCleanError(r, 2, new RegExp(`cannot open ${missing}: it does not exist; check the path, or choose another CA file with --ca`));
+    const d = await runCli(['import', app.ova!, '--pool', pool.name, '--dry-run', '--ca', work]);
+    assertCleanError(d, 2, new RegExp(`cannot open ${work}: it is a directory; choose another CA file with --ca`));
+  });
+
   test('a bare .vmdk names the way forward', async () => {
     const r = await runCli(['import', app.vmdk, '--pool', pool.name, '--virt-type', 'qemu']);
     assertCleanError(r, 3, /neither an OVA \(tar archive\) nor an \.ovf descriptor \(app-disk1\.vmdk\); give the OVA or the \.ovf that references it, or import a lone disk image with virt-install --import --disk /);
