@@ -250,11 +250,20 @@ function fail(err: unknown, how: { json: boolean; verbose: boolean; reporter: Re
   return shown.exitCode;
 }
 
-/** A failure outside any command (an exception nothing awaited): a bug, reported as one, exit 1. */
+let failedUnexpectedly = false;
+
+/**
+ * A failure outside any command (an exception nothing awaited): a bug, reported once as one,
+ * then exit 1 as Node would. EPIPE on a closed stdout or stderr is left to the run (nothing can
+ * be printed there; reporting it would fail again).
+ */
 function failUnexpected(err: unknown): void {
-  const argv = hideBin(process.argv);
-  const early = Parser(argv, { boolean: ['json', 'verbose'], alias: { verbose: ['v'] } });
-  process.exitCode = fail(err, { json: early['json'] === true, verbose: early['verbose'] === true, reporter: createReporter({ json: early['json'] === true }) });
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return;
+  if (failedUnexpectedly) return;
+  failedUnexpectedly = true;
+  const early = Parser(hideBin(process.argv), { boolean: ['json', 'verbose'], alias: { verbose: ['v'] } });
+  const json = early['json'] === true;
+  process.exit(fail(err, { json, verbose: early['verbose'] === true, reporter: createReporter({ json }) }));
 }
 
 process.on('uncaughtException', failUnexpected);

@@ -14,12 +14,19 @@ import { CLI, runCli } from '../commands/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** A preload that makes stat() of any path containing "force-a-bug" throw a TypeError: a bug virt-ovf cannot classify. */
+/**
+ * A preload that makes stat() of any path containing "force-a-bug" throw a TypeError (a bug
+ * virt-ovf cannot classify), and of "force-an-uncaught" throw outside any await (and never answer).
+ */
 const PRELOAD = `import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 const real = fsp.stat;
 fsp.stat = function (path, ...rest) {
   if (String(path).includes('force-a-bug')) return Promise.reject(new TypeError("Cannot read properties of undefined (reading 'size')"));
+  if (String(path).includes('force-an-uncaught')) {
+    setImmediate(() => { throw new RangeError('forced outside any await'); });
+    return new Promise(() => undefined);
+  }
   return real.call(this, path, ...rest);
 };
 syncBuiltinESMExports();
@@ -78,6 +85,17 @@ describe('CLI error reporting', () => {
     const kinds = jsonVerbose.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(kinds.at(-1)?.['kind'], 'error');
     assert.ok(kinds.some((e) => e['kind'] === 'debug' && /at .*openArchive/.test(String(e['message']))), jsonVerbose.stdout);
+  });
+
+  test('an exception nothing awaited is reported once as a bug, exit 1, the trace only with -v', async () => {
+    const source = join(work, 'force-an-uncaught.ova');
+    const plain = await withBug(['inspect', source]);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.equal(plain.stderr.match(/^virt-ovf: error: internal error: forced outside any await; this is a bug; please report it/gm)?.length, 1, plain.stderr);
+    assert.doesNotMatch(plain.stderr, /^\s+at /m);
+    const verbose = await withBug(['inspect', source, '-v']);
+    assert.equal(verbose.code, 1);
+    assert.match(verbose.stderr, /^RangeError: forced outside any await\n\s+at /m);
   });
 
   test('--help and the README print one exit status table (EXIT_STATUS); the man page documents every code', async () => {
