@@ -41,14 +41,14 @@ export function presentError(err: unknown, userPaths: readonly UserPath[] = []):
 
 /**
  * The error's message with the CLI flag of the option its remedy concerns: a closing "choose …"
- * (or ", or choose …") remedy is completed by the flag (`…; choose another name with --name`), any other message gets
+ * remedy is completed by the flag (`…; choose another name with --name`), any other message gets
  * it in parentheses (`unknown profile "x" (known: …) (--profile)`).
  */
 export function withOption(err: VirtOvfError): string {
   if (err.option === undefined) return err.message;
   const flag = flagOf(err.option);
   if (err.message.includes(flag)) return err.message;
-  return /(; |, or )choose [^;]*$/.test(err.message) ? `${err.message} with ${flag}` : `${err.message} (${flag})`;
+  return /; choose [^;]*$/.test(err.message) ? `${err.message} with ${flag}` : `${err.message} (${flag})`;
 }
 
 /** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network, tempDir --tmpdir). */

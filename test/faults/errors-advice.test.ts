@@ -33,7 +33,7 @@ describe('advice valid for the connection', () => {
     const name = uniqueName('pooltypo');
     const before0 = await poolVolumes(pool);
     const r = await runCli(['import', app.ova!, '--pool', typo, '--name', name, '--virt-type', 'qemu']);
-    assertCleanError(r, 4, new RegExp(`storage pool "${typo}" does not exist on qemu:///system \\(the pools there are .*${pool.name} \\(active, ${pool.path}\\).*did you mean "${pool.name}"\\?\\); create it \\(virsh -c qemu:///system pool-define-as ${typo} dir --target \\S+ && virsh -c qemu:///system pool-build ${typo} && virsh -c qemu:///system pool-start ${typo}\\), write the disks into a directory, or choose an existing pool with --pool`));
+    assertCleanError(r, 4, new RegExp(`storage pool "${typo}" does not exist on qemu:///system \\(the pools there are .*${pool.name} \\(active, ${pool.path}\\).*did you mean "${pool.name}"\\?\\); create it \\(virsh -c qemu:///system pool-define-as ${typo} dir --target \\S+ && virsh -c qemu:///system pool-build ${typo} && virsh -c qemu:///system pool-start ${typo}\\), write the disks into a directory, or choose an existing pool \\(--pool\\)`));
     assert.doesNotMatch(r.stderr, /autostart/);
     assert.deepEqual(await poolVolumes(pool), before0);
     assert.equal(domainExists(name), false);
@@ -50,7 +50,7 @@ describe('advice valid for the connection', () => {
     const typo = `${network}z`;
     const name = uniqueName('nettypo');
     const r = await runCli(['import', app.ova!, '--pool', pool.name, '--name', name, '--virt-type', 'qemu', '--network', `VM Network=${typo}`]);
-    assertCleanError(r, 4, new RegExp(`libvirt network "${typo}" \\(for OVF network "VM Network"\\) does not exist on qemu:///system \\(the networks there are .*${network} \\(active\\).*did you mean "${network}"\\?\\); define it \\(virsh -c qemu:///system net-define NETWORK.xml && virsh -c qemu:///system net-start ${typo}\\), .*or choose an existing network with --network`));
+    assertCleanError(r, 4, new RegExp(`libvirt network "${typo}" \\(for OVF network "VM Network"\\) does not exist on qemu:///system \\(the networks there are .*${network} \\(active\\).*did you mean "${network}"\\?\\); define it \\(virsh -c qemu:///system net-define NETWORK.xml && virsh -c qemu:///system net-start ${typo}\\), .*or choose an existing network \\(--network\\)`));
     assert.equal(domainExists(name), false);
   });
 

@@ -44,7 +44,7 @@ describe('export: OS errors are clean exits naming the path', () => {
     if (!ro) return t.skip('a read-only tmpfs needs root');
     const before0 = await snapshot(ro.path);
     const r = await runCli(['export', dom, '-o', join(ro.path, 'out.ova')]);
-    assertCleanError(r, 2, new RegExp(`cannot create a directory in ${ro.path}: the filesystem is mounted read-only; remount it read-write, or choose another output with --output`));
+    assertCleanError(r, 2, new RegExp(`cannot create a directory in ${ro.path}: the filesystem is mounted read-only; remount it read-write, or choose another output \\(--output\\)`));
     assert.deepEqual(await snapshot(ro.path), before0);
   });
 

@@ -45,7 +45,7 @@ describe('import: OS errors are clean exits naming the path', () => {
   test('a --ca file that is missing or a directory is exit 2 naming it, even for an unsigned package', async () => {
     const missing = join(work, 'no-such-ca.pem');
     const r = await runCli(['import', app.ova!, '--pool', pool.name, '--dry-run', '--ca', missing]);
-    assertCleanError(r, 2, new RegExp(`cannot open ${missing}: it does not exist; check the path, or choose another CA file with --ca`));
+    assertCleanError(r, 2, new RegExp(`cannot open ${missing}: it does not exist; check the path, or choose another CA file \\(--ca\\)`));
     const d = await runCli(['import', app.ova!, '--pool', pool.name, '--dry-run', '--ca', work]);
     assertCleanError(d, 2, new RegExp(`cannot open ${work}: it is a directory; choose another CA file with --ca`));
   });
@@ -66,7 +66,7 @@ describe('import: OS errors are clean exits naming the path', () => {
       const before0 = await snapshot(fs.path);
       const name = uniqueName('ro-pool');
       const r = await runCli(['import', gzipOva, '--pool', poolName, '--name', name, '--virt-type', 'qemu']);
-      assertCleanError(r, 4, new RegExp(`storage pool "${poolName}": its directory ${fs.path} is on a read-only filesystem; remount it read-write, or choose another pool with --pool`));
+      assertCleanError(r, 4, new RegExp(`storage pool "${poolName}": its directory ${fs.path} is on a read-only filesystem; remount it read-write, or choose another pool \\(--pool\\)`));
       assert.deepEqual(await snapshot(fs.path), before0);
       assert.equal(domainExists(name), false);
     } finally {
