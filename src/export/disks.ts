@@ -17,7 +17,12 @@ import type { AdapterType } from './vmdk/index.js';
 export interface HostSource extends DiskView {
   /** The NBD server holding the disk open (and QEMU's image locks) until the export ends. */
   readonly served: Pick<ServedView, 'socket' | 'filename'>;
-  /** What qemu-img opens to read the guest bytes: the served disk, raw. */
+  /**
+   * What qemu-img opens to read the guest bytes: the view itself when every image of its
+   * chain is local (qemu-img reads the files beside the daemon, faster than over NBD; both
+   * only read, so QEMU's locks let them), else the served disk, raw (one connection to a
+   * network server).
+   */
   readonly image: ImageSource;
   /** The view as a json: pseudo-filename for qemu-img with -f format (the VMDK writer maps it to read clusters in place). */
   readonly filename: string;
@@ -42,7 +47,7 @@ export interface ServedDrive {
 /** The package file of an exported drive and everything writing it needs. Sizes in bytes. */
 export interface PackageImage extends DiskFile {
   readonly source: HostSource;
-  /** `qemu-img info` of a hard disk (of its top image when local, else of the served bytes), asked once (the VMDK writer reuses it). */
+  /** `qemu-img info` of a hard disk (of its top image, or of the served bytes of a network disk), asked once (the VMDK writer reuses it). */
   readonly info?: ImageInfo;
   /** ddb.adapterType of a streamOptimized VMDK, from the bus (mappings/export.json). */
   readonly adapterType: AdapterType;
@@ -125,7 +130,7 @@ export async function serveSources(drives: readonly DriveSource[], opts: { table
     const kept: ServedDrive[] = [];
     for (const d of out) {
       if (d.problem === undefined) kept.push(d);
-      else if (!opts.lax) throw new LibvirtSetupError(`${d.problem}; export cannot read it as the guest sees it; make it readable, or choose to leave it out`, { option: 'lax' });
+      else if (!opts.lax) throw new LibvirtSetupError(`${d.problem}; it cannot be exported as the guest sees it; choose to leave it out`, { option: 'lax' });
       else {
         opts.reporter.emit({ kind: 'warning', message: `${d.problem}; ${d.disk.device === 'cdrom' ? 'the drive is exported without its medium' : 'left out of the OVF'}` });
         if (d.disk.device === 'cdrom') kept.push({ disk: d.disk });
@@ -140,8 +145,9 @@ export async function serveSources(drives: readonly DriveSource[], opts: { table
 
 /** The served source of `view`. */
 function hostSource(view: DiskView, served: ServedView, table: ExportTable): HostSource {
-  const label = `"${view.path}"`;
-  return { ...view, served: { socket: served.socket, filename: served.filename }, image: { path: view.path, offset: 0, size: 0, format: 'raw', wholeFile: true, label, filename: served.filename }, filename: viewFilename(view, table) };
+  const filename = viewFilename(view, table);
+  const image: ImageSource = { path: view.path, offset: 0, size: 0, wholeFile: true, label: `"${view.path}"`, ...(view.network ? { format: 'raw', filename: served.filename } : { format: view.format, filename }) };
+  return { ...view, served: { socket: served.socket, filename: served.filename }, image, filename };
 }
 
 /** How the package files are named and written: the domain name made safe, and the format of hard disks. */
@@ -153,8 +159,8 @@ export interface DrivePlan {
 /**
  * Builds the export record of each drive: for each one with a source, its href (export.json
  * `fileNames`, numbered in the order of the drives carried), format in the package (CD-ROM
- * media stay raw ISO files), virtual size (`qemu-img info`, asked once: of a local hard disk's
- * top image, else of the served bytes) and VMDK adapter type.
+ * media stay raw ISO files), virtual size (`qemu-img info`, asked once: of the top image, or
+ * of the served bytes of a network disk) and VMDK adapter type.
  * @throws ToolError when qemu-img cannot read a disk.
  */
 export async function describeDrives(sources: readonly ServedDrive[], plan: DrivePlan, table: ExportTable, signal: AbortSignal): Promise<ExportDisk[]> {
@@ -169,7 +175,7 @@ export async function describeDrives(sources: readonly ServedDrive[], plan: Driv
     n++;
     const cdrom = disk.device === 'cdrom';
     const top: ImageSource = { ...source.image, format: source.format, filename: viewFilename(source, table, { top: true }) };
-    const info = await imageInfo(source.local && !cdrom ? top : source.image, { signal });
+    const info = await imageInfo(source.network ? source.image : top, { signal });
     const format = cdrom ? table.sources.cdromFormat : plan.diskFormat;
     const ext = cdrom ? names.extensions.cdrom : names.extensions[format as 'vmdk' | 'qcow2' | 'raw'];
     const href = (cdrom ? names.cdrom : names.disk).replaceAll('{name}', plan.name).replaceAll('{n}', String(n)).replaceAll('{ext}', ext);

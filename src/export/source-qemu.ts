@@ -22,6 +22,8 @@ export interface DiskView {
   readonly local: boolean;
   /** The top image is a local file or block device (slice or not): QEMU's image locks guard it against a writer. */
   readonly held: boolean;
+  /** Some image of the chain written in the domain XML is on a network server (qemu-img then reads the served disk, not the server). */
+  readonly network: boolean;
 }
 
 /** Why a disk's source cannot be opened as QEMU would (the message says what and why, not which disk). */
@@ -47,13 +49,13 @@ export interface ViewContext {
  */
 export function viewOf(src: StorageSource, ctx: ViewContext): DiskView {
   const format = checkFormat(ctx.format, ctx.table);
-  const { node, path, local, held } = imageNode(src, format, ctx);
-  return { path, format, node, local, held };
+  const { node, path, local, held, network } = imageNode(src, format, ctx);
+  return { path, format, node, local, held, network };
 }
 
 /** The view of a local image file (a backup copy) of `format`, alone (no backing file). */
 export function fileView(path: string, format: ImageFormat, table: ExportTable): DiskView {
-  return { path, format, node: { driver: format, file: { driver: table.qemuSources.local.file, filename: path }, backing: null }, local: true, held: true };
+  return { path, format, node: { driver: format, file: { driver: table.qemuSources.local.file, filename: path }, backing: null }, local: true, held: true, network: false };
 }
 
 /**
@@ -73,16 +75,19 @@ function checkFormat(format: string | undefined, table: ExportTable): ImageForma
 }
 
 /** The format node of one image of the chain, recursively. */
-function imageNode(src: StorageSource, format: ImageFormat, ctx: ViewContext): { node: BlockNode; path: string; local: boolean; held: boolean } {
+function imageNode(src: StorageSource, format: ImageFormat, ctx: ViewContext): { node: BlockNode; path: string; local: boolean; held: boolean; network: boolean } {
   if (src.auth) throw new SourceProblem('it needs the libvirt secret of its <auth>, which export does not read');
   if (src.encrypted) throw new SourceProblem('it is encrypted with a libvirt secret (<encryption>), which export does not read');
   const proto = protocolNode(src, ctx);
   const file = src.slice ? { driver: 'raw', offset: src.slice.offset, size: src.slice.size, file: proto.node } : proto.node;
   const node: Record<string, unknown> = { driver: format, file };
+  let network = !proto.local;
   if ((ctx.table.qemuSources.backingFormats as readonly string[]).includes(format) && src.backing !== undefined) {
-    node['backing'] = src.backing === null ? null : imageNode(src.backing, checkFormat(src.backing.format, ctx.table), ctx).node;
+    const backing = src.backing === null ? null : imageNode(src.backing, checkFormat(src.backing.format, ctx.table), ctx);
+    node['backing'] = backing?.node ?? null;
+    network ||= backing?.network ?? false;
   }
-  return { node, path: proto.path, local: proto.local && !src.slice, held: proto.local };
+  return { node, path: proto.path, local: proto.local && !src.slice, held: proto.local, network };
 }
 
 /** The protocol node of a source: the file or block device, or the network driver's options. */

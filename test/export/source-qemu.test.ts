@@ -30,7 +30,7 @@ describe('a disk as QEMU opens it', () => {
       file: { driver: 'file', filename: '/i/top.qcow2' },
       backing: { driver: 'qcow2', file: { driver: 'file', filename: '/i/mid.qcow2' }, backing: { driver: 'raw', file: { driver: 'host_device', filename: '/dev/vg/base' } } },
     });
-    assert.deepEqual([chain.path, chain.format, chain.local, chain.held], ['/i/top.qcow2', 'qcow2', true, true]);
+    assert.deepEqual([chain.path, chain.format, chain.local, chain.held, chain.network], ['/i/top.qcow2', 'qcow2', true, true, false]);
     assert.equal(viewFilename(chain, table, { top: true }), 'json:{"file":{"driver":"file","filename":"/i/top.qcow2"},"backing":null}', 'qemu-img info gets the top alone');
     assert.match(viewFilename(chain, table), /^json:\{"file":.*"backing":\{"driver":"qcow2"/, 'qemu-img map gets the chain, the top format by -f');
     const own = view(`<disk type='file'><source file='/i/top.qcow2'/><target dev='vda'/></disk>`);
@@ -46,7 +46,9 @@ describe('a disk as QEMU opens it', () => {
     assert.deepEqual(view(`<disk type='volume'><source pool='pool' volume='vol'/><target dev='vda'/></disk>`, 'raw').node, { driver: 'raw', file: { driver: 'file', filename: '/dev/null' } }, '/dev/null is a character device: the file driver');
     const sliced = view(`<disk type='file'><source file='/i/a.img'><slices><slice type='storage' offset='1048576' size='4194304'/></slices></source><target dev='vda'/></disk>`, 'raw');
     assert.deepEqual(sliced.node, { driver: 'raw', file: { driver: 'raw', offset: 1048576, size: 4194304, file: { driver: 'file', filename: '/i/a.img' } } });
-    assert.deepEqual([sliced.local, sliced.held], [false, true], 'a slice is not read in place, but QEMU still locks the file');
+    assert.deepEqual([sliced.local, sliced.held, sliced.network], [false, true, false], 'a slice is not read in place, but QEMU still locks the file');
+    const remoteBase = view(`<disk type='file'><source file='/i/top.qcow2'/><backingStore type='network'><format type='raw'/><source protocol='nbd' name='base'><host name='127.0.0.1'/></source></backingStore><target dev='vda'/></disk>`);
+    assert.deepEqual([remoteBase.local, remoteBase.held, remoteBase.network], [true, true, true], 'a network backing file makes the chain a network one');
   });
 
   const protocols: [string, string, Record<string, unknown>][] = [
@@ -63,7 +65,7 @@ describe('a disk as QEMU opens it', () => {
     it(`opens ${what} with the options libvirt gives QEMU, which QEMU's option schema accepts`, async () => {
       const v = view(disk, 'raw');
       assert.deepEqual(v.node, { driver: 'raw', file: expected });
-      assert.deepEqual([v.local, v.held], [false, false]);
+      assert.deepEqual([v.local, v.held, v.network], [false, false, true]);
       // qemu-storage-daemon checks the options against QEMU's schema before it loads the driver
       // (most are modules: qemu-block-extra) or connects (to nothing: every host is loopback or a test address).
       const r = await execa('qemu-storage-daemon', ['--blockdev', JSON.stringify({ ...v.node, 'node-name': 'view', 'read-only': true })], { reject: false, timeout: 20_000 });
