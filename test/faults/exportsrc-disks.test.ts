@@ -1,14 +1,15 @@
 // Export reads exactly what the guest sees (issue 9 item 4): a qcow2 overlay over a backing file
 // with distinct data (the image's own backing file, and a <backingStore> chain in the domain XML
 // that differs from it), a block device (a loop device), and NBD network disks (TCP and a Unix
-// socket), each exported as VMDK, qcow2 and raw and compared with `qemu-img compare` to the disk
-// as QEMU opens it. Before: qcow2/raw exports of an overlay held zeros where the backing file has
+// socket; also running, through the backup job), each exported as VMDK, qcow2 and raw and
+// compared with `qemu-img compare` to the disk as QEMU opens it. Before: qcow2/raw exports of an overlay held zeros where the backing file has
 // data, a block device failed ('file' driver), network disks were left out with a warning.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TEST_URI } from '../libvirt/harness.js';
 import { assertNothingLeft, assertUnchanged, compareToGuest, defineWithDisks, diskXml, exportedDisks, fingerprints, freePort, openScratch, runCli, startNbdServer, type Scratch } from './exportsrc-kit.js';
 
 const FORMATS = [
@@ -98,13 +99,26 @@ describe('export reads each disk as the guest sees it', () => {
     }
     const port = await freePort();
     const socket = join(s.dir, 'nbd.sock');
-    const stops = [await startNbdServer(tcpImage, { port }, 'tcpdisk'), await startNbdServer(unixImage, { socket }, 'unixdisk')];
+    // Writable servers: the domain is also started, and QEMU opens its disks read-write.
+    const stops = [await startNbdServer(tcpImage, { port }, 'tcpdisk', { readOnly: false }), await startNbdServer(unixImage, { socket }, 'unixdisk', { readOnly: false })];
     try {
       const disks =
         diskXml('network', 'raw', 'vda', `<source protocol='nbd' name='tcpdisk'><host name='127.0.0.1' port='${port}'/></source>`) +
         diskXml('network', 'raw', 'vdb', `<source protocol='nbd' name='unixdisk'><host transport='unix' socket='${socket}'/></source>`);
       const name = await defineWithDisks(s, 'xs-nbd', disks);
       await exportAndCompare(s, name, [{ image: tcpImage, format: 'raw' }, { image: unixImage, format: 'raw' }], [tcpImage, unixImage]);
+      // Running, the domain's network disks go through the backup job like any other disk.
+      await execa('virsh', ['-c', TEST_URI, 'start', name]);
+      const output = join(s.dir, `${name}-live.ova`);
+      const live = await runCli(s, ['export', name, '-o', output]);
+      await execa('virsh', ['-c', TEST_URI, 'destroy', name]);
+      assert.equal(live.code, 0, live.stderr);
+      assert.match(live.stdout, /\(running: point-in-time copy\)/);
+      const copies = await exportedDisks(output, 'vmdk');
+      assert.equal(copies.length, 2);
+      await compareToGuest(tcpImage, 'raw', copies[0]!, 'vmdk');
+      await compareToGuest(unixImage, 'raw', copies[1]!, 'vmdk');
+      await assertNothingLeft(s, output, { kept: true });
     } finally {
       for (const stop of stops) await stop();
     }

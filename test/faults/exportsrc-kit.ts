@@ -126,6 +126,8 @@ export async function startNbdServer(image: string, listen: { port: number } | {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`qemu-nbd did not start: ${String((await child).stderr)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  // A started domain's QEMU (another user) connects to the socket too.
+  if ('socket' in listen) await chmod(listen.socket, 0o666);
   return async () => {
     child.kill('SIGTERM');
     await child;
