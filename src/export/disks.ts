@@ -147,7 +147,7 @@ export async function serveSources(drives: readonly DriveSource[], opts: { table
 function hostSource(view: DiskView, served: ServedView, table: ExportTable): HostSource {
   const filename = viewFilename(view, table);
   const image: ImageSource = { path: view.path, offset: 0, size: 0, wholeFile: true, label: `"${view.path}"`, ...(view.network ? { format: 'raw', filename: served.filename } : { format: view.format, filename }) };
-  return { ...view, served: { socket: served.socket, filename: served.filename }, image, filename };
+  return { ...view, held: view.held && served.locks, served: { socket: served.socket, filename: served.filename }, image, filename };
 }
 
 /** How the package files are named and written: the domain name made safe, and the format of hard disks. */

@@ -29,19 +29,21 @@ export interface ServedView {
   readonly socket: string;
   /** The json: pseudo-filename qemu-img opens with `-f raw` to read the guest bytes over NBD. */
   readonly filename: string;
+  /** QEMU's image locks keep writers out (false on a QEMU without the copy-before-write filter). */
+  readonly locks: boolean;
   /** Stops qemu-storage-daemon (releasing the locks) and removes the socket directory. Safe to call twice. */
   close(): Promise<void>;
 }
 
-/** The qemu-storage-daemon arguments serving `view` at `socket`, writing `pidFile` once everything is open. */
-export function daemonArgs(view: DiskView, socket: string, pidFile: string): string[] {
+/** The qemu-storage-daemon arguments serving `view` at `socket` (on the locking filter if `hold`), writing `pidFile` once everything is open. */
+export function daemonArgs(view: DiskView, socket: string, pidFile: string, hold = true): string[] {
   const json = (o: object): string => JSON.stringify(o);
+  const filter = ['--blockdev', json({ driver: 'null-co', 'node-name': 'sink', size: 0 }), '--blockdev', json({ driver: 'copy-before-write', 'node-name': 'hold', file: 'view', target: 'sink' })];
   return [
     '--blockdev', json({ ...view.node, 'node-name': 'view', 'read-only': true }),
-    '--blockdev', json({ driver: 'null-co', 'node-name': 'sink', size: 0 }),
-    '--blockdev', json({ driver: 'copy-before-write', 'node-name': 'hold', file: 'view', target: 'sink' }),
+    ...(hold ? filter : []),
     '--nbd-server', json({ addr: { type: 'unix', path: socket } }),
-    '--export', json({ type: 'nbd', id: 'guest', 'node-name': 'hold', name: '', writable: false }),
+    '--export', json({ type: 'nbd', id: 'guest', 'node-name': hold ? 'hold' : 'view', name: '', writable: false }),
     '--pidfile', pidFile,
   ];
 }
@@ -83,17 +85,26 @@ export function daemonMessage(stderr: string): string {
 
 /**
  * Opens `view` in a qemu-storage-daemon and serves it read-only over NBD on a Unix socket in a
- * fresh private directory, holding QEMU's image locks (no other writer) until close().
+ * fresh private directory, holding QEMU's image locks (no other writer) until close(); on a
+ * QEMU older than 6.2 (no copy-before-write filter) without them (`locks` false).
  * @throws SourceProblem when QEMU cannot open the disk (its message), or the image is in use by
  *   a writer (a running domain); ToolError when qemu-storage-daemon is missing or does not start
  *   in time; the signal's reason when aborted (the daemon is stopped).
  */
 export async function serveView(view: DiskView, signal?: AbortSignal): Promise<ServedView> {
+  return startDaemon(view, true, signal).catch((err: unknown) => {
+    if (err instanceof SourceProblem && /Unknown driver 'copy-before-write'/.test(err.message)) return startDaemon(view, false, signal);
+    throw err;
+  });
+}
+
+/** serveView, on the locking filter or not (`hold`). */
+async function startDaemon(view: DiskView, hold: boolean, signal?: AbortSignal): Promise<ServedView> {
   // A Unix socket path holds at most 107 bytes: fall back to /tmp under a long $TMPDIR.
   const dir = await mkdtemp(join(tmpdir().length > 70 ? '/tmp' : tmpdir(), 'virt-ovf-disk-'));
   const socket = join(dir, 'nbd.sock');
   const pidFile = join(dir, 'pid');
-  const args = daemonArgs(view, socket, pidFile);
+  const args = daemonArgs(view, socket, pidFile, hold);
   const [file, argv] = diesWithUs(QSD, args);
   const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -133,6 +144,7 @@ export async function serveView(view: DiskView, signal?: AbortSignal): Promise<S
   let closed: Promise<void> | undefined;
   return {
     socket,
+    locks: hold,
     filename: `json:${JSON.stringify({ file: { driver: 'nbd', server: { type: 'unix', path: socket }, export: '' } })}`,
     close: () => (closed ??= close()),
   };
