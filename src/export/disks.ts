@@ -85,7 +85,8 @@ export function resolveSources(conn: Connection, domain: DomainDescription, sour
       return { disk, view: viewOf(src, { table, format, volumePath: (pool, volume) => volumePath(conn, pool, volume) }) };
     } catch (err) {
       if (!(err instanceof SourceProblem)) throw err;
-      return { disk, problem: `${describeDisk(disk, src.path ?? (src.protocol ? `${src.protocol} ${src.name ?? ''}`.trim() : src.volume))}: ${err.message}` };
+      const where = src.path ?? (src.protocol !== undefined ? `${src.protocol} ${src.name ?? ''}`.trim() : src.volume !== undefined ? `${src.pool}/${src.volume}` : undefined);
+      return { disk, problem: `${describeDisk(disk, where)}: ${err.message}` };
     }
   });
 }
