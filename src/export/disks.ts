@@ -1,5 +1,6 @@
 // One record per domain drive for export: the disk as the guest sees it (source-qemu.ts), served
 // for the whole export (source-server.ts), and the package file it becomes.
+import { stat } from 'node:fs/promises';
 import type { DomainDescription, DomainDisk } from '../domain/model.js';
 import { LibvirtSetupError } from '../errors.js';
 import { volumePath, type Connection } from '../libvirt/index.js';
@@ -103,7 +104,8 @@ export interface ServedDrives {
  * refusal to open it) is refused, or with `lax` reported as a warning: a hard disk is left out,
  * a CD-ROM drive kept without its medium. `verify` runs before that (a domain started meanwhile
  * explains an image in use better than the lock error does).
- * @throws LibvirtSetupError (option `lax`) naming the first disk that cannot be read; ToolError
+ * @throws LibvirtSetupError (option `lax`) naming the first disk that cannot be read; the
+ *   stat(2) error of a local image that is missing or inaccessible (unless lax); ToolError
  *   when qemu-storage-daemon is missing; whatever `verify` throws; the signal's reason.
  */
 export async function serveSources(drives: readonly DriveSource[], opts: { table: ExportTable; lax: boolean; reporter: Reporter; signal: AbortSignal; verify?: () => void }): Promise<ServedDrives> {
@@ -116,7 +118,11 @@ export async function serveSources(drives: readonly DriveSource[], opts: { table
         out.push(d.problem ? { disk: d.disk, problem: d.problem } : { disk: d.disk });
         continue;
       }
-      const served = await serveView(d.view, opts.signal).catch((err: unknown) => {
+      // A local image that is not there (or not accessible) is the OS error itself, which the
+      // CLI explains with the path and how to fix the domain; lax leaves the disk out.
+      const gone = d.view.held ? await stat(d.view.path).then(() => undefined, (err: NodeJS.ErrnoException) => err) : undefined;
+      if (gone && !opts.lax) throw gone;
+      const served = gone ? `${describeDisk(d.disk, d.view.path)}: cannot open it: ${gone.code === 'ENOENT' ? 'it does not exist' : gone.message}` : await serveView(d.view, opts.signal).catch((err: unknown) => {
         if (err instanceof SourceProblem) return `${describeDisk(d.disk, d.view!.path)}: ${err.message}`;
         throw err;
       });

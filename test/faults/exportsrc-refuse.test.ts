@@ -1,7 +1,7 @@
 // A disk export cannot read as the guest sees it is refused, naming the disk, unless --lax leaves
-// it out with a warning (issue 9 item 4): a network disk of a protocol QEMU cannot open here, a
-// source file that does not exist, a CD-ROM medium that is gone. Before: a network disk was left
-// out with only a warning, whatever the flags.
+// it out with a warning (issue 9 item 4): a network protocol export does not open, a file not in
+// its declared format, a server that is not there, a disk file that is gone, a CD-ROM medium that
+// cannot be read. Before: a network disk was left out with only a warning, whatever the flags.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
@@ -24,12 +24,12 @@ describe('a disk that cannot be read', () => {
 
   const cases = [
     { what: 'a network protocol export does not open (sheepdog, gone from QEMU)', disk: `<source protocol='sheepdog' name='img'><host name='127.0.0.1' port='7000'/></source>`, type: 'network', said: /disk vdb \(sheepdog img\): network protocol "sheepdog" is not one export opens/ },
-    { what: 'a file that does not exist', disk: `<source file='/nonexistent-virt-ovf/missing.qcow2'/>`, type: 'file', said: /disk vdb \(\/nonexistent-virt-ovf\/missing\.qcow2\): QEMU cannot open it: .*No such file or directory/ },
+    { what: 'a file that is not in the format its <driver type> says', disk: `<source file='@GOOD@'/>`, type: 'file', said: /disk vdb \(\/.*\/good\.raw\): QEMU cannot open it: Image is not in qcow2 format/ },
     { what: 'a network disk whose server is not there', disk: `<source protocol='nbd' name='gone'><host name='127.0.0.1' port='1'/></source>`, type: 'network', said: /disk vdb \(nbd:\/\/127\.0\.0\.1:1\/gone\): QEMU cannot open it: .*Connection refused/ },
   ];
   for (const c of cases) {
     it(`${c.what}: exit 4 naming the disk and --lax, nothing written; with --lax left out with a warning`, async () => {
-      const disks = diskXml('file', 'raw', 'vda', `<source file='${good}'/>`) + diskXml(c.type, c.type === 'file' ? 'qcow2' : 'raw', 'vdb', c.disk);
+      const disks = diskXml('file', 'raw', 'vda', `<source file='${good}'/>`) + diskXml(c.type, c.type === 'file' ? 'qcow2' : 'raw', 'vdb', c.disk.replace('@GOOD@', good));
       const name = await defineWithDisks(s, 'xs-refuse', disks);
       const before = await fingerprints([good]);
       const output = join(s.dir, `${name}.ova`);
@@ -50,13 +50,29 @@ describe('a disk that cannot be read', () => {
     });
   }
 
-  it('a CD-ROM whose medium is gone: refused, or with --lax exported as an empty drive', async () => {
-    const disks = diskXml('file', 'raw', 'vda', `<source file='${good}'/>`) + diskXml('file', 'raw', 'hdc', `<source file='/nonexistent-virt-ovf/gone.iso'/>`, 'cdrom');
+  it('a disk file that is gone: with --lax left out with a warning (without, the OS error names it)', async () => {
+    const disks = diskXml('file', 'raw', 'vda', `<source file='${good}'/>`) + diskXml('file', 'raw', 'vdb', `<source file='/nonexistent-virt-ovf/gone.raw'/>`);
+    const name = await defineWithDisks(s, 'xs-gone', disks);
+    const output = join(s.dir, `${name}.ova`);
+    const refused = await runCli(s, ['export', name, '-o', output]);
+    assert.notEqual(refused.code, 0, refused.stderr);
+    assert.match(refused.stderr, /\/nonexistent-virt-ovf\/gone\.raw/);
+    await assertNothingLeft(s, output);
+    const lax = await runCli(s, ['export', name, '-o', output, '--lax']);
+    assert.equal(lax.code, 0, lax.stderr);
+    assert.match(lax.stderr, /warning: disk vdb \(\/nonexistent-virt-ovf\/gone\.raw\): cannot open it: it does not exist; left out of the OVF/);
+    assert.equal((await exportedDisks(output, 'vmdk')).length, 1);
+    await assertNothingLeft(s, output, { kept: true });
+  });
+
+  it('a CD-ROM whose medium cannot be read: refused, or with --lax exported as an empty drive', async () => {
+    const medium = `<source protocol='nbd' name='media'><host name='127.0.0.1' port='1'/></source>`;
+    const disks = diskXml('file', 'raw', 'vda', `<source file='${good}'/>`) + diskXml('network', 'raw', 'hdc', medium, 'cdrom');
     const name = await defineWithDisks(s, 'xs-cdrom', disks);
     const output = join(s.dir, `${name}.ova`);
     const refused = await runCli(s, ['export', name, '-o', output]);
     assert.equal(refused.code, 4, refused.stderr);
-    assert.match(refused.stderr, /cdrom hdc \(\/nonexistent-virt-ovf\/gone\.iso\): QEMU cannot open it/);
+    assert.match(refused.stderr, /cdrom hdc \(nbd:\/\/127\.0\.0\.1:1\/media\): QEMU cannot open it: .*Connection refused/);
     await assertNothingLeft(s, output);
     const lax = await runCli(s, ['export', name, '-o', output, '--lax']);
     assert.equal(lax.code, 0, lax.stderr);
