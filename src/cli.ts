@@ -122,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
         overlay,
         'Mapping profile whose tables are read in reverse',
       )
-        .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps (with a warning) instead of failing' })
+        .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps, or one that cannot be read as the guest sees it (with a warning), instead of failing' })
         .option('force', { type: 'boolean', default: false, describe: "Replace existing output files (ovftool's --overwrite); a disk of any domain or a volume of any pool is never replaced" }),
     )
     .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>

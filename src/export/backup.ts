@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { create } from 'xmlbuilder2';
 import { LibvirtSetupError } from '../errors.js';
 import type { Domain } from '../libvirt/index.js';
+import type { ExportTable } from '../mapping/schema/export.js';
 import type { Reporter } from '../report.js';
 import { serializeXml } from '../xml/write.js';
 import type { DriveSource } from './disks.js';
+import { fileView } from './source-qemu.js';
 
 /**
  * A directory for backup copies that QEMU (running as libvirt-qemu) can write into: under
@@ -23,23 +25,25 @@ export async function backupDirectory(): Promise<string> {
 const JOB_COMPLETED = 3;
 
 /**
- * Copies the hard disks among `drives` (of the running `domain`, those with a source) to qcow2
- * files in `dir` (see backupDirectory) with virDomainBackupBegin in push mode: the copy is
- * consistent as of the job's start and the guest keeps running. Waits for the job, reporting
- * progress; aborts it on `signal`.
- * @returns `drives` with each copied disk's source replaced by its copy (qcow2). Temporary
- *   space: each copy holds the disk's allocated data.
+ * Copies the hard disks among `drives` (of the running `domain`, every one that is carried:
+ * with a view, or with a problem that only reading it ourselves has, since QEMU already has it
+ * open: a network protocol or a secret export does not handle) to qcow2 files in `dir` (see
+ * backupDirectory) with virDomainBackupBegin in push mode: the copy is consistent as of the
+ * job's start and the guest keeps running. Waits for the job, reporting progress; aborts it on
+ * `signal`.
+ * @returns `drives` with each copied disk's view replaced by its copy's (qcow2, `table`'s file
+ *   driver). Temporary space: each copy holds the disk's allocated data.
  * @throws LibvirtSetupError when the job fails or is cancelled; LibvirtError when libvirt refuses it.
  */
-export async function backupDisks(domain: Domain, drives: readonly DriveSource[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
-  const copies = (d: DriveSource): boolean => d.source !== undefined && d.disk.device === 'disk';
-  const copyOf = (d: DriveSource): DriveSource => ({ disk: d.disk, source: { path: join(dir, `${d.disk.dev}.qcow2`), format: 'qcow2' } });
+export async function backupDisks(domain: Domain, drives: readonly DriveSource[], dir: string, table: ExportTable, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
+  const copies = (d: DriveSource): boolean => (d.view !== undefined || d.problem !== undefined) && d.disk.device === 'disk';
+  const copyOf = (d: DriveSource): DriveSource => ({ disk: d.disk, view: fileView(join(dir, `${d.disk.dev}.qcow2`), 'qcow2', table) });
   const copied = drives.map((d) => (copies(d) ? copyOf(d) : d));
   const disks = copied.filter(copies);
   if (disks.length === 0) return copied;
   const doc = create().ele('domainbackup', { mode: 'push' }).ele('disks');
-  for (const { disk, source } of disks) {
-    const path = source!.path;
+  for (const { disk, view } of disks) {
+    const path = view!.path;
     const el = doc.ele('disk', { name: disk.dev, backup: 'yes', type: 'file' });
     el.ele('driver', { type: 'qcow2' });
     el.ele('target', { file: path });

@@ -1,4 +1,5 @@
-// One record per domain drive for export: where its bytes are on the host, and the package file they become.
+// One record per domain drive for export: the disk as the guest sees it (source-qemu.ts), served
+// for the whole export (source-server.ts), and the package file it becomes.
 import { stat } from 'node:fs/promises';
 import type { DomainDescription, DomainDisk } from '../domain/model.js';
 import { LibvirtSetupError } from '../errors.js';
@@ -6,19 +7,40 @@ import { volumePath, type Connection } from '../libvirt/index.js';
 import { busRules } from '../mapping/export-layout.js';
 import type { DiskFile, DriveInput } from '../mapping/reverse.js';
 import type { ExportTable } from '../mapping/schema/export.js';
-import { imageInfo, type ImageFormat, type ImageInfo } from '../storage/qemu-img.js';
+import type { Reporter } from '../report.js';
+import { imageInfo, type ImageInfo, type ImageSource } from '../storage/qemu-img.js';
+import { SourceProblem, viewFilename, viewOf, type DiskView } from './source-qemu.js';
+import { serveView, type ServedView } from './source-server.js';
+import type { StorageSource } from './source-xml.js';
 import type { AdapterType } from './vmdk/index.js';
 
-/** Where a drive's bytes are read on the host. */
-export interface HostSource {
-  /** A file, a block device, a pool volume's path, or the backup copy of a running domain's disk. */
-  readonly path: string;
-  /** Its format, passed to qemu-img as -f (never probed): the <driver type>, raw for CD-ROM media. */
-  readonly format: ImageFormat;
+/** A drive's bytes as the guest sees them, served over NBD for the whole export. */
+export interface HostSource extends DiskView {
+  /** The NBD server holding the disk open (and QEMU's image locks) until the export ends. */
+  readonly served: Pick<ServedView, 'socket' | 'filename'>;
+  /**
+   * What qemu-img opens to read the guest bytes: the view itself when every image of its
+   * chain is local (qemu-img reads the files beside the daemon, faster than over NBD; both
+   * only read, so QEMU's locks let them), else the served disk, raw (one connection to a
+   * network server).
+   */
+  readonly image: ImageSource;
+  /** The view as a json: pseudo-filename for qemu-img with -f format (the VMDK writer maps it to read clusters in place). */
+  readonly filename: string;
 }
 
-/** A domain <disk> and, when its bytes are carried, where they are read (before the package file is planned). */
+/**
+ * A domain <disk> and, when its bytes are carried, how QEMU opens them (`view`), or why it
+ * cannot (`problem`, a sentence naming the disk); before the disk is served.
+ */
 export interface DriveSource {
+  readonly disk: DomainDisk;
+  readonly view?: DiskView;
+  readonly problem?: string;
+}
+
+/** A domain <disk> and, when its bytes are carried, the served source they are read from. */
+export interface ServedDrive {
   readonly disk: DomainDisk;
   readonly source?: HostSource;
 }
@@ -26,7 +48,7 @@ export interface DriveSource {
 /** The package file of an exported drive and everything writing it needs. Sizes in bytes. */
 export interface PackageImage extends DiskFile {
   readonly source: HostSource;
-  /** `qemu-img info` of a hard disk's source, asked once (the VMDK writer reuses it). */
+  /** `qemu-img info` of a hard disk (of its top image, or of the served bytes of a network disk), asked once (the VMDK writer reuses it). */
   readonly info?: ImageInfo;
   /** ddb.adapterType of a streamOptimized VMDK, from the bus (mappings/export.json). */
   readonly adapterType: AdapterType;
@@ -42,25 +64,97 @@ export interface ExportDisk extends DriveInput {
   readonly image?: PackageImage;
 }
 
+/** What names a disk in messages: device, dev and where its bytes are. */
+function describeDisk(disk: DomainDisk, where?: string): string {
+  return `${disk.device} ${disk.dev}${where ? ` (${where})` : ''}`;
+}
+
 /**
- * Where each domain <disk>'s bytes are on the host: the file, the block device, or the path of
- * the pool volume (looked up on `conn`). Devices other than export.json `sources.devices`
- * (floppies, LUNs) and disks without a readable source (network, empty CD-ROM) get none.
+ * How each domain <disk> is opened as QEMU opens it, from its storage source in the domain XML
+ * (`sources`, by target dev; source-xml.ts): the view (source-qemu.ts viewOf; a pool volume is
+ * looked up on `conn`), or the problem that keeps it from being read. Devices other than
+ * export.json `sources.devices` (floppies, LUNs) and CD-ROM drives without a medium get neither.
  * @returns one entry per domain disk, in domain order.
- * @throws LibvirtSetupError when a volume or its pool does not exist, or a <driver type> is not
- *   one qemu-img reads (export.json `sources.formats`).
  */
-export function resolveSources(conn: Connection, domain: DomainDescription, table: ExportTable): DriveSource[] {
+export function resolveSources(conn: Connection, domain: DomainDescription, sources: ReadonlyMap<string, StorageSource>, table: ExportTable): DriveSource[] {
   return domain.disks.map((disk) => {
-    const s = disk.source;
-    const carried = (table.sources.devices as readonly string[]).includes(disk.device);
-    const path = !carried ? undefined : s.type === 'file' ? s.path : s.type === 'block' ? s.dev : s.type === 'volume' ? volumePath(conn, s.pool, s.volume) : undefined;
-    if (carried && s.type === 'volume' && path === undefined) throw new LibvirtSetupError(`disk ${disk.dev}: volume "${s.volume}" not found in pool "${s.pool}"`);
-    if (path === undefined) return { disk };
+    if (!(table.sources.devices as readonly string[]).includes(disk.device)) return { disk };
+    const src = sources.get(disk.dev);
+    if (!src) return disk.device === 'cdrom' ? { disk } : { disk, problem: `${describeDisk(disk)}: it has no <source>` };
     const format = disk.device === 'cdrom' ? table.sources.cdromFormat : (disk.driverType ?? table.sources.driverTypeWhenAbsent);
-    if (!(table.sources.formats as readonly string[]).includes(format)) throw new LibvirtSetupError(`disk ${disk.dev}: driver type "${format}" cannot be read by qemu-img`);
-    return { disk, source: { path, format: format as ImageFormat } };
+    try {
+      return { disk, view: viewOf(src, { table, format, volumePath: (pool, volume) => volumePath(conn, pool, volume) }) };
+    } catch (err) {
+      if (!(err instanceof SourceProblem)) throw err;
+      const where = src.path ?? (src.protocol !== undefined ? `${src.protocol} ${src.name ?? ''}`.trim() : src.volume !== undefined ? `${src.pool}/${src.volume}` : undefined);
+      return { disk, problem: `${describeDisk(disk, where)}: ${err.message}` };
+    }
   });
+}
+
+/** The served drives and what stops their servers. */
+export interface ServedDrives {
+  readonly drives: ServedDrive[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves every drive's view (source-server.ts: one qemu-storage-daemon each, holding QEMU's
+ * image locks) until close(). Then each drive that cannot be read (its problem, or QEMU's
+ * refusal to open it) is refused, or with `lax` reported as a warning: a hard disk is left out,
+ * a CD-ROM drive kept without its medium. `verify` runs before that (a domain started meanwhile
+ * explains an image in use better than the lock error does).
+ * @throws LibvirtSetupError (option `lax`) naming the first disk that cannot be read; the
+ *   stat(2) error of a local image that is missing or inaccessible (unless lax); ToolError
+ *   when qemu-storage-daemon is missing; whatever `verify` throws; the signal's reason.
+ */
+export async function serveSources(drives: readonly DriveSource[], opts: { table: ExportTable; lax: boolean; reporter: Reporter; signal: AbortSignal; verify?: () => void }): Promise<ServedDrives> {
+  const servers: ServedView[] = [];
+  const close = async (): Promise<void> => void (await Promise.all(servers.map((s) => s.close())));
+  try {
+    const out: (ServedDrive & { problem?: string })[] = [];
+    for (const d of drives) {
+      if (!d.view) {
+        out.push(d.problem ? { disk: d.disk, problem: d.problem } : { disk: d.disk });
+        continue;
+      }
+      // A local image that is not there (or not accessible) is the OS error itself, which the
+      // CLI explains with the path and how to fix the domain; lax leaves the disk out.
+      const gone = d.view.held ? await stat(d.view.path).then(() => undefined, (err: NodeJS.ErrnoException) => err) : undefined;
+      if (gone && !opts.lax) throw gone;
+      const served = gone ? `${describeDisk(d.disk, d.view.path)}: cannot open it: ${gone.code === 'ENOENT' ? 'it does not exist' : gone.message}` : await serveView(d.view, opts.signal).catch((err: unknown) => {
+        if (err instanceof SourceProblem) return `${describeDisk(d.disk, d.view!.path)}: ${err.message}`;
+        throw err;
+      });
+      if (typeof served === 'string') {
+        out.push({ disk: d.disk, problem: served });
+        continue;
+      }
+      servers.push(served);
+      out.push({ disk: d.disk, source: hostSource(d.view, served, opts.table) });
+    }
+    opts.verify?.();
+    const kept: ServedDrive[] = [];
+    for (const d of out) {
+      if (d.problem === undefined) kept.push(d);
+      else if (!opts.lax) throw new LibvirtSetupError(`${d.problem}; it cannot be exported as the guest sees it; choose to leave it out`, { option: 'lax' });
+      else {
+        opts.reporter.emit({ kind: 'warning', message: `${d.problem}; ${d.disk.device === 'cdrom' ? 'the drive is exported without its medium' : 'left out of the OVF'}` });
+        if (d.disk.device === 'cdrom') kept.push({ disk: d.disk });
+      }
+    }
+    return { drives: kept, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** The served source of `view`. */
+function hostSource(view: DiskView, served: ServedView, table: ExportTable): HostSource {
+  const filename = viewFilename(view, table);
+  const image: ImageSource = { path: view.path, offset: 0, size: 0, wholeFile: true, label: `"${view.path}"`, ...(view.network ? { format: 'raw', filename: served.filename } : { format: view.format, filename }) };
+  return { ...view, held: view.held && served.locks, served: { socket: served.socket, filename: served.filename }, image, filename };
 }
 
 /** How the package files are named and written: the domain name made safe, and the format of hard disks. */
@@ -72,11 +166,11 @@ export interface DrivePlan {
 /**
  * Builds the export record of each drive: for each one with a source, its href (export.json
  * `fileNames`, numbered in the order of the drives carried), format in the package (CD-ROM
- * media stay raw ISO files), virtual size (`qemu-img info` of a hard disk, asked once; the
- * file size of a medium) and VMDK adapter type.
- * @throws ToolError when qemu-img cannot read a hard disk; errors of stat(2).
+ * media stay raw ISO files), virtual size (`qemu-img info`, asked once: of the top image, or
+ * of the served bytes of a network disk) and VMDK adapter type.
+ * @throws ToolError when qemu-img cannot read a disk.
  */
-export async function describeDrives(sources: readonly DriveSource[], plan: DrivePlan, table: ExportTable, signal: AbortSignal): Promise<ExportDisk[]> {
+export async function describeDrives(sources: readonly ServedDrive[], plan: DrivePlan, table: ExportTable, signal: AbortSignal): Promise<ExportDisk[]> {
   const names = table.fileNames;
   const out: ExportDisk[] = [];
   let n = 0;
@@ -87,12 +181,12 @@ export async function describeDrives(sources: readonly DriveSource[], plan: Driv
     }
     n++;
     const cdrom = disk.device === 'cdrom';
-    const size = (await stat(source.path)).size;
-    const info = cdrom ? undefined : await imageInfo({ path: source.path, offset: 0, size, format: source.format, wholeFile: true, label: `"${source.path}"` }, { signal });
+    const top: ImageSource = { ...source.image, format: source.format, filename: viewFilename(source, table, { top: true }) };
+    const info = await imageInfo(source.network ? source.image : top, { signal });
     const format = cdrom ? table.sources.cdromFormat : plan.diskFormat;
     const ext = cdrom ? names.extensions.cdrom : names.extensions[format as 'vmdk' | 'qcow2' | 'raw'];
     const href = (cdrom ? names.cdrom : names.disk).replaceAll('{name}', plan.name).replaceAll('{n}', String(n)).replaceAll('{ext}', ext);
-    const image: PackageImage = { href, format: format as 'vmdk' | 'qcow2' | 'raw', capacityBytes: info?.virtualSizeBytes ?? size, source, ...(info ? { info } : {}), adapterType: busRules(table, disk.bus).vmdkAdapterType };
+    const image: PackageImage = { href, format: format as 'vmdk' | 'qcow2' | 'raw', capacityBytes: info.virtualSizeBytes, source, ...(cdrom ? {} : { info }), adapterType: busRules(table, disk.bus).vmdkAdapterType };
     out.push({ disk, image });
   }
   return out;

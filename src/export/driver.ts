@@ -13,11 +13,13 @@ import { environmentCdrom } from '../mapping/reverse-system.js';
 import { safeName } from '../naming.js';
 import type { Reporter } from '../report.js';
 import { backupDirectory, backupDisks } from './backup.js';
-import { describeDrives, resolveSources, type DriveSource, type ExportDisk } from './disks.js';
+import { describeDrives, resolveSources, serveSources, type DriveSource, type ExportDisk, type ServedDrive, type ServedDrives } from './disks.js';
 import type { ExportResult, ResolvedExportOptions } from './types.js';
 import { OutputGuard } from './output.js';
 import { packageLayout, writePackage } from './package.js';
 import { certificateSize } from './sign.js';
+import { StoppedDomainGuard, StoppedDomainWatch } from './source-watch.js';
+import { readStorageSources } from './source-xml.js';
 
 /**
  * Runs an export with resolved options (see index.ts exportDomain): one function and one
@@ -25,39 +27,51 @@ import { certificateSize } from './sign.js';
  * are removed whatever happens. The output's paths known from the domain's name (the OVA; the
  * descriptor, manifest and certificate of a directory) are checked by the output guard
  * (output.ts) before any disk is read, every path again before anything is written.
+ * Each disk is read as the guest sees it, served by one qemu-storage-daemon for the whole
+ * export (disks.ts serveSources); a stopped domain is watched (source-watch.ts): its disks'
+ * image locks are held, and if it starts all the same the export fails and writes nothing.
  */
 export async function driveExport(opts: ResolvedExportOptions, reporter: Reporter, signal: AbortSignal): Promise<ExportResult> {
   const mappings = checkUsage(opts);
   const conn = Connection.open(opts.connect);
   let domain: Domain | null = null;
+  let watch: StoppedDomainWatch | undefined;
   try {
     domain = openDomain(conn, opts.domain);
-    const desc = await readDefinition(domain, mappings);
+    const { xml, desc } = await readDefinition(domain, mappings);
     const live = domain.isActive();
     const name = safeName(desc.name);
-    const guard = new OutputGuard(conn, opts.force);
+    if (!live) watch = new StoppedDomainWatch(domain, desc.name, signal);
+    const guard = watch ? new StoppedDomainGuard(conn, opts.force, watch) : new OutputGuard(conn, opts.force);
     await guard.check((await packageLayout(opts, name, [])).paths);
     reporter.emit({ kind: 'stage', message: `Exporting ${live ? 'running' : 'stopped'} domain ${desc.name}: ${desc.vcpus} vCPU, ${desc.memoryBytes / 2 ** 20} MiB, ${desc.disks.length} drive(s), ${desc.interfaces.length} NIC(s)` });
     const workDir = await mkdtemp(join(outputParent(opts.output), `.virt-ovf-export-`));
     let backupDir: string | undefined;
+    let served: ServedDrives | undefined;
+    const run = watch?.signal ?? signal;
     try {
       // The ovf-env.xml CD-ROM import attached is no package file: re-import writes it again.
       const environment = environmentCdrom(desc);
-      let sources = resolveSources(conn, desc, mappings.export).map((s) => (s.disk === environment ? { disk: s.disk } : s));
+      let sources = resolveSources(conn, desc, readStorageSources(xml, mappings.domain.read.diskType), mappings.export).map((s) => (s.disk === environment ? { disk: s.disk } : s));
       if (live) {
         backupDir = await backupDirectory();
-        sources = await snapshot(domain, sources, backupDir, reporter, signal);
+        sources = await snapshot(domain, sources, backupDir, mappings, reporter, signal);
       }
-      const drives = await describe(sources, name, opts, mappings, reporter, signal);
+      const verify = watch ? { verify: watch.verify.bind(watch) } : {};
+      served = await serveSources(sources, { table: mappings.export, lax: opts.lax, reporter, signal: run, ...verify });
+      watch?.arm(served.drives.some((d) => d.source && !d.source.held && d.disk.device === 'disk' && !d.disk.readonly));
+      const drives = await describe(served.drives, name, opts, mappings, reporter, run);
       const reverse = mapToOvf(desc, drives, mappings, opts, reporter);
-      const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks: reverse.files, workDir, guard, reporter, signal });
+      const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks: reverse.files, workDir, guard, reporter, signal: run });
       reporter.emit({ kind: 'stage', message: `Finished: ${written.output}` });
       return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
     } finally {
+      await served?.close();
       await rm(workDir, { recursive: true, force: true });
       if (backupDir) await rm(backupDir, { recursive: true, force: true });
     }
   } finally {
+    watch?.stop();
     domain?.free();
     conn.close();
   }
@@ -92,18 +106,19 @@ function openDomain(conn: Connection, name: string): Domain {
   return domain;
 }
 
-/** The domain's inactive definition (virDomainGetXMLDesc with VIR_DOMAIN_XML_INACTIVE), parsed. */
-async function readDefinition(domain: Domain, mappings: Mappings): Promise<DomainDescription> {
-  return parseDomainXml(await domain.xml(VIR_DOMAIN_XML_INACTIVE), mappings.domain);
+/** The domain's inactive definition (virDomainGetXMLDesc with VIR_DOMAIN_XML_INACTIVE), as text and parsed. */
+async function readDefinition(domain: Domain, mappings: Mappings): Promise<{ xml: string; desc: DomainDescription }> {
+  const xml = await domain.xml(VIR_DOMAIN_XML_INACTIVE);
+  return { xml, desc: parseDomainXml(xml, mappings.domain) };
 }
 
 /** A running domain's hard disks copied by a backup job (backup.ts); the copies become their sources. */
-async function snapshot(domain: Domain, sources: readonly DriveSource[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
-  return backupDisks(domain, sources, dir, reporter, signal);
+async function snapshot(domain: Domain, sources: readonly DriveSource[], dir: string, mappings: Mappings, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
+  return backupDisks(domain, sources, dir, mappings.export, reporter, signal);
 }
 
 /** The export record of each drive (disks.ts describeDrives): href, format, virtual size, adapter. */
-async function describe(sources: readonly DriveSource[], name: string, opts: ResolvedExportOptions, mappings: Mappings, reporter: Reporter, signal: AbortSignal): Promise<ExportDisk[]> {
+async function describe(sources: readonly ServedDrive[], name: string, opts: ResolvedExportOptions, mappings: Mappings, reporter: Reporter, signal: AbortSignal): Promise<ExportDisk[]> {
   reporter.emit({ kind: 'stage', message: `Reading the images of ${sources.filter((s) => s.source).length} drive(s)` });
   return describeDrives(sources, { name, diskFormat: opts.diskFormat }, mappings.export, signal);
 }

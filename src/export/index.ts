@@ -8,14 +8,18 @@ export { EXPORT_DEFAULTS, type ExportOptions, type ExportResult, type ResolvedEx
 
 /**
  * Exports a libvirt domain as an OVA or an OVF directory (see driver.ts for the steps). A
- * stopped domain's disks are read where they live; a running one is copied first through a
- * push-mode backup job (the guest keeps running). The output appears only when complete; on
+ * stopped domain's disks are read as the guest sees them (backing chain, block devices,
+ * network disks), each served by a qemu-storage-daemon that holds QEMU's image locks until
+ * the end; a running one is copied first through a push-mode backup job (the guest keeps
+ * running). The output appears only when complete; on
  * failure or abort what was written is removed. An existing file is never replaced unless
  * `force`, and a file that a domain or pool holds never is (output.ts, protected.ts). No signal
  * handler is installed unless `handleSignals`.
  * @param reporter receives stages, progress and warnings (default: none printed).
  * @throws UsageError (with `option`) for bad options, before anything is opened, and for an
  *   existing output (option `force`) or one a domain or pool holds (option `output`);
+ *   LibvirtSetupError (option `lax`) naming a disk that cannot be read, or naming the domain
+ *   when it was started during the export;
  *   LibvirtSetupError/LibvirtError, MappingError, ToolError, PackageError as the step fails;
  *   InterruptedError or the signal's reason when aborted.
  */

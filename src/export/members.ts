@@ -63,10 +63,11 @@ export async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput
     return { populatedBytes: r.populatedBytes };
   }
   let path = source.path;
-  if (d.disk.device === 'disk' && !(format === 'raw' && source.format === 'raw')) {
-    // qcow2 (or raw from another format) needs qemu-img, which writes a seekable file.
+  if (!(source.local && source.format === 'raw' && format === 'raw')) {
+    // Only a local raw image is the guest's bytes as is; anything else (qcow2, a backing chain,
+    // a network disk, a byte range) is read as served (disks.ts) by qemu-img, which writes a seekable file.
     path = join(input.workDir, `convert-${href}`);
-    await convertImage({ src: { path: source.path, offset: 0, size: (await stat(source.path)).size, format: source.format, wholeFile: true, label: `"${source.path}"` }, target: path, targetFormat: format as 'qcow2' | 'raw', existingTarget: false, signal, onProgress: (pct) => progress(pct, 100) });
+    await convertImage({ src: source.image, target: path, targetFormat: format as 'qcow2' | 'raw', existingTarget: false, signal, onProgress: (pct) => progress(pct, 100) });
   }
   try {
     const total = (await stat(path)).size;

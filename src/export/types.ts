@@ -25,7 +25,10 @@ export interface ExportOptions {
   readonly profile?: 'faithful' | 'virtio' | (string & {});
   /** Directory of mapping tables overlaid on the built-in ones. */
   readonly mappingsDir?: string;
-  /** Leave out a disk on a bus no table maps (with a warning) instead of failing. @default false */
+  /**
+   * Leave out a disk on a bus no table maps, or a disk that cannot be read as the guest sees it
+   * (a CD-ROM drive is kept without its medium), with a warning, instead of failing. @default false
+   */
   readonly lax?: boolean;
   /**
    * Replace existing files at the output (the OVA, or the package's files inside the directory),

@@ -26,6 +26,8 @@ export interface ImageSource {
    * names it gives: qemu may open that backing chain (otherwise `backing: null` forbids any).
    */
   readonly followBacking?: boolean;
+  /** The json: pseudo-filename qemu opens instead of `path` (an exported disk as the guest sees it, src/export/source-qemu.ts). */
+  readonly filename?: string;
 }
 
 /** What `qemu-img info --output=json` says, sizes in bytes. */
@@ -48,6 +50,7 @@ const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
  * depth: checkImage refuses such images first); the format driver comes from `-f`.
  */
 export function sourceFilename(src: ImageSource): string {
+  if (src.filename !== undefined) return src.filename;
   const file = { driver: 'file', filename: src.path };
   if (src.wholeFile && src.followBacking) return `json:${JSON.stringify({ file })}`;
   if (src.wholeFile) return `json:${JSON.stringify({ backing: null, file })}`;
@@ -238,13 +241,14 @@ function parseMapLine(line: string): MapExtent | undefined {
 }
 
 /**
- * `qemu-img map --output=json -f FORMAT` on a local image (backing chain included), streamed:
+ * `qemu-img map --output=json -f FORMAT` on a local image (backing chain included), or on
+ * `opts.filename` (a json: pseudo-filename) instead of `path`, streamed:
  * extents are yielded as qemu-img prints them (one per line), so memory stays bounded however
  * fragmented the image is. Extents are contiguous and cover the whole virtual size, in order.
  * @throws ToolError when qemu-img fails; rejects with the signal's reason when aborted.
  */
-export async function* imageMap(path: string, format: ImageFormat, opts: { signal?: AbortSignal } = {}): AsyncGenerator<MapExtent> {
-  const args = ['map', '--output=json', '-f', format, localImageFilename(path)];
+export async function* imageMap(path: string, format: ImageFormat, opts: { signal?: AbortSignal; filename?: string } = {}): AsyncGenerator<MapExtent> {
+  const args = ['map', '--output=json', '-f', format, opts.filename ?? localImageFilename(path)];
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const child = execa(QEMU_IMG, args, {
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),

@@ -6,13 +6,21 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { imageInfo, type ImageFormat, type ImageInfo } from '../../storage/qemu-img.js';
 import type { Segment } from './batches.js';
-import { openNbdReader, type NbdReader } from './nbd-reader.js';
+import { connectNbdReader, openNbdReader, type NbdReader } from './nbd-reader.js';
+
+/** A disk served over NBD for the whole export (src/export/source-server.ts). */
+export interface ServedDisk {
+  /** Unix socket of the NBD server (default export). */
+  readonly socket: string;
+  /** json: pseudo-filename qemu-img opens with -f raw to read the served guest bytes. */
+  readonly filename: string;
+}
 
 /** Random access to the data ranges of a disk. */
 export interface GuestReader {
   /** Virtual size of the disk, in bytes. */
   readonly sizeBytes: number;
-  /** How the bytes were read so far, for reports: `raw file`, `qcow2 file`, `qemu-nbd`, or two joined by `+`. */
+  /** How the bytes were read so far, for reports: `raw file`, `qcow2 file`, `qemu-nbd` (or `NBD`: a served disk), or two joined by `+`. */
   readonly method: string;
   /**
    * Fills `target[0, length)` with the guest bytes from offset `base` (bytes): the ranges in
@@ -48,13 +56,19 @@ interface Run {
  * ranges, and every range of other formats, go through qemu-nbd (started on first need, with
  * the backing chain).
  * `known` is the image's `qemu-img info` when the caller already has it (not asked again).
+ * With `served`, NBD reads go to that server instead of a qemu-nbd of its own; unless
+ * `served.direct` (`path` is the top image, a local file or block device), nothing is read
+ * from `path` and every range comes over NBD (`known` then gives the size, else the server).
  * @throws ToolError when qemu-img cannot open the image; errors of open(2) on the file.
  */
-export async function openGuestReader(path: string, format: ImageFormat, signal?: AbortSignal, known?: ImageInfo): Promise<GuestReader> {
+export async function openGuestReader(path: string, format: ImageFormat, signal?: AbortSignal, known?: ImageInfo, served?: ServedDisk & { direct: boolean }): Promise<GuestReader> {
   let sizeBytes: number;
   let direct: (s: Segment) => number | undefined;
   let fh: FileHandle | undefined;
-  if (format === 'raw') {
+  if (served && !served.direct) {
+    sizeBytes = known?.virtualSizeBytes ?? (await imageInfo({ path, offset: 0, size: 0, format: 'raw', wholeFile: true, label: path, filename: served.filename }, signal ? { signal } : {})).virtualSizeBytes;
+    direct = () => undefined;
+  } else if (format === 'raw') {
     fh = await open(path, 'r');
     const st = await fh.stat().catch(async (err: unknown) => {
       await fh!.close();
@@ -103,8 +117,8 @@ export async function openGuestReader(path: string, format: ImageFormat, signal?
             used.add(fileMethod);
             return readFully(fh, target, at, r.end - r.start, r.host);
           }
-          used.add('qemu-nbd');
-          nbd ??= openNbdReader(path, format, signal);
+          used.add(served ? 'NBD' : 'qemu-nbd');
+          nbd ??= served ? connectNbdReader(served.socket, path) : openNbdReader(path, format, signal);
           return (await nbd).read(r.start, target.subarray(at, at + (r.end - r.start)), r.end - r.start);
         }),
       );

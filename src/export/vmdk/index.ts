@@ -9,7 +9,7 @@ import { grainBatches, type GrainBatch } from './batches.js';
 import { DeflatePool, type CompressedBatch } from './deflate-pool.js';
 import { collectEvery } from './gc.js';
 import { encodeLeadIn, GRAIN_BYTES, GRAIN_SECTORS, SECTOR, type AdapterType } from './format.js';
-import { openGuestReader, type GuestReader } from './guest-reader.js';
+import { openGuestReader, type GuestReader, type ServedDisk } from './guest-reader.js';
 import { StreamLayout } from './layout.js';
 
 export type { AdapterType } from './format.js';
@@ -22,6 +22,16 @@ export interface DiskSource {
   format: 'raw' | 'qcow2' | 'vmdk' | 'vpc' | 'vhdx' | 'vdi';
   /** `qemu-img info` of the image when the caller already has it (it is not asked again). */
   info?: ImageInfo;
+  /**
+   * The disk served over NBD for the whole export (src/export/source-server.ts): read there
+   * instead of through a qemu-nbd of the writer's own. `local` says `path` is the top image
+   * (a local file or block device) whose clusters may be read in place, located by
+   * `qemu-img map` on `filename` (the guest view, with -f format); otherwise the map and
+   * every byte come from the server.
+   */
+  served?: ServedDisk;
+  filename?: string;
+  local?: boolean;
 }
 
 /** Options of {@link writeStreamOptimized}. */
@@ -115,7 +125,9 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
   const { source, signal } = opts;
   signal?.throwIfAborted();
   const format: ImageFormat = source.format;
-  const reader: GuestReader = await openGuestReader(source.path, format, signal, source.info);
+  const served = source.served ? { ...source.served, direct: source.local === true && source.filename !== undefined } : undefined;
+  const reader: GuestReader = await openGuestReader(source.path, format, signal, source.info, served);
+  const map = served?.direct ? { format, filename: source.filename! } : served ? { format: 'raw' as const, filename: served.filename } : { format };
   let pool: DeflatePool | undefined;
   try {
     const capacitySectors = Math.ceil(reader.sizeBytes / SECTOR);
@@ -155,7 +167,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
       inFlight.push({ batch, result });
       if (inFlight.length >= maxInFlight) await emitOldest();
     };
-    for await (const batch of grainBatches(imageMap(source.path, format, signal ? { signal } : {}), totalGrains, BATCH_GRAINS)) {
+    for await (const batch of grainBatches(imageMap(source.path, map.format, { ...(signal ? { signal } : {}), ...(map.filename ? { filename: map.filename } : {}) }), totalGrains, BATCH_GRAINS)) {
       signal?.throwIfAborted();
       const bytes = batch.count * GRAIN_BYTES;
       const buffer = pool.takeBuffer();

@@ -2,7 +2,8 @@
 // included) read-only on a Unix socket in a private directory, and reads it over NBD. qemu-img
 // itself cannot stream raw bytes to a pipe (its output must be a regular file: "Could not resize
 // file" for `dd of=/dev/stdout`, "requires a regular file" for a FIFO), so this is how the
-// writer reads formats other than raw without a temporary copy.
+// writer reads formats other than raw without a temporary copy. connectNbdReader reads a disk
+// already served for the whole export (src/export/source-server.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -134,4 +135,30 @@ export async function openNbdReader(path: string, format: ImageFormat, signal?: 
     await stop();
     throw err;
   }
+}
+
+/**
+ * Reads the default export of an NBD server already listening on Unix socket `socketPath`
+ * (a disk served for the whole export by source-server.ts); close() only disconnects.
+ * `label` names the disk in messages.
+ * @throws ToolError when the server cannot be reached or refuses the export, or a read fails.
+ */
+export async function connectNbdReader(socketPath: string, label: string): Promise<NbdReader> {
+  const failure = (err: unknown): ToolError => new ToolError(`reading ${label} over NBD failed: ${err instanceof Error ? err.message : String(err)}`, { command: `nbd+unix:///?socket=${socketPath}`, cause: err });
+  const { socket, bytes } = await connectNbd(socketPath).catch((err: unknown) => Promise.reject(failure(err)));
+  const client = await NbdClient.negotiate(socket, bytes).catch((err: unknown) => {
+    socket.destroy();
+    throw failure(err);
+  });
+  let closed = false;
+  return {
+    sizeBytes: client.sizeBytes,
+    read: (offset, target, length) => client.read(offset, target, length).catch((err: unknown) => Promise.reject(failure(err))),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.disconnect().catch(() => undefined);
+      socket.destroy();
+    },
+  };
 }

@@ -18,6 +18,13 @@ const busSchema = z.strictObject({
   description: z.string().min(1).optional(),
 });
 
+/** How QEMU opens one network <source protocol>: its block driver, libvirt's default port, the layout of the driver's options. */
+const networkSourceSchema = z.strictObject({
+  driver: z.string().min(1),
+  port: z.number().int().min(1).max(65535).optional(),
+  layout: z.enum(['nbd', 'iscsi', 'rbd', 'gluster', 'url', 'ssh', 'nfs']),
+});
+
 /** mappings/export.json, validated. */
 export const exportSchema = z.strictObject({
   ...comment,
@@ -43,6 +50,13 @@ export const exportSchema = z.strictObject({
   firmwareValues: z.strictObject({ ...comment, bios: z.string().min(1), efi: z.string().min(1), secureBoot: z.string().min(1) }),
   /** Domain <disk>s whose bytes are carried: readable <driver type>s, the type when absent, the CD-ROM medium format, the <disk device>s carried. */
   sources: z.strictObject({ ...comment, formats: z.array(formats).min(1), driverTypeWhenAbsent: formats, cdromFormat: formats, devices: z.array(z.enum(['disk', 'cdrom'])).min(1) }),
+  /** How a disk's <source> is opened as QEMU opens it (src/export/source-qemu.ts): protocol drivers of local <disk type>s and network protocols; formats that take a backing chain. */
+  qemuSources: z.strictObject({
+    ...comment,
+    local: z.strictObject({ ...comment, file: z.string().min(1), block: z.string().min(1) }),
+    network: z.record(z.string(), networkSourceSchema),
+    backingFormats: z.array(formats),
+  }),
   /** Package file names ({name}, {n}, {ext}) and the extension of each written format (cdrom: CD-ROM media). */
   fileNames: z.strictObject({
     ...comment,
@@ -54,5 +68,7 @@ export const exportSchema = z.strictObject({
 
 /** The export table, validated. */
 export type ExportTable = z.infer<typeof exportSchema>;
+/** How QEMU opens one network protocol (an entry of qemuSources.network). */
+export type NetworkSourceRule = z.infer<typeof networkSourceSchema>;
 /** The storage rules of one bus (an entry of `buses` over `busDefaults`). */
 export type BusRules = z.infer<typeof busSchema>;
