@@ -7,6 +7,7 @@ import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
+import { quietBrokenPipes } from './pipes.js';
 import { createReporter, type Reporter } from './report.js';
 import { VERSION } from './version.js';
 
@@ -256,4 +257,5 @@ function flagOf(option: string): string {
   return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+quietBrokenPipes();
 process.exitCode = await main(hideBin(process.argv));

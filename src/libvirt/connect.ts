@@ -42,10 +42,13 @@ export function libraryVersion(): number {
 /** An open connection to a libvirt daemon; close() it (children are freed with it). */
 export class Connection {
   readonly #ctx: ConnContext;
+  /** The URI open() was given after resolveUri (null: libvirt's default), for reopenWithin(). */
+  readonly #asked: string | null;
 
-  private constructor(ptr: Ptr) {
+  private constructor(ptr: Ptr, asked: string | null) {
     startKeepAlive(ptr);
     this.#ctx = new ConnContext(ptr);
+    this.#asked = asked;
   }
 
   /**
@@ -57,7 +60,8 @@ export class Connection {
    */
   static open(uri?: string | null): Connection {
     runEventLoop();
-    return new Connection(callSync<Ptr>('virConnectOpen', 'null', resolveUri(uri)));
+    const asked = resolveUri(uri);
+    return new Connection(callSync<Ptr>('virConnectOpen', 'null', asked), asked);
   }
 
   /**
@@ -67,20 +71,21 @@ export class Connection {
    */
   static openWithin(uri: string | null | undefined, timeoutMs: number): Promise<Connection> {
     runEventLoop();
+    const asked = resolveUri(uri);
     return new Promise<Connection>((resolve, reject) => {
       let late = false;
       const timer = setTimeout(() => {
         late = true;
         reject(new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, `libvirt did not answer within ${timeoutMs / 1000} s`));
       }, timeoutMs);
-      native('virConnectOpen').async(resolveUri(uri), (err: unknown, ptr: Ptr | null) => {
+      native('virConnectOpen').async(asked, (err: unknown, ptr: Ptr | null) => {
         clearTimeout(timer);
         if (err || ptr === null) {
           if (!late) reject(new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, err ? String(err) : 'cannot connect to libvirt'));
         } else if (late) {
-          new Connection(ptr).close();
+          new Connection(ptr, asked).close();
         } else {
-          resolve(new Connection(ptr));
+          resolve(new Connection(ptr, asked));
         }
       });
     });
@@ -107,6 +112,15 @@ export class Connection {
    */
   interrupt(reason: Error): void {
     this.#ctx.interrupt(reason);
+  }
+
+  /**
+   * A new connection to the same URI (openWithin), e.g. to roll back after libvirtd restarted.
+   * Never use it while this one is `hung`: opening blocks a worker thread until the daemon answers.
+   * @throws LibvirtError as openWithin.
+   */
+  reopenWithin(timeoutMs: number): Promise<Connection> {
+    return Connection.openWithin(this.#asked, timeoutMs);
   }
 
   /** From now on a call not answered within `ms` milliseconds rejects with LibvirtError (as by interrupt()); undefined: wait (the default). */

@@ -1,7 +1,7 @@
 // Base class of the libvirt object wrappers: owns one pointer and frees it exactly once.
 
 import { LibvirtError } from '../errors.js';
-import { callSync, type Child, type ConnContext } from './call.js';
+import { callSync, type Child, type ConnContext, type ConnHealth } from './call.js';
 import type { FnName, Ptr } from './ffi.js';
 
 /**
@@ -21,6 +21,11 @@ export abstract class NativeHandle implements Child {
     this.#freeFn = freeFn;
     this.#invalidCode = invalidCode;
     ctx.adopt(this);
+  }
+
+  /** Whether the object's connection answers (see Connection.health). */
+  get health(): ConnHealth {
+    return this.ctx.health;
   }
 
   /** True once free() was called (directly or by Connection.close()). */
