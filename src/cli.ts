@@ -7,6 +7,7 @@ import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
+import { exitDespiteAbandonedCalls } from './libvirt/index.js';
 import { quietBrokenPipes } from './pipes.js';
 import { createReporter, type Reporter } from './report.js';
 import { VERSION } from './version.js';
@@ -259,3 +260,4 @@ function flagOf(option: string): string {
 
 quietBrokenPipes();
 process.exitCode = await main(hideBin(process.argv));
+exitDespiteAbandonedCalls(process.exitCode);

@@ -163,8 +163,9 @@ async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & {
     xmlFile = file;
   }
   reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
-  // Registered first: a define given up on (SIGINT, libvirtd gone) may still have happened. The UUID is this run's.
-  rollback.add(`domain ${plan.name}`, () => removeDomain(conn, draft.uuid, plan.name));
+  // Registered first: a define given up on (SIGINT, libvirtd gone) may still have happened. The UUID
+  // is this run's. On a connection libvirt already closed, the define cannot be sent.
+  if (conn.health !== 'dead') rollback.add(`domain ${plan.name}`, () => removeDomain(conn, draft.uuid, plan.name));
   const domain = await defineDomain(conn, draft.xml);
   return { domain, ...(xmlFile ? { xmlFile } : {}) };
 }

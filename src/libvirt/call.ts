@@ -41,6 +41,22 @@ export interface Child {
 
 let syncDepth = 0;
 let nextId = 1;
+let unsettled = 0;
+
+/** Worker-thread calls given up on (interrupt, deadline, openWithin) that libvirt has not answered yet. */
+export function abandonedCalls(): number {
+  return unsettled;
+}
+
+/** Counts a call given up on until `settled` runs (see abandonedCalls). */
+export function trackAbandoned(): () => void {
+  unsettled++;
+  let done = false;
+  return () => {
+    if (!done) unsettled--;
+    done = true;
+  };
+}
 const contexts = new Map<number, ConnContext>();
 
 // Errors reach the handler inline for synchronous calls (ignored: virGetLastError reads them) and
@@ -85,7 +101,11 @@ export function lookupSync(func: FnName, notFound: number, ...args: unknown[]): 
   }
 }
 
-/** How a connection answers: `hung` while a call it gave up on is unanswered, `dead` once libvirt closed it (daemon gone, keepalive timeout). */
+/**
+ * How a connection answers: `hung` once a call was given up on or keepalive found the daemon
+ * silent (for the rest of the run: a daemon that stopped answering is not reopened), `dead` once
+ * libvirt closed it otherwise (the daemon exited).
+ */
 export type ConnHealth = 'alive' | 'hung' | 'dead';
 
 /** A queued or running call: the caller's reject, and whether the caller gave up on it. */
@@ -93,6 +113,8 @@ interface Waiter {
   readonly func: string;
   readonly reject: (err: Error) => void;
   abandoned: boolean;
+  /** Set when the caller gave up while libvirt had the call: ends its count in abandonedCalls(). */
+  settled?: () => void;
 }
 
 /**
@@ -114,6 +136,7 @@ export class ConnContext {
   readonly #waiters = new Set<Waiter>();
   #running: Waiter | null = null;
   #dead = false;
+  #unanswered = false;
   #deadlineMs: number | undefined;
 
   constructor(ptr: Ptr) {
@@ -129,8 +152,10 @@ export class ConnContext {
 
   /** Whether the daemon answers: see ConnHealth. */
   get health(): ConnHealth {
-    if (this.#dead) return 'dead';
-    return this.#running?.abandoned ? 'hung' : 'alive';
+    if (this.#unanswered) return 'hung';
+    // With no call in flight, virConnectIsAlive only reads the client's state (the event loop saw the socket close).
+    if (!this.#dead && this.#running === null && this.#ptr !== null && native('virConnectIsAlive')(this.#ptr) === 0) this.#dead = true;
+    return this.#dead ? 'dead' : 'alive';
   }
 
   /**
@@ -142,7 +167,7 @@ export class ConnContext {
     if (this.#ptr === null) throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, 'the connection is closed');
     const health = this.health;
     if (health === 'dead') throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, 'the connection to libvirt was lost');
-    if (health === 'hung') throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, `libvirt has not answered ${this.#running!.func}`);
+    if (health === 'hung') throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, 'libvirt stopped answering on this connection');
     return this.#ptr;
   }
 
@@ -187,6 +212,7 @@ export class ConnContext {
             if (!failed(fail, result)) return resolve(result as T);
             const error = toError(func, captured ?? connectionLastError(conn));
             if (native('virConnectIsAlive')(conn) === 0) this.#dead = true;
+            if (/keepalive/i.test(error.message)) this.#unanswered = true;
             reject(error);
           });
         }),
@@ -219,6 +245,10 @@ export class ConnContext {
     if (waiter.abandoned) return;
     waiter.abandoned = true;
     this.#waiters.delete(waiter);
+    if (waiter === this.#running) {
+      this.#unanswered = true;
+      waiter.settled = trackAbandoned();
+    }
     waiter.reject(reason);
   }
 
@@ -239,6 +269,7 @@ export class ConnContext {
           reject(err as Error);
         } finally {
           clearTimeout(timer);
+          waiter.settled?.();
           this.#running = null;
           this.#waiters.delete(waiter);
         }

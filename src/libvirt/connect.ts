@@ -1,7 +1,7 @@
 // Hypervisor connection (virConnectPtr): open/close, versions, capabilities, streams.
 
 import { LibvirtError } from '../errors.js';
-import { callSync, ConnContext, ErrorCode, type ConnHealth } from './call.js';
+import { callSync, ConnContext, ErrorCode, trackAbandoned, type ConnHealth } from './call.js';
 import { runEventLoop, startKeepAlive } from './events.js';
 import { native, type Ptr } from './ffi.js';
 import { Stream } from './stream.js';
@@ -74,12 +74,15 @@ export class Connection {
     const asked = resolveUri(uri);
     return new Promise<Connection>((resolve, reject) => {
       let late = false;
+      let settled: (() => void) | undefined;
       const timer = setTimeout(() => {
         late = true;
+        settled = trackAbandoned();
         reject(new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, `libvirt did not answer within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       native('virConnectOpen').async(asked, (err: unknown, ptr: Ptr | null) => {
         clearTimeout(timer);
+        settled?.();
         if (err || ptr === null) {
           if (!late) reject(new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, err ? String(err) : 'cannot connect to libvirt'));
         } else if (late) {

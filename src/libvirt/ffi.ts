@@ -243,3 +243,13 @@ export function decodePoolInfo(buf: Buffer): PoolInfoFields {
   const raw = koffi.decode(buf, load().virStoragePoolInfo) as Record<keyof PoolInfoFields, number | bigint>;
   return { state: Number(raw.state), capacity: Number(raw.capacity), allocation: Number(raw.allocation), available: Number(raw.available) };
 }
+
+/**
+ * Ends the process at once with `code` (libc `_exit`): no exit handlers, no joining of threads.
+ * For a process whose libvirt call a worker thread still waits on (Node's exit would join that
+ * thread and wait for libvirt). Standard output and error are written synchronously on Linux.
+ */
+export function exitNow(code: number): never {
+  (koffi.load('libc.so.6').func('void _exit(int)') as (code: number) => void)(code);
+  throw new Error('_exit returned');
+}

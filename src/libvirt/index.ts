@@ -31,4 +31,4 @@ export {
   VIR_STORAGE_VOL_DELETE_ZEROED,
   VIR_STORAGE_VOL_SPARSE_STREAM,
 } from './volume.js';
-export { isUnreachable, onAnsweringConnection, ROLLBACK_CALL_MS } from './recover.js';
+export { exitDespiteAbandonedCalls, isUnreachable, onAnsweringConnection, ROLLBACK_CALL_MS } from './recover.js';

@@ -1,7 +1,8 @@
 // Reaching libvirt during a rollback: the run's connection while it answers, else a fresh one when the daemon came back.
 
 import { LibvirtError } from '../errors.js';
-import { ErrorCode } from './call.js';
+import { abandonedCalls, ErrorCode } from './call.js';
+import { exitNow } from './ffi.js';
 import type { Connection } from './connect.js';
 
 /** How long a rollback waits for one libvirt call, or for a fresh connection to open, in ms. */
@@ -25,7 +26,7 @@ export async function onAnsweringConnection<T>(conn: Connection, fn: (conn: Conn
       if (conn.health === 'alive') throw err;
     }
   }
-  if (conn.health === 'hung') throw unreachable('it does not answer');
+  if (conn.health === 'hung') throw unreachable('it stopped answering');
   const fresh = await conn.reopenWithin(timeoutMs).catch((err: Error) => {
     throw unreachable(`the connection was lost and reconnecting failed: ${err.message}`);
   });
@@ -43,5 +44,15 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 function unreachable(why: string): LibvirtError {
-  return new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, `libvirt cannot be reached (${why})`);
+  return new LibvirtError('rollback', ErrorCode.INVALID_CONN, 0, `libvirt cannot be reached (${why})`);
+}
+
+/**
+ * When libvirt calls that were given up on are still waiting in worker threads, ends the process
+ * with `code` after `graceMs` (exitNow) instead of waiting for libvirt; otherwise does nothing and
+ * the process exits as usual. For the CLI, once the run has finished and reported.
+ */
+export function exitDespiteAbandonedCalls(code: number, graceMs = 500): void {
+  if (abandonedCalls() === 0) return;
+  setTimeout(() => exitNow(code), graceMs).unref();
 }

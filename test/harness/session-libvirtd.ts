@@ -34,6 +34,8 @@ export interface SessionDaemon {
   signal(sig: NodeJS.Signals): void;
   /** Starts libvirtd again (after a SIGKILL) and waits until it answers. */
   restart(): Promise<void>;
+  /** Resumes a stopped libvirtd, or starts a dead one again, and starts the pool (for a test after a failed one). */
+  revive(): Promise<void>;
   /** Ends every domain of the daemon, stops both daemons and removes the directory. Never throws. */
   stop(): Promise<void>;
 }
@@ -155,6 +157,14 @@ export async function startSessionDaemon(tag: string): Promise<SessionDaemon | s
     restart: async () => {
       libvirtd = daemon('libvirtd');
       if (!(await answers())) throw new Error('the private libvirtd did not come back');
+    },
+    revive: async () => {
+      if (libvirtd.exitCode !== null || libvirtd.signalCode !== null) {
+        libvirtd = daemon('libvirtd');
+        if (!(await answers())) throw new Error('the private libvirtd did not come back');
+      } else libvirtd.kill('SIGCONT');
+      await virsh('pool-start', pool.name);
+      await virsh('pool-refresh', pool.name);
     },
     stop,
   };
