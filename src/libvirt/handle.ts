@@ -33,11 +33,16 @@ export abstract class NativeHandle implements Child {
     return this.#ptr === null;
   }
 
-  /** The raw pointer for a call of `func`; throws LibvirtError(func, VIR_ERR_INVALID_*) once freed. */
+  /**
+   * The raw pointer for a call of `func`; throws LibvirtError(func, VIR_ERR_INVALID_*) once freed,
+   * and LibvirtError(func, VIR_ERR_INVALID_CONN) when the connection is closed, lost or hung
+   * (ConnContext.handle), rather than block on it.
+   */
   protected handle(func: string): Ptr {
     if (this.#ptr === null) {
       throw new LibvirtError(func, this.#invalidCode, 0, `the ${this.constructor.name} object was already freed`);
     }
+    this.ctx.handle(func);
     return this.#ptr;
   }
 
