@@ -8,6 +8,8 @@ import { formatInspect, runInspect } from './commands/inspect.js';
 import { presentError } from './commands/present.js';
 import { EXIT_STATUS, ExitCode, UsageError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
+import { exitDespiteAbandonedCalls } from './libvirt/index.js';
+import { quietBrokenPipes } from './pipes.js';
 import { createReporter, JSON_FORMAT_VERSION, type Reporter } from './report.js';
 import { VERSION } from './version.js';
 
@@ -268,4 +270,6 @@ function failUnexpected(err: unknown): void {
 
 process.on('uncaughtException', failUnexpected);
 process.on('unhandledRejection', failUnexpected);
+quietBrokenPipes();
 process.exitCode = await main(hideBin(process.argv));
+exitDespiteAbandonedCalls(process.exitCode);

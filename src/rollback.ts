@@ -1,5 +1,6 @@
 // All-or-nothing: an undo stack for what a run created, and the abort signal of a run (the caller's, and SIGINT/SIGTERM when asked).
 import { InterruptedError } from './errors.js';
+import { onBrokenPipe } from './pipes.js';
 import type { Reporter } from './report.js';
 
 /** Undo actions for everything this run created, run last-first on failure. */
@@ -32,8 +33,9 @@ export class Rollback {
 
 /**
  * Runs `fn` with an AbortSignal that fires when `opts.signal` does and, with `handleSignals`, on
- * SIGINT or SIGTERM (reason: an InterruptedError). Process handlers are installed only when asked
- * and removed when `fn` settles.
+ * SIGINT or SIGTERM, or when stdout/stderr is a closed pipe (EPIPE, see pipes.ts: reason
+ * InterruptedError('SIGPIPE')); the reason is an InterruptedError. Process handlers are
+ * installed only when asked and removed when `fn` settles.
  */
 export async function withAbort<T>(opts: { signal?: AbortSignal; handleSignals?: boolean }, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -42,9 +44,11 @@ export async function withAbort<T>(opts: { signal?: AbortSignal; handleSignals?:
   const onSignal = (sig: NodeJS.Signals) => controller.abort(new InterruptedError(sig));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const offPipe = onBrokenPipe(() => controller.abort(new InterruptedError('SIGPIPE')));
   try {
     return await fn(signal);
   } finally {
+    offPipe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,7 +1,7 @@
 // Importing every VirtualSystem of a VirtualSystemCollection, each as its own domain, all or nothing.
 import { rm } from 'node:fs/promises';
 import { openArchive } from '../archive/archive.js';
-import { Connection, lookupDomainByName, lookupPool, VIR_DOMAIN_UNDEFINE_NVRAM } from '../libvirt/index.js';
+import { Connection, lookupPool, removeDomainByUUID, ROLLBACK_CALL_MS, VIR_DOMAIN_UNDEFINE_NVRAM } from '../libvirt/index.js';
 import { UsageError } from '../errors.js';
 import { safeName } from '../naming.js';
 import { parseEnvelope } from '../ovf/parse.js';
@@ -37,30 +37,42 @@ export async function importAll(options: ImportOptions, reporter: Reporter = opt
   }
 }
 
+/**
+ * Removes the members this run imported, newest first: the domain by its UUID, its XML file and
+ * its volumes. libvirt is reached within ROLLBACK_CALL_MS (a hung or dead daemon never blocks the
+ * rollback); a member that cannot be removed is reported as kept for `virt-ovf cleanup`.
+ */
 async function removeImported(opts: ImportOptions & { pool: string }, results: readonly ImportResult[], reporter: Reporter): Promise<void> {
   if (results.length === 0) return;
-  const conn = Connection.open(opts.connect);
+  let conn: Connection;
+  try {
+    conn = await Connection.openWithin(opts.connect, ROLLBACK_CALL_MS);
+  } catch (err) {
+    const names = results.map((r) => r.domain).join(', ');
+    reporter.emit({ kind: 'warning', message: `cannot reach libvirt to remove ${names} (${(err as Error).message}); kept for virt-ovf cleanup` });
+    return;
+  }
+  conn.setDeadline(ROLLBACK_CALL_MS);
   try {
     for (const r of [...results].reverse()) {
-      const domain = lookupDomainByName(conn, r.domain);
-      if (domain) {
-        if (domain.isActive()) await domain.destroy();
-        await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM);
-        domain.free();
-      }
-      if (r.xmlFile) await rm(r.xmlFile, { force: true });
-      const pool = opts.outputDir ? null : lookupPool(conn, opts.pool);
-      for (const v of r.volumes) {
-        if (pool) {
-          const vol = pool.lookupVolume(v.name);
-          await vol?.delete();
-          vol?.free();
-        } else {
-          await rm(v.path, { force: true });
+      try {
+        await removeDomainByUUID(conn, r.uuid, VIR_DOMAIN_UNDEFINE_NVRAM);
+        if (r.xmlFile) await rm(r.xmlFile, { force: true });
+        const pool = opts.outputDir ? null : lookupPool(conn, opts.pool);
+        for (const v of r.volumes) {
+          if (pool) {
+            const vol = pool.lookupVolume(v.name);
+            await vol?.delete();
+            vol?.free();
+          } else {
+            await rm(v.path, { force: true });
+          }
         }
+        pool?.free();
+        reporter.emit({ kind: 'stage', message: `Rolled back: domain ${r.domain} and its ${r.volumes.length} volume(s)` });
+      } catch (err) {
+        reporter.emit({ kind: 'warning', message: `rollback of domain ${r.domain} failed: ${(err as Error).message}; kept for virt-ovf cleanup` });
       }
-      pool?.free();
-      reporter.emit({ kind: 'stage', message: `Rolled back: domain ${r.domain} and its ${r.volumes.length} volume(s)` });
     }
   } finally {
     conn.close();

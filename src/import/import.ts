@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { defineDomain, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
+import { defineDomain, isUnreachable, lookupDomainByUUID, onAnsweringConnection, removeDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
 import { silentReporter, type Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
@@ -102,6 +102,9 @@ async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: r
 async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
   const { store } = draft;
   const rollback = new Rollback();
+  // An abort gives up the libvirt call in flight (a hung daemon), so the rollback starts at once.
+  const giveUp = (): void => conn.interrupt(signal.reason as Error);
+  signal.addEventListener('abort', giveUp, { once: true });
   try {
     // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
     const converted = await alongside(
@@ -128,6 +131,8 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
     reporter.emit({ kind: 'stage', message: `Import failed (${(err as Error).message}); removing what this run created` });
     await rollback.run(reporter);
     throw signal.aborted ? signal.reason : err;
+  } finally {
+    signal.removeEventListener('abort', giveUp);
   }
 }
 
@@ -158,12 +163,25 @@ async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & {
     xmlFile = file;
   }
   reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
+  // Registered first: a define given up on (SIGINT, libvirtd gone) may still have happened. The UUID
+  // is this run's. On a connection libvirt already closed, the define cannot be sent.
+  if (conn.health !== 'dead') rollback.add(`domain ${plan.name}`, () => removeDomain(conn, draft.uuid, plan.name));
   const domain = await defineDomain(conn, draft.xml).catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'define')));
-  rollback.add(`domain ${plan.name}`, async () => {
-    if (domain.isActive()) await domain.destroy();
-    await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);
-  });
   return { domain, ...(xmlFile ? { xmlFile } : {}) };
+}
+
+/**
+ * Undo of the define: powers off and undefines the domain with this run's UUID, if libvirt has
+ * one, on the run's connection or a fresh one (onAnsweringConnection).
+ * @throws when libvirt fails, or cannot be reached: then the domain is kept for `virt-ovf cleanup`.
+ */
+async function removeDomain(conn: Connection, uuid: string, name: string): Promise<void> {
+  try {
+    await onAnsweringConnection(conn, (c) => removeDomainByUUID(c, uuid, VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM));
+  } catch (err) {
+    if (!isUnreachable(err)) throw err;
+    throw new Error(`${(err as Error).message}; domain "${name}" (${uuid}), if libvirt defined it, is kept for virt-ovf cleanup`, { cause: err });
+  }
 }
 
 /** The ImportResult of a draft; nothing defined or created unless `done` says so. */

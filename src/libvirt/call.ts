@@ -41,6 +41,22 @@ export interface Child {
 
 let syncDepth = 0;
 let nextId = 1;
+let unsettled = 0;
+
+/** Worker-thread calls given up on (interrupt, deadline, openWithin) that libvirt has not answered yet. */
+export function abandonedCalls(): number {
+  return unsettled;
+}
+
+/** Counts a call given up on until `settled` runs (see abandonedCalls). */
+export function trackAbandoned(): () => void {
+  unsettled++;
+  let done = false;
+  return () => {
+    if (!done) unsettled--;
+    done = true;
+  };
+}
 const contexts = new Map<number, ConnContext>();
 
 // Errors reach the handler inline for synchronous calls (ignored: virGetLastError reads them) and
@@ -86,8 +102,27 @@ export function lookupSync(func: FnName, notFound: number, ...args: unknown[]): 
 }
 
 /**
+ * How a connection answers: `hung` once a call was given up on or keepalive found the daemon
+ * silent (for the rest of the run: a daemon that stopped answering is not reopened), `dead` once
+ * libvirt closed it otherwise (the daemon exited).
+ */
+export type ConnHealth = 'alive' | 'hung' | 'dead';
+
+/** A queued or running call: the caller's reject, and whether the caller gave up on it. */
+interface Waiter {
+  readonly func: string;
+  readonly reject: (err: Error) => void;
+  abandoned: boolean;
+  /** Set when the caller gave up while libvirt had the call: ends its count in abandonedCalls(). */
+  settled?: () => void;
+}
+
+/**
  * Per-connection state: the virConnectPtr, its FIFO of worker-thread calls (one in flight at a time,
  * so an error libvirt records for the connection is known to belong to that call) and its children.
+ * A caller can give up on its calls (interrupt(), or a deadline): the promise rejects at once while
+ * the worker thread keeps waiting for libvirt; until that call returns the connection is `hung`
+ * and refuses new calls instead of blocking behind it.
  */
 export class ConnContext {
   /** Key passed to libvirt as the error handler's userData. */
@@ -98,6 +133,11 @@ export class ConnContext {
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
   readonly #children = new Set<Child>();
+  readonly #waiters = new Set<Waiter>();
+  #running: Waiter | null = null;
+  #dead = false;
+  #unanswered = false;
+  #deadlineMs: number | undefined;
 
   constructor(ptr: Ptr) {
     this.#ptr = ptr;
@@ -110,9 +150,24 @@ export class ConnContext {
     return this.#ptr === null;
   }
 
-  /** The virConnectPtr; throws LibvirtError(func, VIR_ERR_INVALID_CONN) after close(). */
+  /** Whether the daemon answers: see ConnHealth. */
+  get health(): ConnHealth {
+    if (this.#unanswered) return 'hung';
+    // With no call in flight, virConnectIsAlive only reads the client's state (the event loop saw the socket close).
+    if (!this.#dead && this.#running === null && this.#ptr !== null && native('virConnectIsAlive')(this.#ptr) === 0) this.#dead = true;
+    return this.#dead ? 'dead' : 'alive';
+  }
+
+  /**
+   * The virConnectPtr; throws LibvirtError(func, VIR_ERR_INVALID_CONN) after close(), when libvirt
+   * closed the connection, or while it is hung (a synchronous call would block behind the
+   * unanswered one).
+   */
   handle(func: string): Ptr {
     if (this.#ptr === null) throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, 'the connection is closed');
+    const health = this.health;
+    if (health === 'dead') throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, 'the connection to libvirt was lost');
+    if (health === 'hung') throw new LibvirtError(func, ErrorCode.INVALID_CONN, 0, 'libvirt stopped answering on this connection');
     return this.#ptr;
   }
 
@@ -127,10 +182,25 @@ export class ConnContext {
     this.#children.delete(child);
   }
 
+  /**
+   * Gives up on every call queued or in flight: each rejects at once with `reason`. A call
+   * already in libvirt keeps its worker thread until libvirt answers (or keepalive closes the
+   * connection); meanwhile the connection is `hung`.
+   */
+  interrupt(reason: Error): void {
+    for (const waiter of [...this.#waiters]) this.#abandon(waiter, reason);
+  }
+
+  /** From now on, a call not answered within `ms` milliseconds is given up (as by interrupt()); undefined: no deadline. */
+  setDeadline(ms: number | undefined): void {
+    this.#deadlineMs = ms;
+  }
+
   /** Runs `func` on a koffi worker thread after earlier calls settle; rejects with LibvirtError. */
   call<T>(func: FnName, fail: Failure, ...args: unknown[]): Promise<T> {
     const conn = this.handle(func);
     return this.#enqueue(
+      func,
       () =>
         new Promise<T>((resolve, reject) => {
           this.captured = null;
@@ -138,9 +208,12 @@ export class ConnContext {
           native(func).async(...args, (err: unknown, result: unknown) => {
             const captured = this.captured;
             this.captured = null;
-            if (err) reject(err instanceof Error ? err : new Error(String(err)));
-            else if (failed(fail, result)) reject(toError(func, captured ?? connectionLastError(conn)));
-            else resolve(result as T);
+            if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+            if (!failed(fail, result)) return resolve(result as T);
+            const error = toError(func, captured ?? connectionLastError(conn));
+            if (native('virConnectIsAlive')(conn) === 0) this.#dead = true;
+            if (/keepalive/i.test(error.message)) this.#unanswered = true;
+            reject(error);
           });
         }),
     );
@@ -149,7 +222,7 @@ export class ConnContext {
   /** Runs `fn` now if no call is in flight, else once all queued calls have settled. */
   whenIdle(fn: () => void): void {
     if (this.#pending === 0) fn();
-    else void this.#enqueue(async () => fn());
+    else void this.#tail.then(fn);
   }
 
   /** Frees every child, then closes the connection (virConnectClose) once the queue drains. */
@@ -168,13 +241,42 @@ export class ConnContext {
     });
   }
 
-  #enqueue<T>(run: () => Promise<T>): Promise<T> {
+  #abandon(waiter: Waiter, reason: Error): void {
+    if (waiter.abandoned) return;
+    waiter.abandoned = true;
+    this.#waiters.delete(waiter);
+    if (waiter === this.#running) {
+      this.#unanswered = true;
+      waiter.settled = trackAbandoned();
+    }
+    waiter.reject(reason);
+  }
+
+  /** Queues `run`; the returned promise settles with it, or earlier when the caller gives up. */
+  #enqueue<T>(func: string, run: () => Promise<T>): Promise<T> {
     this.#pending++;
-    const result = this.#tail.then(run);
-    const settle = (): void => {
-      this.#pending--;
-    };
-    this.#tail = result.then(settle, settle);
-    return result;
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = { func, reject, abandoned: false };
+      this.#waiters.add(waiter);
+      const turn = async (): Promise<void> => {
+        if (waiter.abandoned) return;
+        this.#running = waiter;
+        const ms = this.#deadlineMs;
+        const timer = ms === undefined ? undefined : setTimeout(() => this.#abandon(waiter, new LibvirtError(func, ErrorCode.INVALID_CONN, 0, `libvirt did not answer within ${ms / 1000} s`)), ms);
+        try {
+          resolve(await run());
+        } catch (err) {
+          reject(err as Error);
+        } finally {
+          clearTimeout(timer);
+          waiter.settled?.();
+          this.#running = null;
+          this.#waiters.delete(waiter);
+        }
+      };
+      this.#tail = this.#tail.then(turn).finally(() => {
+        this.#pending--;
+      });
+    });
   }
 }

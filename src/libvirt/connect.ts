@@ -1,7 +1,9 @@
 // Hypervisor connection (virConnectPtr): open/close, versions, capabilities, streams.
 
-import { callSync, ConnContext } from './call.js';
-import { registerEventLoop, type Ptr } from './ffi.js';
+import { LibvirtError } from '../errors.js';
+import { callSync, ConnContext, ErrorCode, trackAbandoned, type ConnHealth } from './call.js';
+import { runEventLoop, startKeepAlive } from './events.js';
+import { native, type Ptr } from './ffi.js';
 import { Stream } from './stream.js';
 
 /** Options of Connection.domainCapabilities(); each one omitted lets libvirt pick the default. */
@@ -40,21 +42,56 @@ export function libraryVersion(): number {
 /** An open connection to a libvirt daemon; close() it (children are freed with it). */
 export class Connection {
   readonly #ctx: ConnContext;
+  /** The URI open() was given after resolveUri (null: libvirt's default), for reopenWithin(). */
+  readonly #asked: string | null;
 
-  private constructor(ptr: Ptr) {
+  private constructor(ptr: Ptr, asked: string | null) {
+    startKeepAlive(ptr);
     this.#ctx = new ConnContext(ptr);
+    this.#asked = asked;
   }
 
   /**
-   * Opens a read-write connection (virConnectOpen). The URI is resolved like virsh does
-   * (see resolveUri). Synchronous.
+   * Opens a read-write connection (virConnectOpen) with keepalive (see KEEPALIVE in events.ts),
+   * so a daemon that dies or stops answering fails the calls in flight. The URI is resolved like
+   * virsh does (see resolveUri). Synchronous.
    * @throws LibvirtError if the daemon is unreachable or the URI is invalid; LibvirtSetupError if
    *   libvirt.so.0 is missing.
    */
   static open(uri?: string | null): Connection {
-    const resolved = resolveUri(uri);
-    if (resolved?.includes(':///embed')) registerEventLoop();
-    return new Connection(callSync<Ptr>('virConnectOpen', 'null', resolved));
+    runEventLoop();
+    const asked = resolveUri(uri);
+    return new Connection(callSync<Ptr>('virConnectOpen', 'null', asked), asked);
+  }
+
+  /**
+   * Like open(), on a worker thread and given up after `timeoutMs` milliseconds (a connection
+   * that opens later is closed at once): for a rollback that must not wait on a hung daemon.
+   * @throws LibvirtError if the daemon is unreachable, refuses, or does not answer in time.
+   */
+  static openWithin(uri: string | null | undefined, timeoutMs: number): Promise<Connection> {
+    runEventLoop();
+    const asked = resolveUri(uri);
+    return new Promise<Connection>((resolve, reject) => {
+      let late = false;
+      let settled: (() => void) | undefined;
+      const timer = setTimeout(() => {
+        late = true;
+        settled = trackAbandoned();
+        reject(new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, `libvirt did not answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      native('virConnectOpen').async(asked, (err: unknown, ptr: Ptr | null) => {
+        clearTimeout(timer);
+        settled?.();
+        if (err || ptr === null) {
+          if (!late) reject(new LibvirtError('virConnectOpen', ErrorCode.INVALID_CONN, 0, err ? String(err) : 'cannot connect to libvirt'));
+        } else if (late) {
+          new Connection(ptr, asked).close();
+        } else {
+          resolve(new Connection(ptr, asked));
+        }
+      });
+    });
   }
 
   /** Per-connection call state shared with the object wrappers (internal). */
@@ -65,6 +102,33 @@ export class Connection {
   /** True once close() was called. */
   get closed(): boolean {
     return this.#ctx.closed;
+  }
+
+  /** `alive`; `hung` while a call given up on (interrupt, deadline) is unanswered; `dead` once libvirt closed the connection. */
+  get health(): ConnHealth {
+    return this.#ctx.health;
+  }
+
+  /**
+   * Gives up on every libvirt call queued or in flight on this connection: each rejects at once
+   * with `reason` (e.g. the run's AbortSignal reason). Never throws.
+   */
+  interrupt(reason: Error): void {
+    this.#ctx.interrupt(reason);
+  }
+
+  /**
+   * A new connection to the same URI (openWithin), e.g. to roll back after libvirtd restarted.
+   * Never use it while this one is `hung`: opening blocks a worker thread until the daemon answers.
+   * @throws LibvirtError as openWithin.
+   */
+  reopenWithin(timeoutMs: number): Promise<Connection> {
+    return Connection.openWithin(this.#asked, timeoutMs);
+  }
+
+  /** From now on a call not answered within `ms` milliseconds rejects with LibvirtError (as by interrupt()); undefined: wait (the default). */
+  setDeadline(ms: number | undefined): void {
+    this.#ctx.setDeadline(ms);
   }
 
   /**

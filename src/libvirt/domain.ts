@@ -1,5 +1,6 @@
 // Domain (virDomainPtr): define, look up, read XML, start, destroy and undefine guests.
 
+import { LibvirtError } from '../errors.js';
 import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
 import type { Connection } from './connect.js';
 import { native, takePointerArray, type Ptr } from './ffi.js';
@@ -187,4 +188,31 @@ export async function listAllDomains(conn: Connection): Promise<Domain[]> {
   const array: unknown[] = [null];
   const count = await ctx.call<number>('virConnectListAllDomains', 'negative', ctx.handle('virConnectListAllDomains'), array, 0);
   return takePointerArray(array[0], count).map((ptr) => new Domain(ctx, ptr));
+}
+
+/**
+ * Removes the domain with this UUID, if there is one: powers it off when it runs
+ * (virDomainIsActive, virDomainDestroy), then removes its definition (virDomainUndefineFlags
+ * with `flags`). Only worker-thread calls, so Connection.interrupt() and setDeadline() bound it.
+ * @returns false when no domain has the UUID.
+ * @throws LibvirtError (rejection) when libvirt fails or does not answer.
+ */
+export async function removeDomainByUUID(conn: Connection, uuid: string, flags = 0): Promise<boolean> {
+  const ctx = conn.context;
+  const func = 'virDomainLookupByUUIDString';
+  let ptr: Ptr;
+  try {
+    ptr = await ctx.call<Ptr>(func, 'null', ctx.handle(func), uuid);
+  } catch (err) {
+    if (err instanceof LibvirtError && err.code === ErrorCode.NO_DOMAIN) return false;
+    throw err;
+  }
+  const domain = new Domain(ctx, ptr);
+  try {
+    if ((await ctx.call<number>('virDomainIsActive', 'negative', ptr)) === 1) await domain.destroy();
+    await domain.undefine(flags);
+    return true;
+  } finally {
+    domain.free();
+  }
 }

@@ -23,6 +23,8 @@ const PROTOTYPES = {
   virGetVersion: 'int virGetVersion(_Out_ unsigned long *libVer, const char *type, _Out_ unsigned long *typeVer)',
   virConnectOpen: 'virConnect *virConnectOpen(const char *name)',
   virConnectClose: 'int virConnectClose(virConnect *conn)',
+  virConnectIsAlive: 'int virConnectIsAlive(virConnect *conn)',
+  virConnectSetKeepAlive: 'int virConnectSetKeepAlive(virConnect *conn, int interval, unsigned int count)',
   virConnectGetURI: 'char *! virConnectGetURI(virConnect *conn)',
   virConnectGetLibVersion: 'int virConnectGetLibVersion(virConnect *conn, _Out_ unsigned long *libVer)',
   virConnectGetCapabilities: 'char *! virConnectGetCapabilities(virConnect *conn)',
@@ -88,6 +90,7 @@ const PROTOTYPES = {
   virResetError: 'void virResetError(void *err)',
   virSetErrorFunc: 'void virSetErrorFunc(void *userData, virErrorFunc *handler)',
   virEventRegisterDefaultImpl: 'int virEventRegisterDefaultImpl(void)',
+  virEventRunDefaultImpl: 'int virEventRunDefaultImpl(void)',
   virConnSetErrorFunc: 'void virConnSetErrorFunc(virConnect *conn, void *userData, virErrorFunc *handler)',
 } as const;
 
@@ -162,11 +165,10 @@ function decodeError(type: TypeObject, ptr: bigint | Buffer): ErrorInfo {
 let eventLoopRegistered = false;
 
 /**
- * Registers libvirt's default event loop implementation (virEventRegisterDefaultImpl), once.
- * In-process drivers (qemu:///embed) refuse to open without one. It is registered only for
- * them: with an event loop registered, remote connections turn on keepalive, and since this
- * process never runs the loop, libvirtd would drop an idle connection after about 30 s
- * (during a long disk conversion).
+ * Registers libvirt's default event loop implementation (virEventRegisterDefaultImpl), once,
+ * before the first connection opens. In-process drivers (qemu:///embed) refuse to open without
+ * one, and remote connections need it for keepalive; `events.ts` runs the loop while a
+ * connection is open (otherwise libvirtd would drop an idle client after its keepalive timeout).
  */
 export function registerEventLoop(): void {
   if (eventLoopRegistered) return;
@@ -241,4 +243,14 @@ export function poolInfoBuffer(): Buffer {
 export function decodePoolInfo(buf: Buffer): PoolInfoFields {
   const raw = koffi.decode(buf, load().virStoragePoolInfo) as Record<keyof PoolInfoFields, number | bigint>;
   return { state: Number(raw.state), capacity: Number(raw.capacity), allocation: Number(raw.allocation), available: Number(raw.available) };
+}
+
+/**
+ * Ends the process at once with `code` (libc `_exit`): no exit handlers, no joining of threads.
+ * For a process whose libvirt call a worker thread still waits on (Node's exit would join that
+ * thread and wait for libvirt). Standard output and error are written synchronously on Linux.
+ */
+export function exitNow(code: number): never {
+  (koffi.load('libc.so.6').func('void _exit(int)') as (code: number) => void)(code);
+  throw new Error('_exit returned');
 }

@@ -1,7 +1,7 @@
 // Base class of the libvirt object wrappers: owns one pointer and frees it exactly once.
 
 import { LibvirtError } from '../errors.js';
-import { callSync, type Child, type ConnContext } from './call.js';
+import { callSync, type Child, type ConnContext, type ConnHealth } from './call.js';
 import type { FnName, Ptr } from './ffi.js';
 
 /**
@@ -23,16 +23,26 @@ export abstract class NativeHandle implements Child {
     ctx.adopt(this);
   }
 
+  /** Whether the object's connection answers (see Connection.health). */
+  get health(): ConnHealth {
+    return this.ctx.health;
+  }
+
   /** True once free() was called (directly or by Connection.close()). */
   get freed(): boolean {
     return this.#ptr === null;
   }
 
-  /** The raw pointer for a call of `func`; throws LibvirtError(func, VIR_ERR_INVALID_*) once freed. */
+  /**
+   * The raw pointer for a call of `func`; throws LibvirtError(func, VIR_ERR_INVALID_*) once freed,
+   * and LibvirtError(func, VIR_ERR_INVALID_CONN) when the connection is closed, lost or hung
+   * (ConnContext.handle), rather than block on it.
+   */
   protected handle(func: string): Ptr {
     if (this.#ptr === null) {
       throw new LibvirtError(func, this.#invalidCode, 0, `the ${this.constructor.name} object was already freed`);
     }
+    this.ctx.handle(func);
     return this.#ptr;
   }
 

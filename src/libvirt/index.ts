@@ -1,6 +1,6 @@
 // Public surface of the libvirt binding: connection, domains, pools, volumes, networks, streams.
 
-export { ErrorCode } from './call.js';
+export { ErrorCode, type ConnHealth } from './call.js';
 export { Connection, libraryVersion, resolveUri, type DomainCapabilitiesOptions } from './connect.js';
 export {
   Domain,
@@ -8,6 +8,7 @@ export {
   listAllDomains,
   lookupDomainByName,
   lookupDomainByUUID,
+  removeDomainByUUID,
   VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
   VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
   VIR_DOMAIN_UNDEFINE_NVRAM,
@@ -30,3 +31,4 @@ export {
   VIR_STORAGE_VOL_DELETE_ZEROED,
   VIR_STORAGE_VOL_SPARSE_STREAM,
 } from './volume.js';
+export { exitDespiteAbandonedCalls, isUnreachable, onAnsweringConnection, ROLLBACK_CALL_MS } from './recover.js';

@@ -1,11 +1,11 @@
 // Target volumes: libvirt storage pool volumes (virStorageVolCreateXML) or files in --output-dir.
 import { constants } from 'node:fs';
-import { access, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, lstat, open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { create } from 'xmlbuilder2';
 import { LibvirtError, LibvirtSetupError } from '../errors.js';
-import type { Connection, StoragePool } from '../libvirt/index.js';
-import { lookupPool } from '../libvirt/index.js';
+import type { Connection, StoragePool, StorageVolume } from '../libvirt/index.js';
+import { isUnreachable, lookupPool, onAnsweringConnection } from '../libvirt/index.js';
 import type { DomainDiskSource } from '../domain/model.js';
 import { serializeXml } from '../xml/write.js';
 import { createImage } from './qemu-img.js';
@@ -20,7 +20,7 @@ export interface CreatedTarget {
 
 /** Where volumes go: a libvirt pool, or a plain directory. */
 export type TargetStore =
-  | { readonly kind: 'pool'; readonly pool: StoragePool; readonly poolName: string; readonly poolType: string; readonly poolPath?: string }
+  | { readonly kind: 'pool'; readonly conn: Connection; readonly pool: StoragePool; readonly poolName: string; readonly poolType: string; readonly poolPath?: string }
   | { readonly kind: 'dir'; readonly dir: string };
 
 /** virErrorNumber VIR_ERR_NO_SUPPORT: the connection has no storage driver (e.g. qemu:///embed). */
@@ -47,7 +47,7 @@ export async function openPool(conn: Connection, name: string): Promise<TargetSt
   const xml = await pool.xml();
   const poolType = /<pool\s+type=['"]([^'"]+)['"]/.exec(xml)?.[1] ?? 'unknown';
   const poolPath = /<target>\s*<path>([^<]+)<\/path>/.exec(xml)?.[1];
-  return { kind: 'pool', pool, poolName: name, poolType, ...(poolPath ? { poolPath } : {}) };
+  return { kind: 'pool', conn, pool, poolName: name, poolType, ...(poolPath ? { poolPath } : {}) };
 }
 
 /** Volume XML for virStorageVolCreateXML; capacity in bytes; sparse (allocation 0). */
@@ -81,19 +81,21 @@ export async function targetExists(store: TargetStore, name: string): Promise<bo
 export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number): Promise<CreatedTarget> {
   if (store.kind === 'pool') {
     if (await targetExists(store, name)) throw new LibvirtSetupError(`volume "${name}" already exists in pool "${store.poolName}"; choose another domain name`, { option: 'name' });
-    const vol = await store.pool.createVolume(volumeXml(name, format, capacityBytes));
+    const poolStore = store;
+    let vol: StorageVolume;
+    try {
+      vol = await store.pool.createVolume(volumeXml(name, format, capacityBytes));
+    } catch (err) {
+      // Given up (interrupt, deadline) or the daemon died: the volume may exist; remove its file if it does.
+      if (store.pool.health !== 'alive' && store.poolPath !== undefined) await removeLocalVolume(store, join(store.poolPath, name)).catch(() => undefined);
+      throw err;
+    }
     const path = vol.path();
     return {
       path,
       format,
       source: { type: 'volume', pool: store.poolName, volume: name },
-      remove: async () => {
-        try {
-          await vol.delete();
-        } finally {
-          vol.free();
-        }
-      },
+      remove: () => removePoolVolume(poolStore, vol, name, path),
     };
   }
   const path = join(store.dir, name);
@@ -111,4 +113,36 @@ export async function createTarget(store: TargetStore, name: string, format: 'qc
     throw err;
   }
   return { path, format, source: { type: 'file', path }, remove };
+}
+
+/**
+ * Undo of a volume this run created: virStorageVolDelete on the run's connection, or on a fresh
+ * one when libvirtd died and came back (onAnsweringConnection); when libvirt cannot be reached,
+ * a volume that is a regular file inside the pool's target directory is removed directly.
+ * @throws LibvirtError when libvirt fails; when it cannot be reached and the volume is not a
+ *   local file, an error saying the volume is kept for `virt-ovf cleanup`.
+ */
+async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: StorageVolume, name: string, path: string): Promise<void> {
+  try {
+    await onAnsweringConnection(store.conn, async (conn) => {
+      if (conn === store.conn) return vol.delete();
+      const again = lookupPool(conn, store.poolName)?.lookupVolume(name);
+      await again?.delete();
+    });
+  } catch (err) {
+    if (!isUnreachable(err)) throw err;
+    if (await removeLocalVolume(store, path)) return;
+    throw new Error(`${(err as Error).message}; volume "${name}" (${path}) in pool "${store.poolName}" is kept for virt-ovf cleanup`, { cause: err });
+  } finally {
+    vol.free();
+  }
+}
+
+/** Removes `path` when it is a regular file directly inside the pool's target directory (a dir/fs/netfs pool's volume); false otherwise. */
+async function removeLocalVolume(store: TargetStore & { kind: 'pool' }, path: string): Promise<boolean> {
+  if (store.poolPath === undefined || dirname(path) !== store.poolPath.replace(/\/+$/, '')) return false;
+  const st = await lstat(path).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  await rm(path, { force: true });
+  return true;
 }
