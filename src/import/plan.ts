@@ -91,6 +91,10 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
   if (!wantsEnv && transport.length > 0) {
     warnings.push(`the descriptor asks for the ${transport.join(', ')} transport of the OVF environment, which libvirt lacks; --ovf-env attaches the environment on a CD-ROM instead`);
   }
+  const given = Object.keys(opts.properties ?? {});
+  if (!wantsEnv && given.length > 0) {
+    warnings.push(`--prop ${given.join(', ')}: the package asks for no iso transport, so no OVF environment carries the values to the guest; add --ovf-env to attach ovf-env.xml on a CD-ROM`);
+  }
   const name = safeName(opts.name ?? virtualSystem.name ?? virtualSystem.id);
   if (opts.name !== undefined && name !== opts.name) warnings.push(`--name "${opts.name}" is not safe for libvirt and file names; using "${name}"`);
   const ovfEnvironment = wantsEnv ? ovfEnvironmentXml({ virtualSystemId: virtualSystem.id, properties, nics: mapped.nics, platformVersion: VERSION }) : undefined;

@@ -25,7 +25,7 @@ interface DriveBase {
    * a generated one; a package drive whose name is taken gets -2, -3, … (see volumeBases).
    */
   readonly volumeBase: string;
-  /** ovf:capacity, else the file's size; 0 when unknown (a file's own header says it later). */
+  /** ovf:capacity; 0 when the Disk has none (the image's header gives the virtual size when it is converted). */
   readonly capacityBytes: number;
   /** Bytes the volume will hold: ovf:populatedSize, else at most the file's size; 0 when nothing is copied. */
   readonly dataBytes: number;
@@ -137,7 +137,8 @@ export function describeDrives(placed: readonly PlannedDisk[], ctx: DriveContext
       refuse(`File "${file.href}" has ${p.ovfDisk?.format ? `an unknown ovf:format "${p.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json in a mappings overlay`, 'mappingsDir');
     }
     const stored = storedFile(ctx.archive, file);
-    const capacityBytes = p.ovfDisk?.capacityBytes ?? stored.parts[0]?.size ?? file.sizeBytes ?? 0;
+    // No ovf:capacity (Ganeti): the image's header gives the virtual size at conversion, never the file's size.
+    const capacityBytes = p.ovfDisk?.capacityBytes ?? 0;
     if (parents.length > 0 && (format !== 'vmdk' || file.compression !== undefined || stored.chunked)) {
       refuse(`Disk "${p.ovfDisk!.diskId}" is a delta disk that is not a plain VMDK file; delta chains are supported for VMDK only`);
     }
