@@ -4,7 +4,6 @@ import { listAllDomains, type Connection } from '../libvirt/index.js';
 import type { PlannedNic } from '../mapping/nics.js';
 import type { Reporter } from '../report.js';
 import { parseXml, type XmlElement } from '../xml/parse.js';
-import type { ImportPlan } from './plan.js';
 
 /**
  * What happens to the MAC addresses the descriptor gives its NICs: `keep` them, drop them all
@@ -76,13 +75,19 @@ export function applyMacPolicy(nics: readonly PlannedNic[], policy: MacPolicy, i
   return { nics: out, warnings };
 }
 
+/** What withMacPolicy needs of an ImportPlan (plan.ts): its NICs and its warnings. */
+export interface PlanWithNics {
+  readonly mapped: { readonly nics: readonly PlannedNic[] };
+  readonly warnings: readonly string[];
+}
+
 /**
  * The plan with the policy applied to its NICs (ImportOptions.macPolicy, default `auto`); each
  * dropped MAC is a warning, emitted and added to the plan's warnings.
  * @throws UsageError (option `macPolicy`) for a policy that is not keep, new or auto;
  *   LibvirtError when `auto` cannot list the connection's domains.
  */
-export async function withMacPolicy(conn: Connection | undefined, plan: ImportPlan, policy: string | undefined, reporter: Reporter): Promise<ImportPlan> {
+export async function withMacPolicy<P extends PlanWithNics>(conn: Connection | undefined, plan: P, policy: string | undefined, reporter: Reporter): Promise<P> {
   const chosen = (policy ?? 'auto') as MacPolicy;
   if (!MAC_POLICIES.includes(chosen)) throw new UsageError(`MAC policy "${policy}" is not one of ${MAC_POLICIES.join(', ')}`, { option: 'macPolicy' });
   const needsHost = chosen === 'auto' && conn !== undefined && plan.mapped.nics.some((n) => n.mac !== undefined);

@@ -4,6 +4,7 @@ import { ResourceType, type Envelope, type Item, type OvfDisk, type OvfFile, typ
 import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
 import { resolveProfile, type ControllerMapping, type Mappings, type MappingRow } from './load.js';
 import { matchRow } from './match.js';
+import { identifyProducer } from './producer.js';
 import { checkNetworkKeys, mapNic } from './nics.js';
 import { layoutStorage, type GeneratedContent, type StorageAttachment, type PlannedDisk } from './storage-layout.js';
 
@@ -228,7 +229,7 @@ function lookupOs(env: Envelope, vs: VirtualSystem, mappings: Mappings): { osinf
   return (
     from(mappings.os.vmwOsType, os.vmwOsType) ??
     from(mappings.os.vboxOsType, os.vboxOsType) ??
-    (env.producer === 'oVirt' ? from(mappings.os.ovirtOsType, os.description) : undefined) ??
+    (identifyProducer(env, mappings) === 'oVirt' ? from(mappings.os.ovirtOsType, os.description) : undefined) ??
     from(mappings.os.cimOsType, os.id !== undefined ? String(os.id) : undefined)
   );
 }

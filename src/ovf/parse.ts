@@ -2,7 +2,7 @@
 import { OvfParseError } from '../errors.js';
 import type { DeploymentOption, Envelope, OvfDisk, OvfFile, OvfNetwork, OvfProperty, OvfVersion, ProductSection, VirtualSystem } from './model.js';
 import { parseHardwareSection } from './parse-hardware.js';
-import { detectProducer } from './producer.js';
+import { producerEvidence } from './producer.js';
 import { parseDeploymentOptions, parseEulas, parseProductSections } from './parse-product.js';
 import { parseAllocationUnits, quantityToBytes } from './units.js';
 import { decodeXmlBytes, parseXml, type XmlElement } from '../xml/parse.js';
@@ -84,7 +84,7 @@ export function parseEnvelope(bytes: Buffer, file: string, opts: ParseOptions = 
     disks,
     networks,
     virtualSystems,
-    producer: detectProducer(root, virtualSystems),
+    producerEvidence: producerEvidence(root),
     deploymentOptions,
     productSections,
     eulas,

@@ -1,12 +1,16 @@
-// The producer of a descriptor, from what it writes: namespaces, VirtualSystemTypes, dialect quirks.
-import type { VirtualSystem } from './model.js';
+// What a descriptor shows of its producer: the namespaces it uses (mapping/producer.ts applies the rules).
 import type { XmlElement } from '../xml/parse.js';
 
-/**
- * Names the tool that most likely wrote the descriptor (VirtualBox, oVirt, Ganeti, XenServer,
- * VMware, else generic), for reports and the few dialect rules that depend on it (oVirt's OS ids).
- */
-export function detectProducer(root: XmlElement, systems: readonly VirtualSystem[]): string {
+/** The evidence identifyProducer (mapping/producer.ts) reads besides the VirtualSystems. */
+export interface ProducerEvidence {
+  /** Namespace URIs of the elements and attributes down to the VirtualHardwareSection's children. */
+  readonly namespaces: readonly string[];
+  /** The Envelope namespace exactly as written (oVirt adds a trailing slash). */
+  readonly envelopeNamespace: string;
+}
+
+/** Collects the namespaces of the root and three levels below it. */
+export function producerEvidence(root: XmlElement): ProducerEvidence {
   const uris = new Set<string>();
   const walk = (el: XmlElement, depth: number): void => {
     uris.add(el.ns);
@@ -14,13 +18,5 @@ export function detectProducer(root: XmlElement, systems: readonly VirtualSystem
     if (depth < 3) el.children.forEach((c) => walk(c, depth + 1));
   };
   walk(root, 0);
-  const types = systems.flatMap((s) => s.hardware.virtualSystemTypes).join(' ');
-  // Ganeti writes its own GanetiSection and VirtualBox's system type: its namespace decides first.
-  if ([...uris].some((u) => u.includes('ganeti'))) return 'Ganeti';
-  if ([...uris].some((u) => u.includes('virtualbox.org')) || /virtualbox/i.test(types)) return 'VirtualBox';
-  // oVirt (and virt-v2v's oVirt output) write the envelope namespace with a trailing slash.
-  if (/ENGINE|RHEVM|ovirt/i.test(types) || [...uris].some((u) => u.includes('ovirt')) || root.ns.endsWith('/envelope/1/')) return 'oVirt';
-  if ([...uris].some((u) => u.includes('citrix') || u.includes('xen'))) return 'XenServer';
-  if (/vmx-/i.test(types) || [...uris].some((u) => u.includes('vmware.com'))) return 'VMware';
-  return 'generic';
+  return { namespaces: [...uris].filter((u) => u !== ''), envelopeNamespace: root.ns };
 }

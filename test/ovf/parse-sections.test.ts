@@ -1,11 +1,14 @@
 // Descriptors that repeat sections, leave out elements, or come from Ganeti: what parseEnvelope and mapVirtualSystem make of them.
 import assert from 'node:assert/strict';
+import { identifyProducer } from '../../src/mapping/producer.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OvfParseError } from '../../src/errors.js';
 import { mapVirtualSystem } from '../../src/mapping/apply.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
-import { cpuAndMemory, NS, ovfDocument } from './helpers.js';
+import { cpuAndMemory, DATA_DIR, NS, ovfDocument } from './helpers.js';
 
 const VMDK = 'http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized';
 
@@ -89,8 +92,21 @@ describe('producer recognition', () => {
     const doc = ovfDocument({ systems: [{ id: 'vm', systemType: 'virtualbox-2.2', items: cpuAndMemory() }] })
       .replace('<Envelope ', '<Envelope xmlns:gnt="http://ganeti" ')
       .replace('  <References>', '  <gnt:GanetiSection><gnt:Version>0</gnt:Version></gnt:GanetiSection>\n  <References>');
-    assert.equal(parseEnvelope(Buffer.from(doc), 'ganeti.ovf').producer, 'Ganeti');
+    assert.equal(identifyProducer(parseEnvelope(Buffer.from(doc), 'ganeti.ovf'), loadMappings()), 'Ganeti');
     const vbox = ovfDocument({ systems: [{ id: 'vm', systemType: 'virtualbox-2.2', items: cpuAndMemory() }] });
-    assert.equal(parseEnvelope(Buffer.from(vbox), 'vbox.ovf').producer, 'VirtualBox');
+    assert.equal(identifyProducer(parseEnvelope(Buffer.from(vbox), 'vbox.ovf'), loadMappings()), 'VirtualBox');
+  });
+
+  it("calls virt-ovf's own export virt-ovf, not VMware, though it writes vmx-13 (its libosinfo id, or the annotation of a domain it imported)", () => {
+    const exported = readFileSync(join(DATA_DIR, 'golden', 'export', 'kvm-q35-virtio-efi-tpm.ovf'));
+    const env = parseEnvelope(exported, 'kvm-q35-virtio-efi-tpm.ovf');
+    assert.deepEqual(env.virtualSystems[0]!.hardware.virtualSystemTypes, ['vmx-13']);
+    assert.equal(identifyProducer(env, loadMappings()), 'virt-ovf');
+    const reimported = ovfDocument({ systems: [{ id: 'vm', items: cpuAndMemory() }] }).replace(
+      '    <VirtualHardwareSection>',
+      '    <AnnotationSection><Info>A</Info><Annotation>Imported by virt-ovf from /srv/app.ova (VirtualSystem "app")</Annotation></AnnotationSection>\n    <VirtualHardwareSection>',
+    );
+    assert.equal(identifyProducer(parseEnvelope(Buffer.from(reimported), 'again.ovf'), loadMappings()), 'virt-ovf');
+    assert.equal(identifyProducer(parseEnvelope(Buffer.from(ovfDocument({ systems: [{ id: 'vm', items: cpuAndMemory() }] })), 'vmw.ovf'), loadMappings()), 'VMware');
   });
 });
