@@ -1,6 +1,6 @@
 // The MAC policy of an import, like VirtualBox's import option: keep the OVF's MACs, drop them, or keep them unless a domain on the host already has them.
-import { UsageError } from '../errors.js';
-import { listAllDomains, type Connection } from '../libvirt/index.js';
+import { LibvirtError, UsageError } from '../errors.js';
+import { ErrorCode, listAllDomains, type Connection, type Domain } from '../libvirt/index.js';
 import type { PlannedNic } from '../mapping/nics.js';
 import type { Reporter } from '../report.js';
 import { parseXml, type XmlElement } from '../xml/parse.js';
@@ -23,8 +23,8 @@ export interface MacDecision {
 
 /**
  * MAC address (lower case) → the names of the domains on the connection whose interfaces use
- * it, from each domain's inactive definition and, when running, its live one
- * (virConnectListAllDomains, virDomainGetXMLDesc).
+ * it, from each domain's current definition (virConnectListAllDomains, virDomainGetXMLDesc); a
+ * domain undefined while it is read is skipped.
  * @throws LibvirtError when libvirt cannot list the domains or read a definition.
  */
 export async function macsInUse(conn: Connection): Promise<Map<string, string[]>> {
@@ -32,8 +32,10 @@ export async function macsInUse(conn: Connection): Promise<Map<string, string[]>
   const domains = await listAllDomains(conn);
   try {
     for (const d of domains) {
-      const name = d.name();
-      for (const mac of interfaceMacs(await d.xml())) {
+      const read = await definitionOf(d);
+      if (read === undefined) continue;
+      const { name, xml } = read;
+      for (const mac of interfaceMacs(xml)) {
         const names = used.get(mac) ?? [];
         if (!names.includes(name)) used.set(mac, [...names, name]);
       }
@@ -42,6 +44,16 @@ export async function macsInUse(conn: Connection): Promise<Map<string, string[]>
     for (const d of domains) d.free();
   }
   return used;
+}
+
+/** A listed domain's name and XML; undefined when it was undefined meanwhile (VIR_ERR_NO_DOMAIN, another client). */
+async function definitionOf(d: Domain): Promise<{ name: string; xml: string } | undefined> {
+  try {
+    return { name: d.name(), xml: await d.xml() };
+  } catch (err) {
+    if (err instanceof LibvirtError && (err.code === ErrorCode.NO_DOMAIN || err.code === ErrorCode.INVALID_DOMAIN)) return undefined;
+    throw err;
+  }
 }
 
 /** Every devices/interface/mac@address of a domain XML, lower case. */

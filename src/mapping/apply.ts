@@ -3,6 +3,7 @@ import { OvfParseError, UnsupportedItemError } from '../errors.js';
 import { ResourceType, type Envelope, type Item, type OvfDisk, type OvfFile, type VirtualSystem } from '../ovf/model.js';
 import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
 import { resolveProfile, type ControllerMapping, type Mappings, type MappingRow } from './load.js';
+import { addedDevices, type AddedDevices } from './added-devices.js';
 import { matchRow } from './match.js';
 import { identifyProducer } from './producer.js';
 import { checkNetworkKeys, mapNic } from './nics.js';
@@ -47,6 +48,8 @@ export interface MappedSystem {
   readonly sounds: readonly { model: string }[];
   readonly usb: readonly { model: string }[];
   readonly tpm?: { model: string; version: string };
+  /** The devices the profile adds that no Item describes (defaults.json addedDevices). */
+  readonly added: AddedDevices;
   /** Rows used, for the table-coverage test. */
   readonly rowsUsed: readonly string[];
   readonly warnings: readonly string[];
@@ -173,6 +176,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     if (!items.some((i) => i.resourceType === ResourceType.Memory)) warnings.push(`VirtualSystem "${vs.id}" has no memory Item (ResourceType ${ResourceType.Memory}); using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
   }
 
+  const added = addedDevices(mappings, opts.profile, profile);
   const { efi, secureBoot } = firmwareOf(vs, mappings);
   const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, targetDev: mappings.domain.targetDev, profileMachine: profile.machine, forceQ35: secureBoot, file, warnings });
   const os = lookupOs(env, vs, mappings);
@@ -188,6 +192,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     nics,
     sounds,
     usb,
+    added,
     rowsUsed: [...rowsUsed],
     warnings,
     ...(topology ? { topology } : {}),
