@@ -91,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
           .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
           .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
           .option('virt-type', { choices: ['kvm', 'qemu'] as const, describe: 'Domain type (default: kvm when the host offers it, else qemu)' })
+          .option('mac-policy', { choices: ['keep', 'new', 'auto'] as const, default: 'auto' as const, describe: "NIC MAC addresses: keep the OVF's, new (libvirt generates them), or auto (keep unless a domain on the host already uses it)" })
           .option('start', { type: 'boolean', default: false, describe: 'Start the domain after defining it' })
           .option('print-xml', { type: 'boolean', default: false, describe: 'Print the domain XML and create nothing' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything against the host, create nothing' })
@@ -218,6 +219,7 @@ async function main(argv: string[]): Promise<number> {
         ...(args['virt-type'] !== undefined ? { virtType: args['virt-type'] as 'kvm' | 'qemu' } : {}),
         ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
         ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
+        macPolicy: args['mac-policy'] as 'keep' | 'new' | 'auto',
         acceptEula: args['accept-eula'] === true,
         requireSignature: args['require-signature'] === true,
         ...(args['ca'] !== undefined ? { caFile: String(args['ca']) } : {}),

@@ -84,7 +84,10 @@ export function parseManifest(text: string, fileName: string): ManifestEntry[] {
 /**
  * Finds a package file by extension (DSP0243 section 5.1 names the manifest and certificate
  * like the descriptor): the descriptor's base name with `ext`, else the only such file at the
- * top level of the package (files in subdirectories are not candidates).
+ * top level of the package (files in subdirectories are not candidates) that is not named after
+ * another file of the package (`disk1.mf` beside `disk1.vmdk`, or `disk1.vmdk.mf`: a digest
+ * list of that file, not the package's manifest; virt-v2v reads such files as extra digests, and
+ * ovftool looks only for the descriptor's name).
  * @returns the file's name (an href for the archive), or undefined when there is none.
  * @throws PackageError (file = the package) when several candidates exist and none is named
  *   like the descriptor, since picking one silently could skip the one that matters; and as
@@ -96,7 +99,7 @@ export function findCompanion(archive: Archive, ext: '.mf' | '.cert'): string | 
     const candidate = base.replace(/\.ovf$/i, e);
     if (candidate !== base && archive.find(candidate)) return candidate;
   }
-  const all = archive.entries().filter((e) => !e.name.includes('/') && e.name.toLowerCase().endsWith(ext));
+  const all = archive.entries().filter((e) => !e.name.includes('/') && e.name.toLowerCase().endsWith(ext) && fileNamedAfter(archive, e.name) === undefined);
   if (all.length > 1) {
     throw new PackageError(`${archive.source}: several ${ext} files (${all.map((e) => e.name).join(', ')}) and none named after ${base}; cannot tell which applies`, { file: archive.source });
   }
@@ -104,13 +107,40 @@ export function findCompanion(archive: Archive, ext: '.mf' | '.cert'): string | 
 }
 
 /**
+ * The other package file a companion is named after, if any: `disk1.mf` names `disk1.vmdk`
+ * (same base name, another extension), `disk1.vmdk.mf` names `disk1.vmdk`. The descriptor and
+ * other companions (.mf, .cert) do not count.
+ */
+export function fileNamedAfter(archive: Archive, companion: string): string | undefined {
+  const stem = companion.replace(/\.[^.]*$/, '');
+  const descriptor = posix.basename(archive.descriptorName);
+  return archive
+    .entries()
+    .map((e) => e.name)
+    .find((n) => n !== companion && n !== descriptor && !/\.(mf|cert)$/i.test(n) && (n === stem || n.replace(/\.[^.]*$/, '') === stem));
+}
+
+/**
  * Finds the package's manifest (DSP0243 section 5.1): the file named like the descriptor with
- * `.mf` in place of `.ovf`, else the only `*.mf` file at the top level of the package.
+ * `.mf` in place of `.ovf`, else the only other `*.mf` file at the top level of the package that
+ * is not named after one of its files (see findCompanion).
  * @returns its name (an href for the archive), or undefined when there is none.
- * @throws PackageError when there are several `.mf` files and none is named like the descriptor.
+ * @throws PackageError when there are several candidates and none is named like the descriptor.
  */
 export function findManifest(archive: Archive): string | undefined {
   return findCompanion(archive, '.mf');
+}
+
+/**
+ * The `.mf` files at the top level that are not the package's manifest: digest lists named after
+ * one file (`disk1.mf`). Import checks the digests they give (as virt-v2v does with every `.mf`)
+ * but does not require them to list the descriptor.
+ */
+export function extraDigestLists(archive: Archive, manifest: string | undefined): string[] {
+  return archive
+    .entries()
+    .map((e) => e.name)
+    .filter((n) => !n.includes('/') && n !== manifest && /\.mf$/i.test(n) && fileNamedAfter(archive, n) !== undefined);
 }
 
 /**

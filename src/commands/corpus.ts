@@ -57,7 +57,7 @@ async function checkOne(path: string, file: string, expected: ExpectedFailure | 
   let producer = '-';
   try {
     const plan = await planImport({ source: path, descriptorOnly: true, name: `virt-ovf-corpus-${safeName(file.replace(/\.ovf$/, ''))}`.slice(0, 60) });
-    producer = `${plan.envelope.producer} OVF ${plan.envelope.version}`;
+    producer = `${plan.producer} OVF ${plan.envelope.version}`;
     // As a --print-xml import into the default pool would name the volumes.
     const destination: Destination = { kind: 'pool', pool: IMPORT_DEFAULTS.pool };
     const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings.system), plan.mappings.system);

@@ -66,6 +66,34 @@ export interface DomainTpm {
   readonly version?: string;
 }
 
+/** <input type bus>, e.g. a USB tablet. */
+export interface DomainInput {
+  /** tablet, mouse, keyboard. */
+  readonly type: string;
+  /** usb, ps2, virtio. */
+  readonly bus?: string;
+}
+
+/** <channel type><target type name>, e.g. the QEMU guest agent's unix/virtio channel. */
+export interface DomainChannel {
+  /** unix, pty, spicevmc, ... */
+  readonly type: string;
+  /** virtio, guestfwd, ... */
+  readonly targetType: string;
+  /** e.g. org.qemu.guest_agent.0. */
+  readonly targetName?: string;
+}
+
+/** <rng model><backend model>source</backend>. */
+export interface DomainRng {
+  /** virtio. */
+  readonly model: string;
+  /** random, egd, builtin. */
+  readonly backendModel: string;
+  /** The host device of a random backend, e.g. /dev/urandom. */
+  readonly backendSource?: string;
+}
+
 /** <features> child, e.g. { name: 'acpi' } or { name: 'smm', state: 'on' }. */
 export interface DomainFeature {
   readonly name: string;
@@ -151,6 +179,12 @@ export interface DomainDescription {
   /** File the serial console is also logged to (<serial><log file>). */
   readonly serialLog?: string;
   readonly graphics?: DomainGraphics;
+  /** <channel> devices (the guest agent's), when any. */
+  readonly channels?: readonly DomainChannel[];
+  /** <input> devices beyond the implicit PS/2 ones, when any. */
+  readonly inputs?: readonly DomainInput[];
+  /** <rng> devices, when any. */
+  readonly rngs?: readonly DomainRng[];
   /** <video><model type> of each video device. */
   readonly videos: readonly { readonly model: string }[];
   /** <sound model> of each sound device. */

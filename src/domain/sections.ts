@@ -6,6 +6,7 @@ import type { XmlElement } from '../xml/parse.js';
 import { controllerElement } from './controller.js';
 import { cpuSection, featuresSection } from './cpu.js';
 import { graphicsElement, memballoonElement, serialConsole, soundElement, tpmElement, videoElement } from './devices.js';
+import { channelElement, inputElement, rngElement } from './agents.js';
 import { diskElement } from './disk.js';
 import { readAll, type DomainSection } from './element.js';
 import { identitySection, memorySection } from './general.js';
@@ -15,9 +16,9 @@ import { metadataSection } from './metadata.js';
 import type { DomainDescription } from './model.js';
 import { osSection } from './os.js';
 
-type DeviceKeys = 'controllers' | 'disks' | 'interfaces' | 'serialConsole' | 'serialLog' | 'graphics' | 'videos' | 'sounds' | 'tpm' | 'memballoon';
+type DeviceKeys = 'controllers' | 'disks' | 'interfaces' | 'serialConsole' | 'serialLog' | 'channels' | 'inputs' | 'graphics' | 'videos' | 'sounds' | 'tpm' | 'memballoon' | 'rngs';
 
-/** <devices>, in the order libvirt prints them: controllers, disks, interfaces, serial console, graphics, video, sound, TPM, memballoon. */
+/** <devices>, in the order libvirt prints them: controllers, disks, interfaces, serial console, channels, inputs, graphics, video, sound, TPM, memballoon, RNGs. */
 const devicesSection: DomainSection<DeviceKeys> = {
   read(root, rules: DomainRules) {
     const devices = plainChild(root, 'devices');
@@ -25,11 +26,16 @@ const devicesSection: DomainSection<DeviceKeys> = {
     const graphics = first(readAll(devices, graphicsElement, rules));
     const tpm = first(readAll(devices, tpmElement, rules));
     const memballoon = first(readAll(devices, memballoonElement, rules));
+    const some = <K extends string, T>(key: K, list: T[]): { [P in K]?: T[] } => (list.length > 0 ? ({ [key]: list } as { [P in K]?: T[] }) : {});
     return {
       controllers: readAll(devices, controllerElement, rules),
       disks: readAll(devices, diskElement, rules),
       interfaces: readAll(devices, interfaceElement, rules),
       ...serialConsole.read(devices, rules),
+      ...some('channels', readAll(devices, channelElement, rules)),
+      // libvirt adds PS/2 mouse and keyboard to every x86 domain; only the others are the domain's choice.
+      ...some('inputs', readAll(devices, inputElement, rules).filter((i) => i.bus !== 'ps2')),
+      ...some('rngs', readAll(devices, rngElement, rules)),
       videos: readAll(devices, videoElement, rules).filter((v) => v !== undefined),
       sounds: readAll(devices, soundElement, rules),
       ...(graphics ? { graphics } : {}),
@@ -43,11 +49,14 @@ const devicesSection: DomainSection<DeviceKeys> = {
     for (const disk of d.disks) diskElement.write(devices, disk, rules);
     for (const nic of d.interfaces) interfaceElement.write(devices, nic, rules);
     serialConsole.write(devices, d, rules);
+    for (const c of d.channels ?? []) channelElement.write(devices, c, rules);
+    for (const i of d.inputs ?? []) inputElement.write(devices, i, rules);
     if (d.graphics) graphicsElement.write(devices, d.graphics, rules);
     for (const v of d.videos) videoElement.write(devices, v, rules);
     for (const s of d.sounds) soundElement.write(devices, s, rules);
     if (d.tpm) tpmElement.write(devices, d.tpm, rules);
     if (d.memballoon !== undefined) memballoonElement.write(devices, d.memballoon, rules);
+    for (const r of d.rngs ?? []) rngElement.write(devices, r, rules);
   },
 };
 

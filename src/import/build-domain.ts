@@ -57,6 +57,11 @@ export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive
     ...(m.topology ? { topology: m.topology } : {}),
     ...(m.osinfo ? { osinfo: m.osinfo } : {}),
     ...(m.tpm ? { tpm: m.tpm } : {}),
+    // The profile's added devices (defaults.json addedDevices), as virt-install adds them.
+    ...(m.added.inputs.length > 0 ? { inputs: m.added.inputs } : {}),
+    ...(m.added.channels.length > 0 ? { channels: m.added.channels } : {}),
+    ...(m.added.rngs.length > 0 ? { rngs: m.added.rngs } : {}),
+    ...(m.added.memballoon !== undefined ? { memballoon: m.added.memballoon } : {}),
   };
 }
 

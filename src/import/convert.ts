@@ -10,6 +10,7 @@ import { checkImage, type CheckedImage } from '../storage/image-check.js';
 import { makeIso } from '../storage/iso.js';
 import { isNoSpaceText, noSpaceError } from '../storage/no-space.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
+import { MAX_VIRTUAL_SIZE_BYTES } from '../storage/size-policy.js';
 import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
@@ -96,7 +97,8 @@ async function prepareFile(drive: FileDrive, ctx: ConvertContext): Promise<Prepa
     });
   } else {
     const format = drive.format!;
-    const maxBytes = Math.ceil(Math.max(drive.capacityBytes, 1) * 1.1) + 64 * 2 ** 20;
+    // A Disk without ovf:capacity (Ganeti) bounds a decompressed copy by the largest size an image may claim.
+    const maxBytes = drive.capacityBytes > 0 ? Math.ceil(drive.capacityBytes * 1.1) + 64 * 2 ** 20 : MAX_VIRTUAL_SIZE_BYTES;
     prepared = await prepareSource(archive, { file: drive.file, stored: drive.stored, format }, { ...temp, maxBytes, signal });
   }
   try {

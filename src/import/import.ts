@@ -9,6 +9,7 @@ import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
 import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
 import { checkHost, chooseVirtType, connect, openStore, withVirtTypeAdvice } from './host.js';
+import { withMacPolicy } from './macs.js';
 import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
@@ -42,9 +43,11 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
   // 1. Usage: what the options alone decide.
   checkUsage(opts);
   // 2. Open the package and plan the domain: one record per drive.
-  const plan = await openPackage(opts, reporter);
+  const opened = await openPackage(opts, reporter);
   const conn = connect(opts, reporter);
   try {
+    // The OVF's MACs: kept, dropped, or (auto) kept unless a domain on the host has them (printXml asks no host).
+    const plan = await withMacPolicy(opts.printXml ? undefined : conn, opened, opts.macPolicy, reporter);
     // 3. Draft the domain: type, store, each drive's target, UUID, XML. printXml stops here.
     const draft = await draftDomain(conn, plan, opts, reporter);
     if (opts.printXml) return result(plan, draft, { uuid: '', warnings: plan.warnings });
@@ -74,7 +77,7 @@ async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Pro
     throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with inspect, then accept it`, { option: 'acceptEula' });
   }
   const m = plan.mapped;
-  reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.envelope.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.drives.length} drive(s), ${m.nics.length} NIC(s)` });
+  reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.drives.length} drive(s), ${m.nics.length} NIC(s)` });
   return plan;
 }
 

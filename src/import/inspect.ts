@@ -63,7 +63,7 @@ export async function inspectPackage(opts: InspectOptions): Promise<InspectRepor
   const os = plan.virtualSystem.operatingSystem;
   const controllers = m.controllers;
   return {
-    package: { source: plan.archive.source, kind: plan.archive.kind, descriptor: plan.archive.descriptorName, ovfVersion: plan.envelope.version, producer: plan.envelope.producer },
+    package: { source: plan.archive.source, kind: plan.archive.kind, descriptor: plan.archive.descriptorName, ovfVersion: plan.envelope.version, producer: plan.producer },
     virtualSystems: plan.envelope.virtualSystems.map((v) => ({ id: v.id, ...(v.name ? { name: v.name } : {}), selected: v === plan.virtualSystem })),
     domain: {
       name: plan.name,

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { resolveUri } from '../libvirt/index.js';
 import { checkUserDirectory, explainOsError } from '../os-error.js';
 import type { Reporter } from '../report.js';
+import type { MacPolicy } from './macs.js';
 
 /** A device profile of defaults.json; a mappings overlay may add others. */
 export type ProfileName = 'faithful' | 'virtio' | (string & {});
@@ -54,6 +55,12 @@ export interface ImportOptions extends PackageOptions {
   readonly volumeFormat?: 'qcow2' | 'raw';
   /** Domain type; default: kvm when the host offers it, else qemu. */
   readonly virtType?: 'kvm' | 'qemu';
+  /**
+   * The descriptor's NIC MAC addresses: `keep` them, `new` (libvirt generates each), or `auto`:
+   * keep each unless a domain defined on the connection already uses it (then a new one, with a
+   * warning), like VirtualBox's MAC import policy. @default 'auto'
+   */
+  readonly macPolicy?: MacPolicy;
   /** Start the domain after defining it. */
   readonly start?: boolean;
   /** Only build the domain XML: nothing is checked on the host or created. */

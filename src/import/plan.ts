@@ -6,6 +6,7 @@ import { PackageError, UsageError } from '../errors.js';
 import { mapVirtualSystem, type MappedSystem } from '../mapping/apply.js';
 import { describeDrives, type DriveRecord } from '../mapping/drives.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
+import { identifyProducer } from '../mapping/producer.js';
 import { safeName } from '../naming.js';
 import { ovfEnvironmentXml } from '../ovf/environment.js';
 import type { Envelope, VirtualSystem } from '../ovf/model.js';
@@ -29,6 +30,8 @@ export interface ImportPlan {
   readonly mapped: MappedSystem;
   /** The domain name, safe for libvirt and file names. */
   readonly name: string;
+  /** The tool that wrote the descriptor (producers.json), e.g. VMware, VirtualBox, Ganeti, virt-ovf. */
+  readonly producer: string;
   /** The profile the hardware was mapped with. */
   readonly profile: string;
   /** Every drive of the domain, in the order of its <disk> elements. */
@@ -91,6 +94,10 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
   if (!wantsEnv && transport.length > 0) {
     warnings.push(`the descriptor asks for the ${transport.join(', ')} transport of the OVF environment, which libvirt lacks; --ovf-env attaches the environment on a CD-ROM instead`);
   }
+  const given = Object.keys(opts.properties ?? {});
+  if (!wantsEnv && given.length > 0) {
+    warnings.push(`--prop ${given.join(', ')}: the package asks for no iso transport, so no OVF environment carries the values to the guest; add --ovf-env to attach ovf-env.xml on a CD-ROM`);
+  }
   const name = safeName(opts.name ?? virtualSystem.name ?? virtualSystem.id);
   if (opts.name !== undefined && name !== opts.name) warnings.push(`--name "${opts.name}" is not safe for libvirt and file names; using "${name}"`);
   const ovfEnvironment = wantsEnv ? ovfEnvironmentXml({ virtualSystemId: virtualSystem.id, properties, nics: mapped.nics, platformVersion: VERSION }) : undefined;
@@ -104,5 +111,6 @@ export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
     warnings,
   });
   const eulas = [...envelope.eulas, ...virtualSystem.eulas];
-  return { archive, envelope, virtualSystem, mappings, mapped, name, profile, drives, properties, eulas, warnings, ...(ovfEnvironment ? { ovfEnvironment } : {}) };
+  const producer = identifyProducer(envelope, mappings);
+  return { archive, envelope, virtualSystem, mappings, mapped, name, producer, profile, drives, properties, eulas, warnings, ...(ovfEnvironment ? { ovfEnvironment } : {}) };
 }

@@ -9,16 +9,14 @@ import type { TargetedDrive } from './targets.js';
 const ISO_OVERHEAD_BYTES = 2 ** 20;
 
 /**
- * The data bytes a drive's volume will hold: ovf:populatedSize when the DiskSection gives it (a
- * hint: a lie is caught by the filesystem, exit 5); otherwise, for a gzip-compressed file whose
- * stored size says nothing about its content, the capacity (the most it can hold); otherwise
- * the drive record's estimate (at most the stored file). The OVF environment ISO counts its size.
+ * The data bytes a drive's volume will hold: the drive record's estimate (expectedDataBytes in
+ * mapping/drives.ts: ovf:populatedSize only as a hint bounded by what the stored file can expand
+ * to; a gzip file's capacity when no hint is given); 0 for an empty drive. The OVF environment ISO
+ * counts its size.
  */
 export function volumeDataBytes(drive: TargetedDrive): number {
   if (drive.kind === 'generated') return isoBytes(drive.files);
-  if (drive.kind !== 'file' || drive.ovfDisk?.populatedSizeBytes !== undefined) return drive.dataBytes;
-  if (drive.file.compression !== undefined && drive.capacityBytes > 0) return drive.capacityBytes;
-  return drive.dataBytes;
+  return drive.kind === 'file' ? drive.dataBytes : 0;
 }
 
 /**
@@ -68,7 +66,9 @@ export async function checkImportSpace(drives: readonly TargetedDrive[], ctx: { 
   const temporary = drives.reduce((sum, d) => sum + temporaryDataBytes(d, ctx.archive), 0);
   const target = store.kind === 'pool' ? store.pool : { dir: store.dir };
   const option = store.kind === 'pool' ? 'pool' : 'outputDir';
-  const what = `the ${drives.length} drive(s) of ${ctx.domain}`;
+  // Only drives that receive data count: an empty CD-ROM or an empty disk writes nothing.
+  const filled = drives.filter((d) => d.target && volumeDataBytes(d) > 0).length;
+  const what = `the ${filled} drive(s) of ${ctx.domain}`;
   if (temporary > 0 && (await sameFilesystem(ctx.tempDir, storeDir(store)))) {
     await checkFreeSpace(target, volumes + temporary, `${what}, with their temporary copies in ${ctx.tempDir},`, { option });
     return;

@@ -1,6 +1,6 @@
 // Package integrity for an import: manifest coverage and digests (DSP0243 5.1), certificate (5.2).
 import { verifyCertificate, type SignatureReport } from '../archive/certificate.js';
-import { checkManifestCoverage, findManifest, parseManifest, verifyEntry } from '../archive/manifest.js';
+import { checkManifestCoverage, extraDigestLists, fileNamedAfter, findManifest, parseManifest, verifyEntry, type ManifestEntry } from '../archive/manifest.js';
 import { PackageError } from '../errors.js';
 import type { Reporter } from '../report.js';
 import type { ImportPlan } from './plan.js';
@@ -50,17 +50,34 @@ export async function verifyManifest(plan: ImportPlan, opts: { verify: boolean; 
     return;
   }
   const mf = findManifest(plan.archive);
-  if (mf === undefined) {
+  const extra = extraDigestLists(plan.archive, mf);
+  if (mf === undefined && extra.length === 0) {
     reporter.emit({ kind: 'info', message: `${plan.archive.source}: no manifest (.mf); file digests are not checked` });
     return;
   }
-  const entries = parseManifest((await plan.archive.readSmall(mf)).toString('utf8'), mf);
-  checkManifestCoverage(entries, usedFiles(plan), mf);
-  reporter.emit({ kind: 'stage', message: `Verifying manifest ${mf}: ${entries.length} file(s)` });
+  if (mf !== undefined) {
+    const entries = parseManifest((await plan.archive.readSmall(mf)).toString('utf8'), mf);
+    checkManifestCoverage(entries, usedFiles(plan), mf);
+    reporter.emit({ kind: 'stage', message: `Verifying manifest ${mf}: ${entries.length} file(s)` });
+    await verifyEntries(plan, entries, reporter, signal);
+    reporter.emit({ kind: 'stage', message: `Manifest ${mf}: ${entries.length} file(s) verified` });
+  } else {
+    reporter.emit({ kind: 'info', message: `${plan.archive.source}: no manifest named after ${plan.archive.descriptorName}; the descriptor's digest is not checked` });
+  }
+  // A digest list named after one file (disk1.mf) is not the package's manifest: its digests are
+  // checked, but it need not list the descriptor (virt-v2v reads every .mf this way).
+  for (const list of extra) {
+    const entries = parseManifest((await plan.archive.readSmall(list)).toString('utf8'), list).filter((e) => plan.archive.find(e.name) !== undefined);
+    reporter.emit({ kind: 'stage', message: `Verifying ${list}, the digest list of ${fileNamedAfter(plan.archive, list)} (not the package's manifest): ${entries.length} file(s)` });
+    await verifyEntries(plan, entries, reporter, signal);
+  }
+}
+
+/** Hashes each listed file once over the bytes the import reads, with progress events. */
+async function verifyEntries(plan: ImportPlan, entries: readonly ManifestEntry[], reporter: Reporter, signal: AbortSignal): Promise<void> {
   for (const entry of entries) {
     const size = plan.archive.find(entry.name)?.size ?? 0;
     await verifyEntry(plan.archive, entry, (done) => reporter.emit({ kind: 'progress', task: 'verify', name: entry.name, bytesDone: done, bytesTotal: size }), signal);
     reporter.emit({ kind: 'progress-end', task: 'verify', name: entry.name });
   }
-  reporter.emit({ kind: 'stage', message: `Manifest ${mf}: ${entries.length} file(s) verified` });
 }

@@ -3,7 +3,10 @@ import { OvfParseError, UnsupportedItemError } from '../errors.js';
 import { ResourceType, type Envelope, type Item, type OvfDisk, type OvfFile, type VirtualSystem } from '../ovf/model.js';
 import { parseAllocationUnits, quantityToBytes } from '../ovf/units.js';
 import { resolveProfile, type ControllerMapping, type Mappings, type MappingRow } from './load.js';
+import { addedDevices, type AddedDevices } from './added-devices.js';
 import { matchRow } from './match.js';
+import { identifyProducer } from './producer.js';
+import { checkNetworkKeys, mapNic } from './nics.js';
 import { layoutStorage, type GeneratedContent, type StorageAttachment, type PlannedDisk } from './storage-layout.js';
 
 export type { GeneratedContent, PlannedDisk } from './storage-layout.js';
@@ -24,20 +27,8 @@ export interface MapOptions {
   readonly generatedCdroms?: readonly GeneratedContent[];
 }
 
-/** Where a NIC attaches: a libvirt network, a host bridge, or QEMU user-mode networking (SLIRP, needs no host network). */
-export type NicSource = { readonly type: 'network'; readonly network: string } | { readonly type: 'bridge'; readonly bridge: string } | { readonly type: 'user' };
-
-/** A NIC and where it is attached; `defaulted` when no networks/bridges entry named its OVF network. */
-export interface PlannedNic {
-  readonly source: NicSource;
-  /** libvirt <model type>, e.g. e1000, vmxnet3, virtio. */
-  readonly model: string;
-  /** MAC address, lower case. */
-  readonly mac?: string;
-  readonly instanceId: string;
-  readonly ovfNetwork?: string;
-  readonly defaulted: boolean;
-}
+export type { NicSource, PlannedNic } from './nics.js';
+import type { PlannedNic } from './nics.js';
 
 /** What the hardware of one VirtualSystem becomes. Sizes in bytes. */
 export interface MappedSystem {
@@ -57,6 +48,8 @@ export interface MappedSystem {
   readonly sounds: readonly { model: string }[];
   readonly usb: readonly { model: string }[];
   readonly tpm?: { model: string; version: string };
+  /** The devices the profile adds that no Item describes (defaults.json addedDevices). */
+  readonly added: AddedDevices;
   /** Rows used, for the table-coverage test. */
   readonly rowsUsed: readonly string[];
   readonly warnings: readonly string[];
@@ -76,6 +69,7 @@ function itemLabel(item: Item): string {
  *   grow holds (layoutStorage).
  */
 export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Mappings, opts: MapOptions): MappedSystem {
+  checkNetworkKeys(env, opts);
   const profile = resolveProfile(mappings, opts.profile);
   const tables = profile.tables.map((name) => ({ name, rows: mappings.tables[name] ?? [] }));
   const warnings: string[] = [];
@@ -120,6 +114,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     if (row.note) warnings.push(`${itemLabel(item)}: ${row.note}`);
     switch (row.kind) {
       case 'processor': {
+        if (item.virtualQuantity === undefined) warnings.push(`${itemLabel(item)}: the processor Item has no VirtualQuantity; using 1 vCPU`);
         vcpus = positiveInt(item.virtualQuantity ?? '1', `${itemLabel(item)}/VirtualQuantity`, file);
         const keys = mappings.system.coresPerSocket;
         const cores = [...keys.itemKeys.map((k) => item.extra[k]), ...keys.vmwConfigKeys.map((k) => vs.hardware.vmwConfig[k])].find((v) => v !== undefined);
@@ -135,7 +130,11 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         if (units === undefined) warnings.push(`${itemLabel(item)}: memory has no AllocationUnits; assuming "${mappings.defaults.memoryUnitsWhenAbsent}"`);
         const where = `${itemLabel(item)}/AllocationUnits`;
         const multiplier = parseAllocationUnits(units ?? mappings.defaults.memoryUnitsWhenAbsent, where, file);
-        memoryBytes = quantityToBytes(item.virtualQuantity ?? '', multiplier, `${itemLabel(item)}/VirtualQuantity`, file);
+        if (item.virtualQuantity === undefined) {
+          warnings.push(`${itemLabel(item)}: the memory Item has no VirtualQuantity; using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
+          break;
+        }
+        memoryBytes = quantityToBytes(item.virtualQuantity, multiplier, `${itemLabel(item)}/VirtualQuantity`, file);
         break;
       }
       case 'controller':
@@ -176,9 +175,10 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
   for (const content of opts.generatedCdroms ?? []) attachments.push({ kind: 'generated', device: 'cdrom', content });
   if (memoryBytes === undefined) {
     memoryBytes = mappings.defaults.memoryMiBWhenAbsent * 2 ** 20;
-    warnings.push(`VirtualSystem "${vs.id}" has no memory Item (ResourceType ${ResourceType.Memory}); using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
+    if (!items.some((i) => i.resourceType === ResourceType.Memory)) warnings.push(`VirtualSystem "${vs.id}" has no memory Item (ResourceType ${ResourceType.Memory}); using ${mappings.defaults.memoryMiBWhenAbsent} MiB`);
   }
 
+  const added = addedDevices(mappings, opts.profile, profile);
   const { efi, secureBoot } = firmwareOf(vs, mappings);
   const layout = layoutStorage({ controllers, attachments, defaults: mappings.defaults, system: mappings.system, targetDev: mappings.domain.targetDev, profileMachine: profile.machine, forceQ35: secureBoot, file, warnings });
   const os = lookupOs(env, vs, mappings);
@@ -194,6 +194,7 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
     nics,
     sounds,
     usb,
+    added,
     rowsUsed: [...rowsUsed],
     warnings,
     ...(topology ? { topology } : {}),
@@ -235,7 +236,7 @@ function lookupOs(env: Envelope, vs: VirtualSystem, mappings: Mappings): { osinf
   return (
     from(mappings.os.vmwOsType, os.vmwOsType) ??
     from(mappings.os.vboxOsType, os.vboxOsType) ??
-    (env.producer === 'oVirt' ? from(mappings.os.ovirtOsType, os.description) : undefined) ??
+    (identifyProducer(env, mappings) === 'oVirt' ? from(mappings.os.ovirtOsType, os.description) : undefined) ??
     from(mappings.os.cimOsType, os.id !== undefined ? String(os.id) : undefined)
   );
 }
@@ -278,23 +279,4 @@ function ovirtHostResource(env: Envelope, ref: string): [string, string, string]
   const file = env.references.find((f) => f.href === ref);
   const disk = env.disks.find((d) => (file && d.fileRef === file.id) || ref.endsWith(`/${d.diskId}`) || ref === d.diskId);
   return disk ? [ref, 'disk', disk.diskId] : null;
-}
-
-function mapNic(item: Item, model: string, mappings: Mappings, opts: MapOptions): PlannedNic {
-  const ovfNetwork = item.connection.find((c) => c !== '');
-  // rasd:Address holds the MAC (DSP0243); oVirt writes it as <rasd:MACAddress> and may put the
-  // PCI address in rasd:Address, so the first candidate that is a MAC wins.
-  const candidates = [item.address, ...mappings.system.macAddressKeys.map((k) => item.extra[k])].map((v) => v?.trim());
-  const mac = candidates.find((v) => v !== undefined && /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(v))?.toLowerCase().replace(/-/g, ':');
-  const bridge = ovfNetwork !== undefined ? opts.bridges?.[ovfNetwork] : undefined;
-  const network = ovfNetwork !== undefined ? opts.networks?.[ovfNetwork] : undefined;
-  const source: NicSource =
-    bridge !== undefined
-      ? { type: 'bridge', bridge }
-      : network !== undefined
-        ? { type: 'network', network }
-        : opts.userNetwork
-          ? { type: 'user' }
-          : { type: 'network', network: mappings.defaults.defaultNetwork };
-  return { instanceId: item.instanceId, model, source, defaulted: bridge === undefined && network === undefined, ...(mac ? { mac } : {}), ...(ovfNetwork !== undefined ? { ovfNetwork } : {}) };
 }

@@ -25,9 +25,9 @@ interface DriveBase {
    * a generated one; a package drive whose name is taken gets -2, -3, … (see volumeBases).
    */
   readonly volumeBase: string;
-  /** ovf:capacity, else the file's size; 0 when unknown (a file's own header says it later). */
+  /** ovf:capacity; 0 when the Disk has none (the image's header gives the virtual size when it is converted). */
   readonly capacityBytes: number;
-  /** Bytes the volume will hold: ovf:populatedSize, else at most the file's size; 0 when nothing is copied. */
+  /** Bytes the volume will hold (expectedDataBytes: ovf:populatedSize as a hint bounded by what the file can hold); 0 when nothing is copied. */
   readonly dataBytes: number;
 }
 
@@ -137,15 +137,38 @@ export function describeDrives(placed: readonly PlannedDisk[], ctx: DriveContext
       refuse(`File "${file.href}" has ${p.ovfDisk?.format ? `an unknown ovf:format "${p.ovfDisk.format}"` : 'no ovf:format'}; add a row to formats.json in a mappings overlay`, 'mappingsDir');
     }
     const stored = storedFile(ctx.archive, file);
-    const capacityBytes = p.ovfDisk?.capacityBytes ?? stored.parts[0]?.size ?? file.sizeBytes ?? 0;
+    // No ovf:capacity (Ganeti): the image's header gives the virtual size at conversion, never the file's size.
+    const capacityBytes = p.ovfDisk?.capacityBytes ?? 0;
     if (parents.length > 0 && (format !== 'vmdk' || file.compression !== undefined || stored.chunked)) {
       refuse(`Disk "${p.ovfDisk!.diskId}" is a delta disk that is not a plain VMDK file; delta chains are supported for VMDK only`);
     }
-    // The data each disk will hold: ovf:populatedSize, else at least its file's size.
     const fileBytes = (stored.chunked ? undefined : stored.parts[0]?.size) ?? file.sizeBytes ?? 0;
-    const dataBytes = p.ovfDisk?.populatedSizeBytes ?? (capacityBytes > 0 ? Math.min(capacityBytes, fileBytes) : fileBytes);
+    const dataBytes = expectedDataBytes({ populated: p.ovfDisk?.populatedSizeBytes, capacityBytes, fileBytes, format, gzip: file.compression !== undefined });
     return { kind: 'file', placed: p, volumeBase, capacityBytes, dataBytes, file, stored, parents, ...(format ? { format } : {}), ...(p.ovfDisk ? { ovfDisk: p.ovfDisk } : {}) };
   });
+}
+
+/**
+ * The most data one stored byte of an image can expand to when qemu-img converts it: 1032 for
+ * formats whose clusters or grains may be deflate-compressed (VMDK streamOptimized, qcow2; deflate
+ * tops out at about 1032:1, RFC 1951), 1 for formats that store data as is.
+ */
+const MAX_EXPANSION: Readonly<Record<ImageFormat, number>> = { vmdk: 1032, qcow2: 1032, raw: 1, vpc: 1, vhdx: 1, vdi: 1 };
+
+/**
+ * Bytes a file drive's volume will hold. ovf:populatedSize is a hint (DSP0243 calls it an
+ * estimate, and test packages carry the original disk's figure beside a stub file): it counts only
+ * up to what the stored bytes can expand to (MAX_EXPANSION, and the capacity). Without it: the
+ * stored size, at most the capacity; for a gzip file, whose stored size says little, the capacity.
+ * A hint that is too low is caught by the filesystem (exit 5, rolled back).
+ */
+export function expectedDataBytes(d: { populated: number | undefined; capacityBytes: number; fileBytes: number; format: ImageFormat | undefined; gzip: boolean }): number {
+  const cap = (n: number): number => (d.capacityBytes > 0 ? Math.min(d.capacityBytes, n) : n);
+  if (d.gzip) return d.populated || (d.capacityBytes > 0 ? d.capacityBytes : d.fileBytes);
+  // 0 is what producers write when they did not measure (Canonical's cloud images, vCenter): no hint.
+  if (d.populated === undefined || d.populated === 0) return cap(d.fileBytes);
+  if (d.fileBytes === 0) return d.populated; // the file is not in hand (inspect, print-xml)
+  return Math.min(d.populated, cap(d.fileBytes * (d.format ? MAX_EXPANSION[d.format] : 1)));
 }
 
 /** Follows ovf:parentRef from the drive's Disk: parents nearest first, each a VMDK file, at most 16, no loop. */

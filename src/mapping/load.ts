@@ -18,6 +18,7 @@ import {
 } from './schema/index.js';
 import { domainRulesSchema } from './schema/domain.js';
 import { exportSchema } from './schema/export.js';
+import { producersSchema } from './schema/producers.js';
 import { systemSchema } from './schema/system.js';
 
 export type { ControllerMapping, Defaults, FormatRow, MappingRow, OsEntry, Profile } from './schema/index.js';
@@ -61,6 +62,7 @@ const FIXED_TABLES = {
   domain: fixedTable('domain.json', domainRulesSchema),
   export: fixedTable('export.json', exportSchema),
   system: fixedTable('system.json', systemSchema, undefined, systemSchema.partial()),
+  producers: fixedTable('producers.json', producersSchema),
 };
 
 type FixedMappings = { readonly [K in keyof typeof FIXED_TABLES]: (typeof FIXED_TABLES)[K] extends FixedTable<infer T, infer _O> ? T : never };

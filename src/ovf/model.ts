@@ -1,6 +1,7 @@
 // The OVF model: DSP0243 (OVF 1.x/2.0) sections and CIM RASD items, names as in the spec.
 // One model for both directions: parseEnvelope (parse.ts) returns these types and
 // writeEnvelope (write.ts) writes them (the *Input types below: the same types, fewer fields required).
+import type { ProducerEvidence } from './producer.js';
 
 /**
  * CIM_ResourceAllocationSettingData.ResourceType values (DSP0243 uses CIM 2.x;
@@ -197,8 +198,8 @@ export interface Envelope {
   readonly virtualSystems: readonly VirtualSystem[];
   /** Set when the top-level content is a VirtualSystemCollection. */
   readonly collection?: { readonly id: string; readonly name?: string };
-  /** Producer hints found while parsing (e.g. "VirtualBox" from vbox:Machine), for reports. */
-  readonly producer: string;
+  /** What the descriptor shows of its producer (namespaces); mapping/producer.ts names the producer from it. */
+  readonly producerEvidence: ProducerEvidence;
   readonly deploymentOptions: readonly DeploymentOption[];
   /** The DeploymentOptionSection Configuration in force (--deployment, else ovf:default, else the first). */
   readonly deployment?: string;

@@ -2,6 +2,7 @@
 import { OvfParseError } from '../errors.js';
 import type { DeploymentOption, Envelope, OvfDisk, OvfFile, OvfNetwork, OvfProperty, OvfVersion, ProductSection, VirtualSystem } from './model.js';
 import { parseHardwareSection } from './parse-hardware.js';
+import { producerEvidence } from './producer.js';
 import { parseDeploymentOptions, parseEulas, parseProductSections } from './parse-product.js';
 import { parseAllocationUnits, quantityToBytes } from './units.js';
 import { decodeXmlBytes, parseXml, type XmlElement } from '../xml/parse.js';
@@ -47,12 +48,19 @@ export function parseEnvelope(bytes: Buffer, file: string, opts: ParseOptions = 
   let networks: OvfNetwork[] = [];
   const virtualSystems: VirtualSystem[] = [];
   let collection: Envelope['collection'];
+  // A repeated section adds to the ones before it (a DiskSection per disk, as some producers
+  // write): later entries with an id already seen are refused (Disk, File) or dropped (Network).
+  const count = new Map<string, number>();
+  const nth = (name: string): number => {
+    count.set(name, (count.get(name) ?? 0) + 1);
+    return count.get(name)!;
+  };
   for (const el of root.children) {
     const name = sectionName(el);
-    if (name === 'References') references = children(el, 'File').map((f, i) => parseFile(f, i, ctx));
-    else if (name === 'DiskSection') rawDisks = children(el, 'Disk').map((d, i) => parseDisk(d, i, ctx));
-    else if (name === 'DeploymentOptionSection') deploymentOptions = parseDeploymentOptions(el, ctx);
-    else if (name === 'NetworkSection') networks = children(el, 'Network').map((n) => ({ name: attr(n, 'name', ctx) ?? '', ...opt('description', childText(n, 'Description')) }));
+    if (name === 'References') references = [...references, ...children(el, 'File').map((f, i) => parseFile(f, i, sectionLabel('References', nth(name)), ctx))];
+    else if (name === 'DiskSection') rawDisks = [...rawDisks, ...children(el, 'Disk').map((d, i) => parseDisk(d, i, sectionLabel('DiskSection', nth(name)), ctx))];
+    else if (name === 'DeploymentOptionSection') deploymentOptions = [...deploymentOptions, ...parseDeploymentOptions(el, ctx)];
+    else if (name === 'NetworkSection') networks = mergeNetworks(networks, children(el, 'Network').map((n) => ({ name: attr(n, 'name', ctx) ?? '', ...opt('description', childText(n, 'Description')) })));
     else if (name === 'VirtualSystem') virtualSystems.push(parseVirtualSystem(el, ctx));
     else if (name === 'VirtualSystemCollection') {
       collection = { id: attr(el, 'id', ctx) ?? '', ...opt('name', childText(el, 'Name')) };
@@ -66,6 +74,8 @@ export function parseEnvelope(bytes: Buffer, file: string, opts: ParseOptions = 
   }
   const deployment = opts.deployment ?? deploymentOptions.find((d) => d.isDefault)?.id ?? deploymentOptions[0]?.id;
   const allProperties = [...productSections, ...virtualSystems.flatMap((v) => v.productSections)].flatMap((p) => p.properties);
+  refuseDuplicates(rawDisks.map((d) => ({ id: d.disk.diskId, where: d.where })), 'Disk', 'ovf:diskId', file);
+  refuseDuplicates(references.map((f, i) => ({ id: f.id, where: `References/File[${i + 1}]` })), 'File', 'ovf:id', file);
   const disks = rawDisks.map((d) => resolveDisk(ovirtFileRef(d, references), allProperties, deployment, opts.properties ?? {}, ctx));
   const envelope: Envelope = {
     version,
@@ -74,7 +84,7 @@ export function parseEnvelope(bytes: Buffer, file: string, opts: ParseOptions = 
     disks,
     networks,
     virtualSystems,
-    producer: detectProducer(root, virtualSystems),
+    producerEvidence: producerEvidence(root),
     deploymentOptions,
     productSections,
     eulas,
@@ -152,8 +162,28 @@ function collectSystems(el: XmlElement, out: VirtualSystem[], ctx: Ctx): void {
   }
 }
 
-function parseFile(f: XmlElement, index: number, ctx: Ctx): OvfFile {
-  const where = `References/File[${index + 1}]`;
+/** How messages name the nth section of a kind: `DiskSection`, or `DiskSection[2]` from the second on. */
+function sectionLabel(name: string, n: number): string {
+  return n === 1 ? name : `${name}[${n}]`;
+}
+
+/** Networks of a further NetworkSection that no earlier one named. */
+function mergeNetworks(before: readonly OvfNetwork[], more: readonly OvfNetwork[]): OvfNetwork[] {
+  return [...before, ...more.filter((n) => !before.some((b) => b.name === n.name))];
+}
+
+/** @throws OvfParseError when two entries (of one section or of two sections of the same kind) share an id. */
+function refuseDuplicates(entries: readonly { id: string; where: string }[], what: string, idAttr: string, file: string): void {
+  const seen = new Map<string, string>();
+  for (const e of entries) {
+    const first = seen.get(e.id);
+    if (first !== undefined) throw new OvfParseError(`${file}: ${e.where} has ${idAttr}="${e.id}", which ${first} already has; each ${what} needs its own id`, { file, element: `${e.where}/@${idAttr}` });
+    seen.set(e.id, e.where);
+  }
+}
+
+function parseFile(f: XmlElement, index: number, section: string, ctx: Ctx): OvfFile {
+  const where = `${section}/File[${index + 1}]`;
   const id = attr(f, 'id', ctx);
   const href = attr(f, 'href', ctx);
   if (!id || !href) throw new OvfParseError(`${ctx.file}: ${where} needs ovf:id and ovf:href`, { file: ctx.file, element: where });
@@ -177,8 +207,8 @@ function informationalSize(size: string | undefined, where: string, ctx: Ctx): n
   return undefined;
 }
 
-function parseDisk(d: XmlElement, index: number, ctx: Ctx): RawDisk {
-  const where = `DiskSection/Disk[${index + 1}]`;
+function parseDisk(d: XmlElement, index: number, section: string, ctx: Ctx): RawDisk {
+  const where = `${section}/Disk[${index + 1}]`;
   const diskId = attr(d, 'diskId', ctx);
   if (!diskId) throw new OvfParseError(`${ctx.file}: ${where} has no ovf:diskId`, { file: ctx.file, element: where });
   const capacity = attr(d, 'capacity', ctx);
@@ -236,24 +266,6 @@ function parseVirtualSystem(el: XmlElement, ctx: Ctx): VirtualSystem {
     ...opt('operatingSystem', operatingSystem),
     ...opt('annotation', annotation ? childText(annotation, 'Annotation') : undefined),
   };
-}
-
-function detectProducer(root: XmlElement, systems: readonly VirtualSystem[]): string {
-  const uris = new Set<string>();
-  const walk = (el: XmlElement, depth: number): void => {
-    uris.add(el.ns);
-    for (const key of el.attrs.keys()) if (key.startsWith('{')) uris.add(key.slice(1, key.indexOf('}')));
-    if (depth < 3) el.children.forEach((c) => walk(c, depth + 1));
-  };
-  walk(root, 0);
-  const types = systems.flatMap((s) => s.hardware.virtualSystemTypes).join(' ');
-  if ([...uris].some((u) => u.includes('virtualbox.org')) || /virtualbox/i.test(types)) return 'VirtualBox';
-  // oVirt (and virt-v2v's oVirt output) write the envelope namespace with a trailing slash.
-  if (/ENGINE|RHEVM|ovirt/i.test(types) || [...uris].some((u) => u.includes('ovirt')) || root.ns.endsWith('/envelope/1/')) return 'oVirt';
-  if ([...uris].some((u) => u.includes('ganeti'))) return 'Ganeti';
-  if ([...uris].some((u) => u.includes('citrix') || u.includes('xen'))) return 'XenServer';
-  if (/vmx-/i.test(types) || [...uris].some((u) => u.includes('vmware.com'))) return 'VMware';
-  return 'generic';
 }
 
 function checkReferences(env: Envelope): void {

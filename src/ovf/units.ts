@@ -84,6 +84,7 @@ export function parseAllocationUnits(units: string, where: string, file?: string
  */
 export function quantityToBytes(quantity: string, multiplier: number, where: string, file?: string): number {
   const text = quantity.trim();
+  if (text === '') throw new OvfParseError(`${file ? file + ': ' : ''}${where} is empty; a non-negative integer is needed`, { ...(file !== undefined ? { file } : {}), element: where });
   if (!/^\d+$/.test(text)) {
     throw new OvfParseError(`${file ? file + ': ' : ''}${where}: "${quantity}" is not a non-negative integer`, {
       ...(file !== undefined ? { file } : {}),

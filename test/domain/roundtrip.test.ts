@@ -59,6 +59,9 @@ function everything(): DomainDescription {
     sounds: [{ model: 'ich9' }, { model: 'ac97' }],
     tpm: { model: 'tpm-tis', backend: 'emulator', version: '1.2' },
     memballoon: 'virtio',
+    channels: [{ type: 'unix', targetType: 'virtio', targetName: 'org.qemu.guest_agent.0' }],
+    inputs: [{ type: 'tablet', bus: 'usb' }, { type: 'keyboard', bus: 'virtio' }],
+    rngs: [{ model: 'virtio', backendModel: 'random', backendSource: '/dev/urandom' }, { model: 'virtio', backendModel: 'builtin' }],
   };
 }
 

@@ -1,6 +1,8 @@
 // parseEnvelope across encodings and dialects: UTF-8 BOM, UTF-16, VMware's OVF 0.9, oVirt, VirtualSystemCollection.
 
 import assert from 'node:assert/strict';
+import { loadMappings } from '../../src/mapping/load.js';
+import { identifyProducer } from '../../src/mapping/producer.js';
 import { describe, it } from 'node:test';
 import { parseEnvelope } from '../../src/ovf/parse.js';
 import { envelope, fixture, item, parseFixture } from './parse-helpers.js';
@@ -72,7 +74,7 @@ describe('parseEnvelope: VMware OVF 0.9', () => {
     assert.equal(vs.id, 'old-vm');
     assert.deepEqual(vs.operatingSystem, { id: 36, vmwOsType: 'other26xLinuxGuest' });
     assert.deepEqual(vs.hardware.virtualSystemTypes, ['vmx-04']);
-    assert.equal(env.producer, 'VMware');
+    assert.equal(identifyProducer(env, loadMappings()), 'VMware');
   });
 
   it('reads 0.9 items: InstanceId and Caption spellings, /disk/ID host resources', () => {
@@ -95,7 +97,7 @@ describe('parseEnvelope: oVirt dialect', () => {
     // The References check is exercised by the next test; here the disk has no fileRef.
     const env = parseEnvelope(Buffer.from(text.replace(' ovf:fileRef="group-1/image-1"', '')), 'ovirt-style.ovf');
     assert.equal(env.version, '1');
-    assert.equal(env.producer, 'oVirt');
+    assert.equal(identifyProducer(env, loadMappings()), 'oVirt');
     assert.deepEqual(env.networks, [{ name: 'ovirtmgmt' }]);
     assert.equal(env.disks[0]!.diskId, 'image-1');
     assert.equal(env.disks[0]!.capacityBytes, 3 * 2 ** 30);
