@@ -1,11 +1,13 @@
 // The export driver, top-down like virt-v2v's v2v.ml: usage checks, the domain, its definition,
 // each drive's source, a snapshot of a running domain, the OVF mapping, the package. Helpers follow.
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { DomainDescription } from '../domain/model.js';
 import { parseDomainXml } from '../domain/parse.js';
 import { LibvirtSetupError, UsageError } from '../errors.js';
+import { RunJournal } from '../journal/journal.js';
+import { reportStaleRuns } from '../journal/stale.js';
+import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import { Connection, lookupDomainByName, VIR_DOMAIN_XML_INACTIVE, type Domain } from '../libvirt/index.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
 import { mapDomainToOvf, type ReverseResult } from '../mapping/reverse.js';
@@ -23,7 +25,9 @@ import { certificateSize } from './sign.js';
  * progress stage per step; `signal` aborts it. Temporary files (conversions, backup copies)
  * are removed whatever happens. The output's paths known from the domain's name (the OVA; the
  * descriptor, manifest and certificate of a directory) are checked by the output guard
- * (output.ts) before any disk is read, every path again before anything is written.
+ * (output.ts) before any disk is read, every path again before anything is written. What the
+ * export creates (work and backup directories, the backup job, `.part` files, qemu-img and
+ * qemu-nbd) is recorded first in a run journal (src/journal), removed when the export ends.
  */
 export async function driveExport(opts: ResolvedExportOptions, reporter: Reporter, signal: AbortSignal): Promise<ExportResult> {
   const mappings = checkUsage(opts);
@@ -37,22 +41,32 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
     const guard = new OutputGuard(conn, opts.force);
     await guard.check((await packageLayout(opts, name, [])).paths);
     reporter.emit({ kind: 'stage', message: `Exporting ${live ? 'running' : 'stopped'} domain ${desc.name}: ${desc.vcpus} vCPU, ${desc.memoryBytes / 2 ** 20} MiB, ${desc.disks.length} drive(s), ${desc.interfaces.length} NIC(s)` });
-    const workDir = await mkdtemp(join(outputParent(opts.output), `.virt-ovf-export-`));
-    let backupDir: string | undefined;
+    reportStaleRuns(reporter, opts.stateDir);
+    const journal = RunJournal.start({ uri: conn.uri(), command: `export ${opts.domain}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) });
+    let work: TrackedDir | undefined;
+    let backup: TrackedDir | undefined;
+    let done = false;
     try {
+      work = await makeTempDir(outputParent(opts.output), '.virt-ovf-export-');
+      const workDir = work.dir;
       let sources = resolveSources(conn, desc, mappings.export);
       if (live) {
-        backupDir = await backupDirectory();
-        sources = await snapshot(domain, sources, backupDir, reporter, signal);
+        backup = await backupDirectory();
+        sources = await snapshot(journal, domain, sources, backup.dir, reporter, signal);
       }
       const drives = await describe(sources, name, opts, mappings, reporter, signal);
       const reverse = mapToOvf(desc, drives, mappings, opts, reporter);
       const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks: reverse.files, workDir, guard, reporter, signal });
       reporter.emit({ kind: 'stage', message: `Finished: ${written.output}` });
+      done = true;
       return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
     } finally {
-      await rm(workDir, { recursive: true, force: true });
-      if (backupDir) await rm(backupDir, { recursive: true, force: true });
+      await work?.release();
+      await backup?.release();
+      if (done) journal.commit();
+      const left = done ? undefined : journal.keptMessage();
+      if (left !== undefined) reporter.emit({ kind: 'warning', message: `not removed: ${left}` });
+      journal.close();
     }
   } finally {
     domain?.free();
@@ -94,9 +108,17 @@ async function readDefinition(domain: Domain, mappings: Mappings): Promise<Domai
   return parseDomainXml(await domain.xml(VIR_DOMAIN_XML_INACTIVE), mappings.domain);
 }
 
-/** A running domain's hard disks copied by a backup job (backup.ts); the copies become their sources. */
-async function snapshot(domain: Domain, sources: readonly DriveSource[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
-  return backupDisks(domain, sources, dir, reporter, signal);
+/**
+ * A running domain's hard disks copied by a backup job (backup.ts); the copies become their
+ * sources. The job is journaled while it may run, so `virt-ovf cleanup` aborts it after a kill.
+ */
+async function snapshot(journal: RunJournal, domain: Domain, sources: readonly DriveSource[], dir: string, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
+  const entry = journal.record({ kind: 'backup-job', uuid: domain.uuid(), domain: domain.name(), dir });
+  try {
+    return await backupDisks(domain, sources, dir, reporter, signal);
+  } finally {
+    journal.forget(entry);
+  }
 }
 
 /** The export record of each drive (disks.ts describeDrives): href, format, virtual size, adapter. */

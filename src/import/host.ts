@@ -1,6 +1,7 @@
 // The host side of an import: the connection, the domain type, the store, and the checks made before anything is created.
 import { join } from 'node:path';
 import { LibvirtError, LibvirtSetupError } from '../errors.js';
+import { staleHolder, staleRemedy } from '../journal/stale.js';
 import { Connection, lookupDomainByName, lookupNetwork, type Network } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { openPool, targetExists, type TargetStore } from '../storage/volumes.js';
@@ -52,20 +53,25 @@ export async function openStore(conn: Connection | undefined, opts: ResolvedImpo
  * that cannot serve (checkTempDir; checked when set, or when a drive needs a temporary copy),
  * too little free space for the volumes' data or the temporary copies (checkImportSpace), and a
  * libvirt network that is missing (or inactive when the domain is to start).
+ * A name that an interrupted run (a stale journal, src/journal) still holds is refused with the
+ * remedy `virt-ovf cleanup` instead.
  * @throws LibvirtSetupError (option `name` for a taken name, `pool`/`outputDir`/`tempDir` for
  *   space, `networks` for a missing network, `userNetwork` when the connection has no network
  *   driver); UsageError (option `tempDir`) from checkTempDir.
  */
 export async function checkHost(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions): Promise<void> {
+  const taken = (what: string, held: ReturnType<typeof staleHolder>, remedy: string): LibvirtSetupError =>
+    held ? new LibvirtSetupError(`${what}${staleRemedy(held)}`) : new LibvirtSetupError(`${what}; ${remedy}`, { option: 'name' });
   const existing = lookupDomainByName(conn, plan.name);
   if (existing) {
     existing.free();
-    throw new LibvirtSetupError(`a domain named "${plan.name}" already exists; choose another name`, { option: 'name' });
+    throw taken(`a domain named "${plan.name}" already exists`, staleHolder(conn.uri(), { kind: 'domain', name: plan.name }, opts.stateDir), 'choose another name');
   }
   for (const { target } of drives) {
     if (target && (await targetExists(store, target.name))) {
       const what = store.kind === 'pool' ? `volume "${target.name}" already exists in pool "${store.poolName}"` : `${join(store.dir, target.name)} already exists`;
-      throw new LibvirtSetupError(`${what}; choose another domain name`, { option: 'name' });
+      const held = store.kind === 'pool' ? staleHolder(conn.uri(), { kind: 'volume', pool: store.poolName, name: target.name }, opts.stateDir) : staleHolder(conn.uri(), { kind: 'file', path: join(store.dir, target.name) }, opts.stateDir);
+      throw taken(what, held, 'choose another domain name');
     }
   }
   // Temporary copies go to the temporary directory, never into the store; space is checked once for all drives.

@@ -1,8 +1,10 @@
 // The import driver, top-down: usage checks, open package and plan, draft the domain, check host, convert and verify, define, start.
 import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { RunJournal } from '../journal/journal.js';
+import { reportStaleRuns } from '../journal/stale.js';
 import { defineDomain, lookupDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
 import { silentReporter, type Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
@@ -50,6 +52,7 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
     if (opts.printXml) return result(plan, draft, { uuid: '', warnings: plan.warnings });
     // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
     const store = draft.store!;
+    reportStaleRuns(reporter, opts.stateDir);
     await checkBeforeCreating(conn!, plan, draft.drives, store, opts, reporter);
     if (opts.dryRun) {
       reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
@@ -101,7 +104,7 @@ async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: r
 /** Steps 5-8: convert and verify, define, start; everything created is registered with a rollback run on failure. */
 async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
   const { store } = draft;
-  const rollback = new Rollback();
+  const rollback = new Rollback(RunJournal.start({ uri: conn.uri(), command: `import ${opts.source}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) }));
   try {
     // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
     const converted = await alongside(
@@ -148,22 +151,52 @@ async function convertDrives(plan: ImportPlan, drives: readonly TargetedDrive[],
   return converted;
 }
 
-/** Step 7: writes DOMAIN.xml into an output directory, then defines the domain (virDomainDefineXML); both join the rollback. */
+/**
+ * Step 7: writes DOMAIN.xml into an output directory, then defines the domain
+ * (virDomainDefineXML); each is journaled before it is made and joins the rollback. A define
+ * that fails leaves its journal entry only when the UUID is then found (or cannot be looked up).
+ */
 async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, rollback: Rollback, reporter: Reporter): Promise<{ domain: Domain; xmlFile?: string }> {
   let xmlFile: string | undefined;
   if (draft.store.kind === 'dir') {
     const file = join(draft.store.dir, `${plan.name}.xml`);
-    await writeFile(file, draft.xml, { flag: 'wx' });
-    rollback.add(`file ${file}`, () => rm(file, { force: true }));
+    const entry = rollback.record({ kind: 'file', path: file });
+    await writeFile(file, draft.xml, { flag: 'wx' }).catch((err: unknown) => {
+      rollback.dropped(entry);
+      throw err;
+    });
+    const st = await stat(file);
+    rollback.created(entry, { dev: st.dev, ino: st.ino });
+    rollback.add(`file ${file}`, () => rm(file, { force: true }), entry);
     xmlFile = file;
   }
   reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
-  const domain = await defineDomain(conn, draft.xml);
-  rollback.add(`domain ${plan.name}`, async () => {
-    if (domain.isActive()) await domain.destroy();
-    await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);
+  const entry = rollback.record({ kind: 'domain', uuid: draft.uuid, name: plan.name });
+  const domain = await defineDomain(conn, draft.xml).catch((err: unknown) => {
+    if (!uuidTaken(conn, draft.uuid)) rollback.dropped(entry);
+    throw err;
   });
+  rollback.created(entry);
+  rollback.add(
+    `domain ${plan.name}`,
+    async () => {
+      if (domain.isActive()) await domain.destroy();
+      await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);
+    },
+    entry,
+  );
   return { domain, ...(xmlFile ? { xmlFile } : {}) };
+}
+
+/** True when a domain with `uuid` exists, or when libvirt cannot say (the journal then keeps it for cleanup). */
+function uuidTaken(conn: Connection, uuid: string): boolean {
+  try {
+    const d = lookupDomainByUUID(conn, uuid);
+    d?.free();
+    return d !== null;
+  } catch {
+    return true;
+  }
 }
 
 /** The ImportResult of a draft; nothing defined or created unless `done` says so. */
