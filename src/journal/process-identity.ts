@@ -21,7 +21,8 @@ export function bootId(): string {
 /**
  * The start time of process `pid` (field 22 of /proc/PID/stat, counted after the `)` that ends
  * the command name, which may itself hold spaces and parentheses), or undefined when no such
- * process exists.
+ * process exists or it has exited (state Z, zombie, or X, dead: no longer running, only not
+ * yet reaped).
  */
 export function startTimeOf(pid: number): string | undefined {
   let stat: string;
@@ -32,6 +33,7 @@ export function startTimeOf(pid: number): string | undefined {
   }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so field 22 is fields[19].
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return fields[19];
 }
 
