@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { formatManifest } from '../archive/manifest.js';
 import { PackageError } from '../errors.js';
 import type { Ticket } from '../journal/journal.js';
+import { partRemedy } from '../journal/stale.js';
 import { openExclusive } from '../journal/tracked.js';
 import { writeEnvelope } from '../ovf/write.js';
 import { finalEnvelope, streamDisk, type PackageInput, type WrittenFile } from './members.js';
@@ -36,7 +37,7 @@ export async function writeDirectory(input: PackageInput, dir: string, names: { 
   const create = async (name: string): Promise<FileHandle> => {
     const file = { part: join(dir, `${name}.part`), final: join(dir, name) };
     const { handle, ticket } = await openExclusive(file.part, 0o644).catch((cause: NodeJS.ErrnoException) => {
-      throw new PackageError(cause.code === 'EEXIST' ? `${file.part} already exists (another export, or one that was killed); remove it and retry` : `${file.part}: cannot create: ${cause.message}`, { file: file.part, cause });
+      throw new PackageError(cause.code === 'EEXIST' ? `${file.part} already exists; ${partRemedy(file.part)}` : `${file.part}: cannot create: ${cause.message}`, { file: file.part, cause });
     });
     parts.push(file);
     tickets.push(ticket);

@@ -9,6 +9,7 @@ import { nameProblem } from '../archive/policy.js';
 import { BLOCK_SIZE, paddedSize, ustarHeader } from '../archive/tar-format.js';
 import { PackageError, VirtOvfError } from '../errors.js';
 import type { Ticket } from '../journal/journal.js';
+import { partRemedy } from '../journal/stale.js';
 import { openExclusive } from '../journal/tracked.js';
 import { OutputGuard } from './output.js';
 
@@ -75,7 +76,7 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
   try {
     ({ handle: fh, ticket } = await openExclusive(partPath, 0o644));
   } catch (cause) {
-    throw new PackageError((cause as NodeJS.ErrnoException).code === 'EEXIST' ? `${partPath} already exists (another export, or one that was killed); remove it and retry` : `${partPath}: cannot create: ${(cause as Error).message}`, { file: partPath, cause });
+    throw new PackageError((cause as NodeJS.ErrnoException).code === 'EEXIST' ? `${partPath} already exists; ${partRemedy(partPath)}` : `${partPath}: cannot create: ${(cause as Error).message}`, { file: partPath, cause });
   }
   let [pos, busy]: [number, string | undefined] = [0, undefined];
   let state: 'open' | 'closed' | 'finished' | 'aborted' = 'open';

@@ -71,6 +71,15 @@ export function staleHolder(uri: string, what: { kind: 'domain'; name: string } 
   );
 }
 
+/**
+ * What to do about a `.part` file that already exists: when a stale run (journals in the
+ * default directory, see journalDir) recorded it, run `virt-ovf cleanup`; else remove it and retry.
+ */
+export function partRemedy(path: string): string {
+  const held = staleHolder('', { kind: 'file', path });
+  return held ? `it was left by an interrupted virt-ovf run, ${describeRun(held)}: remove what that run left with virt-ovf cleanup` : 'another export, or one that was killed: remove it and retry';
+}
+
 /** The remedy for a name held by a stale run: `; it was left by an interrupted virt-ovf run (…): remove it with virt-ovf cleanup`. */
 export function staleRemedy(j: StoredJournal): string {
   return `; it was left by an interrupted virt-ovf run, ${describeRun(j)}: remove what that run left with virt-ovf cleanup`;
