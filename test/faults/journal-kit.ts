@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,7 +32,10 @@ export async function openKillScene(label: string): Promise<KillScene> {
   const state = join(work, 'state');
   const tmp = join(work, 'tmp');
   await mkdir(state);
-  await mkdir(tmp, { mode: 0o755 });
+  await mkdir(tmp);
+  // QEMU (libvirt-qemu) writes a running domain's backup copy under TMPDIR.
+  await chmod(work, 0o755);
+  await chmod(tmp, 0o755);
   return { pool, work, state, tmp, domains: [] };
 }
 
