@@ -17,7 +17,7 @@ function executable(path: string): boolean {
 }
 
 /** Path of executable `name` (checked as given when it holds a `/`), or null when not found on $PATH (cached by name and $PATH). */
-function which(name: string): string | null {
+export function findExecutable(name: string): string | null {
   if (name.includes('/')) return executable(name) ? name : null;
   const key = `${name}\0${process.env['PATH'] ?? ''}`;
   const hit = found.get(key);
@@ -37,8 +37,8 @@ function which(name: string): string | null {
  * runs as is.
  */
 export function diesWithParent(file: string, args: readonly string[]): { file: string; args: string[] } {
-  const setpriv = which('setpriv');
-  if (setpriv === null || which(file) === null) return { file, args: [...args] };
+  const setpriv = findExecutable('setpriv');
+  if (setpriv === null || findExecutable(file) === null) return { file, args: [...args] };
   return { file: setpriv, args: ['--pdeathsig', 'KILL', '--', file, ...args] };
 }
 
