@@ -71,9 +71,9 @@ describe('virt-ovf cleanup (library) on files, directories and processes', () =>
   });
 
   test('kills a recorded child only while it is the same process (pid and start time)', async () => {
-    const child = execa('sleep', ['60']);
+    const child = execa('sleep', ['60'], { reject: false });
     const who = identityOf(child.pid!)!;
-    const other = execa('sleep', ['60']);
+    const other = execa('sleep', ['60'], { reject: false });
     const otherWho = identityOf(other.pid!)!;
     const recordedAt = Date.now();
     writeJournal(state.dir, await deadProcess(), [

@@ -15,7 +15,7 @@ export async function privateStateDir(label: string): Promise<{ dir: string; rem
 
 /** The identity a real process had while it ran; it has exited and been reaped when this resolves. */
 export async function deadProcess(): Promise<ProcessIdentity> {
-  const child = execa('sleep', ['30']);
+  const child = execa('sleep', ['30'], { reject: false });
   const who = identityOf(child.pid!)!;
   child.kill('SIGKILL');
   await child.catch(() => undefined);
