@@ -61,8 +61,9 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
       done = true;
       return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
     } finally {
-      await work?.release();
-      await backup?.release();
+      // A directory that cannot be removed stays in the journal, for virt-ovf cleanup.
+      await work?.release().catch(() => undefined);
+      await backup?.release().catch(() => undefined);
       if (done) journal.commit();
       const left = done ? undefined : journal.keptMessage();
       if (left !== undefined) reporter.emit({ kind: 'warning', message: `not removed: ${left}` });
