@@ -73,7 +73,11 @@ async function findBackupJob(conn: Connection, entry: JournalEntry & { kind: 'ba
   const job = await domain.jobInfo();
   const dirThere = await lstat(entry.dir).then(() => true, () => false);
   if (job.type === 0 || !dirThere) return GONE;
-  return { state: 'ours', remove: () => domain.abortJob() };
+  // The job may end by itself between the look and the abort: then there is nothing left to abort.
+  const abort = () => domain.abortJob().catch(async (err: unknown) => {
+    if ((await domain.jobInfo()).type !== 0) throw err;
+  });
+  return { state: 'ours', remove: abort };
 }
 
 /** Finds a child process: still running only if its pid has the recorded start time in this boot. */
