@@ -1,11 +1,11 @@
 // `virt-ovf cleanup`: removes what runs whose process is gone created, as their journals recorded
 // it — each object only if it is still the one created — and nothing else.
-import { unlinkSync } from 'node:fs';
+import { rmSync, unlinkSync } from 'node:fs';
 import { Connection } from '../libvirt/index.js';
 import type { Reporter } from '../report.js';
 import { describeObject, type JournalEntry } from './entries.js';
 import { writeAtomic, type JournalFile } from './journal.js';
-import { describeRun, staleJournals, type StoredJournal } from './stale.js';
+import { describeRun, staleJournals, staleTemporaries, type StoredJournal } from './stale.js';
 import { findObject } from './undo.js';
 
 /** Options of {@link cleanupRuns}. */
@@ -78,6 +78,7 @@ export async function cleanupRuns(opts: CleanupOptions, reporter: Reporter): Pro
     if (stale.length === 0) reporter.emit({ kind: 'stage', message: 'No interrupted virt-ovf run left anything: nothing to clean up' });
     const runs: CleanedRun[] = [];
     for (const j of stale) runs.push(await cleanRun(j, connection, opts.dryRun === true, reporter));
+    if (opts.dryRun !== true) for (const tmp of staleTemporaries(opts.stateDir)) rmSync(tmp, { force: true });
     const left = runs.reduce((n, r) => n + r.objects.filter((o) => o.outcome === 'left').length, 0);
     return { dryRun: opts.dryRun === true, runs, left };
   } finally {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from '../report.js';
 import type { JournalFile } from './journal.js';
-import { isRunning } from './process-identity.js';
+import { isRunning, startTimeOf } from './process-identity.js';
 import { journalDir } from './state-dir.js';
 
 /** A journal file and its content. */
@@ -37,6 +37,26 @@ export function readJournals(stateDir?: string): StoredJournal[] {
 /** Journals whose process is gone (a dead pid, or a pid now used by another process or boot). */
 export function staleJournals(stateDir?: string): StoredJournal[] {
   return readJournals(stateDir).filter((j) => !isRunning(j.file.process));
+}
+
+/**
+ * Temporary files of journal writes that a kill interrupted before their rename
+ * (`PID-STARTTIME-RANDOM.json.tmp-RANDOM`) whose process (pid and start time in the name) is
+ * gone. Their content is never needed: an entry is written before its object is created, so an
+ * entry that never reached the journal names nothing that exists.
+ */
+export function staleTemporaries(stateDir?: string): string[] {
+  const dir = journalDir(stateDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const m = /^(\d+)-(\d+)-[0-9a-f]+\.json\.tmp-[0-9a-f]+$/.exec(n);
+    return m && startTimeOf(Number(m[1])) !== m[2] ? [join(dir, n)] : [];
+  });
 }
 
 /** One line naming a stale run: `pid 123 (import x.ova, started 2026-…)`. */

@@ -90,4 +90,19 @@ describe('virt-ovf cleanup (library) on files, directories and processes', () =>
     await other.catch(() => undefined);
     assert.deepEqual(staleJournals(state.dir), [], 'everything gone: journal removed');
   });
+
+  test('removes the temporary file of a journal write that a kill cut short, only when its process is gone', async () => {
+    const dead = await deadProcess();
+    const self = identityOf(process.pid)!;
+    const cut = join(state.dir, `${dead.pid}-${dead.startTime}-0badcafe.json.tmp-12345678`);
+    const live = join(state.dir, `${self.pid}-${self.startTime}-0badcafe.json.tmp-12345678`);
+    await writeFile(cut, '{"version":1,"entr');
+    await writeFile(live, '{"version":1,"entr');
+    await cleanupRuns({ dryRun: true, stateDir: state.dir }, silentReporter());
+    assert.ok(existsSync(cut), 'a dry run removes nothing');
+    await cleanupRuns({ stateDir: state.dir }, silentReporter());
+    assert.equal(existsSync(cut), false);
+    assert.ok(existsSync(live), 'the write of a live run is left alone');
+    await rm(live);
+  });
 });
