@@ -1,6 +1,7 @@
 // argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
 import yargs, { type Argv } from 'yargs';
 import { hideBin, Parser } from 'yargs/helpers';
+import { CLEANUP_OPTIONS, runCleanup } from './commands/cleanup.js';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
 import { runImport, runImportAll } from './commands/import.js';
@@ -15,7 +16,10 @@ import { VERSION } from './version.js';
 
 const EPILOG = `Exit status:
 ${Object.entries(EXIT_STATUS).map(([code, meaning]) => `  ${code.padEnd(4)} ${meaning}`).join('\n')}
-Environment: LIBVIRT_DEFAULT_URI (connection when -c is absent), TMPDIR (temporary files).
+Environment: LIBVIRT_DEFAULT_URI (connection when -c is absent), TMPDIR (temporary files),
+VIRT_OVF_STATE_DIR (run journals; default /var/lib/virt-ovf/runs as root, else $XDG_STATE_HOME/virt-ovf/runs).
+Every import and export records what it creates in a run journal until it ends; after a crash or
+kill -9, 'virt-ovf cleanup' removes what the run left.
 See virt-ovf(1).`;
 
 /** What each repeated NAME=VALUE option holds, and at which '=' it splits. */
@@ -134,7 +138,8 @@ async function main(argv: string[]): Promise<number> {
         .option('expect', { type: 'string', describe: 'JSON file of expected failures: {"file.ovf": {"error": "OvfParseError", "message": "..."}}' })
         .option('define', { type: 'boolean', default: true, describe: 'Define and undefine each domain on the connection (--no-define: validate only)' }),
     )
-    .demandCommand(1, 'name a command: import, inspect, export or corpus')
+    .command('cleanup', 'Remove what interrupted runs (killed, crashed) left: volumes, domains, files, temporary copies, child processes, as their run journals recorded them', (y) => y.options(CLEANUP_OPTIONS))
+    .demandCommand(1, 'name a command: import, inspect, export, cleanup or corpus')
     .strict()
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
@@ -148,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
     if (args.help || args.version) return ExitCode.Success;
     const [command] = args._;
     if (args['mappings'] !== undefined && args['profile'] !== undefined) resolveProfile(loadMappings(String(args['mappings'])), String(args['profile']));
+    if (command === 'cleanup') return await runCleanup({ dryRun: args['dry-run'] === true, ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}) }, reporter, json);
     if (command === 'corpus') {
       const expect = await readExpectations(args['expect'] as string | undefined);
       const width = 44;

@@ -15,6 +15,7 @@ export {
   type PackageOptions,
   type ProfileName,
 } from './import/index.js';
+export { cleanupRuns, type CleanedObject, type CleanedRun, type CleanupOptions, type CleanupResult } from './journal/cleanup.js';
 export { MAC_POLICIES, type MacPolicy } from './import/macs.js';
 export { createReporter, silentReporter, type Reporter, type ReporterOptions, type ReportEvent } from './report.js';
 export {

@@ -1,33 +1,77 @@
 // All-or-nothing: an undo stack for what a run created, and the abort signal of a run (the caller's, and SIGINT/SIGTERM when asked).
 import { InterruptedError } from './errors.js';
 import { onBrokenPipe } from './pipes.js';
+import type { FileIdentity, JournalObject } from './journal/entries.js';
+import type { RunJournal } from './journal/journal.js';
 import type { Reporter } from './report.js';
 
-/** Undo actions for everything this run created, run last-first on failure. */
-export class Rollback {
-  private readonly actions: { label: string; undo: () => Promise<void> | void }[] = [];
+/** One undo action: what it removes, how, and its journal entry when the run keeps a journal. */
+interface UndoAction {
+  readonly label: string;
+  readonly undo: () => Promise<void> | void;
+  readonly entry?: number;
+}
 
-  /** Registers how to remove something just created. */
-  add(label: string, undo: () => Promise<void> | void): void {
-    this.actions.push({ label, undo });
+/**
+ * Undo actions for everything this run created, run last-first on failure. With a run journal
+ * (src/journal), each object is recorded durably before it is created ({@link record}), so what
+ * a killed run made is known to `virt-ovf cleanup`; an undo that fails leaves its entry there.
+ */
+export class Rollback {
+  private readonly actions: UndoAction[] = [];
+
+  /** @param journal the run's journal; without one, nothing outlives the process. */
+  constructor(readonly journal?: RunJournal) {}
+
+  /**
+   * Records `object` in the journal (written and fsynced) before the caller creates it.
+   * @returns the entry to pass to {@link created} and {@link add} (or {@link dropped} when creation failed); undefined without a journal.
+   */
+  record(object: JournalObject): number | undefined {
+    return this.journal?.record(object);
   }
 
-  /** Forgets every action: the run succeeded and keeps what it made. */
+  /** The recorded object now exists; `identity` (st_dev, st_ino) tells a file apart later. */
+  created(entry: number | undefined, identity?: FileIdentity): void {
+    if (entry !== undefined) this.journal?.created(entry, identity);
+  }
+
+  /** Creating the recorded object failed and left nothing: its entry goes. */
+  dropped(entry: number | undefined): void {
+    if (entry !== undefined) this.journal?.forget(entry);
+  }
+
+  /** Registers how to remove something just created, with its journal entry (see {@link record}). */
+  add(label: string, undo: () => Promise<void> | void, entry?: number): void {
+    this.actions.push({ label, undo, ...(entry !== undefined ? { entry } : {}) });
+  }
+
+  /** Forgets every action and removes the journal: the run succeeded and keeps what it made. */
   commit(): void {
     this.actions.length = 0;
+    this.journal?.commit();
   }
 
-  /** Runs every undo action, newest first; a failing action is reported and the rest still run. */
+  /**
+   * Runs every undo action, newest first; a failing action is reported and the rest still run.
+   * An undone object leaves the journal; one whose undo threw stays in it (the warning says
+   * `recorded for virt-ovf cleanup`), and the journal file is kept only then.
+   */
   async run(reporter: Reporter): Promise<void> {
     while (this.actions.length > 0) {
-      const { label, undo } = this.actions.pop()!;
+      const { label, undo, entry } = this.actions.pop()!;
       try {
         await undo();
+        if (entry !== undefined) this.journal?.forget(entry);
         reporter.emit({ kind: 'stage', message: `Rolled back: ${label}` });
       } catch (err) {
-        reporter.emit({ kind: 'warning', message: `rollback of ${label} failed: ${(err as Error).message}` });
+        const kept = this.journal !== undefined && entry !== undefined ? `; recorded for virt-ovf cleanup (${this.journal.path})` : '';
+        reporter.emit({ kind: 'warning', message: `rollback of ${label} failed: ${(err as Error).message}${kept}` });
       }
     }
+    const left = this.journal?.keptMessage();
+    if (left !== undefined) reporter.emit({ kind: 'warning', message: `not removed: ${left}` });
+    this.journal?.close();
   }
 }
 

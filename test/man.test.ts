@@ -55,7 +55,7 @@ describe('man/virt-ovf.1 matches --help', () => {
 
   before(async () => {
     page = normalize(await readFile(MAN, 'utf8'));
-    const texts = await Promise.all([help(), help('import'), help('inspect'), help('export'), help('corpus')]);
+    const texts = await Promise.all([help(), help('import'), help('inspect'), help('export'), help('corpus'), help('cleanup')]);
     helpText = texts.join('\n');
     helpOptions = longOptions(helpText);
   });

@@ -1,9 +1,9 @@
 // Point-in-time copies of a running domain's disks through a push-mode backup job (libvirt formatbackup).
-import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'xmlbuilder2';
 import { LibvirtSetupError } from '../errors.js';
+import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import type { Domain } from '../libvirt/index.js';
 import type { ExportTable } from '../mapping/schema/export.js';
 import type { Reporter } from '../report.js';
@@ -15,10 +15,8 @@ import { fileView } from './source-qemu.js';
  * A directory for backup copies that QEMU (running as libvirt-qemu) can write into: under
  * $TMPDIR, mode 0711, since the export's own directory may be private (e.g. under /root).
  */
-export async function backupDirectory(): Promise<string> {
-  const dir = await mkdtemp(join(process.env['TMPDIR'] ?? tmpdir(), 'virt-ovf-backup-'));
-  await chmod(dir, 0o711);
-  return dir;
+export function backupDirectory(): Promise<TrackedDir> {
+  return makeTempDir(process.env['TMPDIR'] ?? tmpdir(), 'virt-ovf-backup-', 0o711);
 }
 
 /** VIR_DOMAIN_JOB_COMPLETED, as virDomainGetJobStats reports a finished job. */

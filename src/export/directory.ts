@@ -2,10 +2,13 @@
 // place together at the end by the output guard (output.ts), so nothing that existed is touched
 // before the package is complete.
 import { createHash } from 'node:crypto';
-import { mkdir, open, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { formatManifest } from '../archive/manifest.js';
 import { PackageError } from '../errors.js';
+import type { Ticket } from '../journal/journal.js';
+import { partRemedy } from '../journal/stale.js';
+import { openExclusive } from '../journal/tracked.js';
 import { writeEnvelope } from '../ovf/write.js';
 import { finalEnvelope, streamDisk, type PackageInput, type WrittenFile } from './members.js';
 import type { Placement } from './output.js';
@@ -30,13 +33,15 @@ export async function writeDirectory(input: PackageInput, dir: string, names: { 
     throw new PackageError(`${dir}: cannot create the package directory: ${cause.message}`, { file: dir, cause });
   });
   const parts: Placement[] = [];
+  const tickets: Ticket[] = []; // the .part files' entries in the run journal
   const create = async (name: string): Promise<FileHandle> => {
     const file = { part: join(dir, `${name}.part`), final: join(dir, name) };
-    const fh = await open(file.part, 'wx', 0o644).catch((cause: NodeJS.ErrnoException) => {
-      throw new PackageError(cause.code === 'EEXIST' ? `${file.part} already exists (another export, or one that was killed); remove it and retry` : `${file.part}: cannot create: ${cause.message}`, { file: file.part, cause });
+    const { handle, ticket } = await openExclusive(file.part, 0o644).catch((cause: NodeJS.ErrnoException) => {
+      throw new PackageError(cause.code === 'EEXIST' ? `${file.part} already exists; ${partRemedy(file.part)}` : `${file.part}: cannot create: ${cause.message}`, { file: file.part, cause });
     });
     parts.push(file);
-    return fh;
+    tickets.push(ticket);
+    return handle;
   };
   const close = async (fh: FileHandle, ok: boolean): Promise<void> => {
     try {
@@ -74,9 +79,11 @@ export async function writeDirectory(input: PackageInput, dir: string, names: { 
       await fh.writeFile(f.content).then(() => close(fh, true), (err: unknown) => close(fh, false).then(() => Promise.reject(err)));
     }
     await input.guard.place(parts);
+    for (const t of tickets) t.forget();
     return [...files.map((f) => ({ name: f.name, sizeBytes: f.content.length })), ...disks.map((d) => ({ name: d.image.href, sizeBytes: sizes.get(d.image.href)!, ...(digests.has(d.image.href) ? { digest: digests.get(d.image.href)! } : {}) }))];
   } catch (err) {
     for (const f of parts) await rm(f.part, { force: true });
+    for (const t of tickets) t.forget();
     if (made !== undefined) await removeCreated(dir, resolve(made));
     throw err;
   }

@@ -1,11 +1,13 @@
 // The export driver, top-down like virt-v2v's v2v.ml: usage checks, the domain, its definition,
 // each drive's source, a snapshot of a running domain, the OVF mapping, the package. Helpers follow.
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { DomainDescription } from '../domain/model.js';
 import { parseDomainXml } from '../domain/parse.js';
 import { LibvirtSetupError, UsageError } from '../errors.js';
+import { RunJournal } from '../journal/journal.js';
+import { reportStaleRuns } from '../journal/stale.js';
+import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import { Connection, lookupDomainByName, VIR_DOMAIN_XML_INACTIVE, type Domain } from '../libvirt/index.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
 import { mapDomainToOvf, type ReverseResult } from '../mapping/reverse.js';
@@ -29,7 +31,10 @@ import { readStorageSources } from './source-xml.js';
  * (output.ts) before any disk is read, every path again before anything is written.
  * Each disk is read as the guest sees it, served by one qemu-storage-daemon for the whole
  * export (disks.ts serveSources); a stopped domain is watched (source-watch.ts): its disks'
- * image locks are held, and if it starts all the same the export fails and writes nothing.
+ * image locks are held, and if it starts all the same the export fails and writes nothing. What
+ * the export creates (work and backup directories, the backup job, `.part` files, qemu-img,
+ * qemu-nbd and qemu-storage-daemon) is recorded first in a run journal (src/journal), removed
+ * when the export ends.
  */
 export async function driveExport(opts: ResolvedExportOptions, reporter: Reporter, signal: AbortSignal): Promise<ExportResult> {
   const mappings = checkUsage(opts);
@@ -45,17 +50,22 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
     const guard = watch ? new StoppedDomainGuard(conn, opts.force, watch) : new OutputGuard(conn, opts.force);
     await guard.check((await packageLayout(opts, name, [])).paths);
     reporter.emit({ kind: 'stage', message: `Exporting ${live ? 'running' : 'stopped'} domain ${desc.name}: ${desc.vcpus} vCPU, ${desc.memoryBytes / 2 ** 20} MiB, ${desc.disks.length} drive(s), ${desc.interfaces.length} NIC(s)` });
-    const workDir = await mkdtemp(join(outputParent(opts.output), `.virt-ovf-export-`));
-    let backupDir: string | undefined;
+    reportStaleRuns(reporter, opts.stateDir);
+    const journal = RunJournal.start({ uri: conn.uri(), command: `export ${opts.domain}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) });
+    let work: TrackedDir | undefined;
+    let backup: TrackedDir | undefined;
     let served: ServedDrives | undefined;
+    let done = false;
     const run = watch?.signal ?? signal;
     try {
+      work = await makeTempDir(outputParent(opts.output), '.virt-ovf-export-');
+      const workDir = work.dir;
       // The ovf-env.xml CD-ROM import attached is no package file: re-import writes it again.
       const environment = environmentCdrom(desc);
       let sources = resolveSources(conn, desc, readStorageSources(xml, mappings.domain.read.diskType), mappings.export).map((s) => (s.disk === environment ? { disk: s.disk } : s));
       if (live) {
-        backupDir = await backupDirectory();
-        sources = await snapshot(domain, sources, backupDir, mappings, reporter, signal);
+        backup = await backupDirectory();
+        sources = await snapshot(journal, domain, sources, backup.dir, mappings, reporter, signal);
       }
       const verify = watch ? { verify: watch.verify.bind(watch) } : {};
       served = await serveSources(sources, { table: mappings.export, lax: opts.lax, reporter, signal: run, ...verify });
@@ -64,11 +74,17 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
       const reverse = mapToOvf(desc, drives, mappings, opts, reporter);
       const written = await writePackage({ opts, name, envelope: reverse.envelope, ovfRules: mappings.domain.ovf, disks: reverse.files, workDir, guard, reporter, signal: run });
       reporter.emit({ kind: 'stage', message: `Finished: ${written.output}` });
+      done = true;
       return { output: written.output, kind: written.kind, live, files: written.files, warnings: reporter.warnings };
     } finally {
       await served?.close();
-      await rm(workDir, { recursive: true, force: true });
-      if (backupDir) await rm(backupDir, { recursive: true, force: true });
+      // A directory that cannot be removed stays in the journal, for virt-ovf cleanup.
+      await work?.release().catch(() => undefined);
+      await backup?.release().catch(() => undefined);
+      if (done) journal.commit();
+      const left = done ? undefined : journal.keptMessage();
+      if (left !== undefined) reporter.emit({ kind: 'warning', message: `not removed: ${left}` });
+      journal.close();
     }
   } finally {
     watch?.stop();
@@ -112,9 +128,17 @@ async function readDefinition(domain: Domain, mappings: Mappings): Promise<{ xml
   return { xml, desc: parseDomainXml(xml, mappings.domain) };
 }
 
-/** A running domain's hard disks copied by a backup job (backup.ts); the copies become their sources. */
-async function snapshot(domain: Domain, sources: readonly DriveSource[], dir: string, mappings: Mappings, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
-  return backupDisks(domain, sources, dir, mappings.export, reporter, signal);
+/**
+ * A running domain's hard disks copied by a backup job (backup.ts); the copies become their
+ * sources. The job is journaled while it may run, so `virt-ovf cleanup` aborts it after a kill.
+ */
+async function snapshot(journal: RunJournal, domain: Domain, sources: readonly DriveSource[], dir: string, mappings: Mappings, reporter: Reporter, signal: AbortSignal): Promise<DriveSource[]> {
+  const entry = journal.record({ kind: 'backup-job', uuid: domain.uuid(), domain: domain.name(), dir });
+  try {
+    return await backupDisks(domain, sources, dir, mappings.export, reporter, signal);
+  } finally {
+    journal.forget(entry);
+  }
 }
 
 /** The export record of each drive (disks.ts describeDrives): href, format, virtual size, adapter. */

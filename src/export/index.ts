@@ -38,6 +38,7 @@ export async function exportDomain(options: ExportOptions, reporter: Reporter = 
     ...(options.signKey !== undefined ? { signKey: options.signKey } : {}),
     ...(options.signCert !== undefined ? { signCert: options.signCert } : {}),
     ...(options.mappingsDir !== undefined ? { mappingsDir: options.mappingsDir } : {}),
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
   };
   const run = (signal: AbortSignal) => driveExport(opts, reporter, options.signal ? AbortSignal.any([signal, options.signal]) : signal);
   return options.handleSignals ? withSignals(run) : run(options.signal ?? new AbortController().signal);

@@ -8,6 +8,9 @@ import type { DigestAlgorithm } from '../archive/manifest.js';
 import { nameProblem } from '../archive/policy.js';
 import { BLOCK_SIZE, paddedSize, ustarHeader } from '../archive/tar-format.js';
 import { PackageError, VirtOvfError } from '../errors.js';
+import type { Ticket } from '../journal/journal.js';
+import { partRemedy } from '../journal/stale.js';
+import { openExclusive } from '../journal/tracked.js';
 import { OutputGuard } from './output.js';
 
 /** Size in bytes and digest (lower-case hex, '' without an algorithm) of one member's exact bytes. */
@@ -69,10 +72,11 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
   const mtime = Math.floor((opts.mtime ?? new Date()).getTime() / 1000);
   const ioError = (cause: unknown): PackageError => new PackageError(`${partPath}: cannot write: ${(cause as Error).message}`, { file: partPath, cause });
   let fh: FileHandle | undefined;
+  let ticket: Ticket | undefined; // the .part's entry in the run journal
   try {
-    fh = await open(partPath, 'wx', 0o644);
+    ({ handle: fh, ticket } = await openExclusive(partPath, 0o644));
   } catch (cause) {
-    throw new PackageError((cause as NodeJS.ErrnoException).code === 'EEXIST' ? `${partPath} already exists (another export, or one that was killed); remove it and retry` : `${partPath}: cannot create: ${(cause as Error).message}`, { file: partPath, cause });
+    throw new PackageError((cause as NodeJS.ErrnoException).code === 'EEXIST' ? `${partPath} already exists; ${partRemedy(partPath)}` : `${partPath}: cannot create: ${(cause as Error).message}`, { file: partPath, cause });
   }
   let [pos, busy]: [number, string | undefined] = [0, undefined];
   let state: 'open' | 'closed' | 'finished' | 'aborted' = 'open';
@@ -162,6 +166,7 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
       }
       await (opts.guard ?? new OutputGuard(null, false)).place([{ part: partPath, final: path }]);
       state = 'finished';
+      ticket?.forget();
       try {
         const dir = await open(dirname(path), 'r');
         await dir.sync().finally(() => dir.close());
@@ -176,6 +181,7 @@ export async function createOvaWriter(path: string, opts: OvaWriterOptions = {})
       await unlink(partPath).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw ioError(err);
       });
+      ticket?.forget();
     },
   };
 }

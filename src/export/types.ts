@@ -38,6 +38,12 @@ export interface ExportOptions {
    * @default false
    */
   readonly force?: boolean;
+  /**
+   * Directory of the run journal that records what the export creates until it ends (see
+   * src/journal/state-dir.ts); default: `$VIRT_OVF_STATE_DIR`, else /var/lib/virt-ovf/runs as
+   * root, else `$XDG_STATE_HOME/virt-ovf/runs`.
+   */
+  readonly stateDir?: string;
   /** Aborting it stops the export and removes what it wrote; the error is the signal's reason. */
   readonly signal?: AbortSignal;
   /** Also abort on SIGINT/SIGTERM (InterruptedError), with handlers installed only while exporting. @default false */
@@ -45,7 +51,7 @@ export interface ExportOptions {
 }
 
 /** {@link ExportOptions} with every default applied. */
-export type ResolvedExportOptions = Required<Omit<ExportOptions, 'connect' | 'signKey' | 'signCert' | 'mappingsDir' | 'signal' | 'handleSignals'>> & Pick<ExportOptions, 'connect' | 'signKey' | 'signCert' | 'mappingsDir'>;
+export type ResolvedExportOptions = Required<Omit<ExportOptions, 'connect' | 'signKey' | 'signCert' | 'mappingsDir' | 'stateDir' | 'signal' | 'handleSignals'>> & Pick<ExportOptions, 'connect' | 'signKey' | 'signCert' | 'mappingsDir' | 'stateDir'>;
 
 /** What export wrote. Sizes in bytes. */
 export interface ExportResult {

@@ -1,9 +1,10 @@
 // Fills one drive's target: prepare its bytes, check the image header, create the volume, qemu-img convert.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Archive } from '../archive/model.js';
 import { LibvirtSetupError, ToolError } from '../errors.js';
+import { makeTempDir } from '../journal/tracked.js';
 import type { FileDrive, GeneratedDrive } from '../mapping/drives.js';
 import type { Reporter } from '../report.js';
 import { checkImage, type CheckedImage } from '../storage/image-check.js';
@@ -12,7 +13,7 @@ import { isNoSpaceText, noSpaceError } from '../storage/no-space.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { MAX_VIRTUAL_SIZE_BYTES } from '../storage/size-policy.js';
 import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
-import { createTarget, type TargetStore } from '../storage/volumes.js';
+import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
@@ -54,8 +55,7 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
   try {
     const capacityBytes = Math.max(drive.capacityBytes, source?.virtualSizeBytes ?? 0);
     if (capacityBytes === 0) throw new LibvirtSetupError(`${placed.device} ${placed.instanceId ?? drive.volumeBase} has neither a file nor a capacity`);
-    const created = await createTarget(ctx.store, target.name, target.format, capacityBytes);
-    ctx.rollback.add(`${ctx.store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove());
+    const created = await createJournaled(ctx, target, capacityBytes);
     if (source) {
       const { reporter } = ctx;
       const name = target.name;
@@ -73,6 +73,31 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
   } finally {
     await source?.prepared.release();
   }
+}
+
+/**
+ * Creates the target (createTarget) recorded first in the run journal (a pool volume, or a file
+ * in the output directory), and registers its removal with the rollback.
+ * @throws what createTarget throws (the journal entry is dropped: nothing was made).
+ */
+async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
+  const { store, rollback } = ctx;
+  const entry = rollback.record(
+    store.kind === 'pool'
+      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}) }
+      : { kind: 'file', path: join(store.dir, target.name) },
+  );
+  let created: CreatedTarget;
+  try {
+    created = await createTarget(store, target.name, target.format, capacityBytes);
+  } catch (err) {
+    rollback.dropped(entry);
+    throw err;
+  }
+  const st = await stat(created.path).catch(() => undefined);
+  rollback.created(entry, st && { dev: st.dev, ino: st.ino });
+  rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
+  return created;
 }
 
 /**
@@ -128,9 +153,8 @@ async function probedSize(prepared: PreparedSource, checked: CheckedImage, signa
 
 /** Writes the generated files (ovf-env.xml) onto an ISO in a private directory in `dir` (default os.tmpdir()); a raw image, its size its virtual size. */
 async function prepareGenerated(drive: GeneratedDrive, dir: string | undefined): Promise<Prepared> {
-  const work = await mkdtemp(join(dir ?? tmpdir(), 'virt-ovf-'));
+  const { dir: work, release } = await makeTempDir(dir ?? tmpdir(), 'virt-ovf-');
   const path = join(work, `${drive.content}.iso`);
-  const release = () => rm(work, { recursive: true, force: true });
   try {
     await makeIso(path, drive.volumeLabel, drive.files).catch(async (err: unknown) => {
       if (err instanceof ToolError && isNoSpaceText(err.stderr)) throw await noSpaceError(err, { path, what: err.message, remedy: 'choose another temporary directory', option: 'tempDir' });

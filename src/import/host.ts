@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LibvirtError, LibvirtSetupError } from '../errors.js';
+import { staleHolder, staleRemedy } from '../journal/stale.js';
 import { Connection, lookupDomainByName, lookupNetwork, lookupPool, type Network } from '../libvirt/index.js';
 import { checkUserDirectory } from '../os-error.js';
 import type { Reporter } from '../report.js';
@@ -96,6 +97,8 @@ async function checkStoreWritable(conn: Connection, store: TargetStore): Promise
  * that cannot serve (checkTempDir; checked when set, or when a drive needs a temporary copy),
  * too little free space for the volumes' data or the temporary copies (checkImportSpace), and a
  * libvirt network that is missing (or inactive when the domain is to start).
+ * A name that an interrupted run (a stale journal, src/journal) still holds is refused with the
+ * remedy `virt-ovf cleanup` instead.
  * @throws LibvirtSetupError (option `name` for a taken name, `pool`/`outputDir`/`tempDir` for
  *   space or a read-only pool directory, `networks` or `userNetwork` (session) for a missing
  *   network, `userNetwork` when the connection has no network driver); FileError (option
@@ -103,15 +106,18 @@ async function checkStoreWritable(conn: Connection, store: TargetStore): Promise
  */
 export async function checkHost(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions): Promise<void> {
   await checkStoreWritable(conn, store);
+  const taken = (what: string, held: ReturnType<typeof staleHolder>, remedy: string): LibvirtSetupError =>
+    held ? new LibvirtSetupError(`${what}${staleRemedy(held)}`) : new LibvirtSetupError(`${what}; ${remedy}`, { option: 'name' });
   const existing = lookupDomainByName(conn, plan.name);
   if (existing) {
     existing.free();
-    throw new LibvirtSetupError(`a domain named "${plan.name}" already exists; choose another name`, { option: 'name' });
+    throw taken(`a domain named "${plan.name}" already exists`, staleHolder(conn.uri(), { kind: 'domain', name: plan.name }, opts.stateDir), 'choose another name');
   }
   for (const { target } of drives) {
     if (target && (await targetExists(store, target.name))) {
       const what = store.kind === 'pool' ? `volume "${target.name}" already exists in pool "${store.poolName}"` : `${join(store.dir, target.name)} already exists`;
-      throw new LibvirtSetupError(`${what}; choose another domain name`, { option: 'name' });
+      const held = store.kind === 'pool' ? staleHolder(conn.uri(), { kind: 'volume', pool: store.poolName, name: target.name }, opts.stateDir) : staleHolder(conn.uri(), { kind: 'file', path: join(store.dir, target.name) }, opts.stateDir);
+      throw taken(what, held, 'choose another domain name');
     }
   }
   // Temporary copies go to the temporary directory, never into the store; space is checked once for all drives.

@@ -1,8 +1,10 @@
 // The import driver, top-down: usage checks, open package and plan, draft the domain, check host, convert and verify, define, start.
 import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { RunJournal } from '../journal/journal.js';
+import { reportStaleRuns } from '../journal/stale.js';
 import { defineDomain, isUnreachable, lookupDomainByUUID, onAnsweringConnection, removeDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
 import { silentReporter, type Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
@@ -53,6 +55,7 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
     if (opts.printXml) return result(plan, draft, { uuid: '', warnings: plan.warnings });
     // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
     const store = draft.store!;
+    reportStaleRuns(reporter, opts.stateDir);
     await checkBeforeCreating(conn!, plan, draft.drives, store, opts, reporter);
     if (opts.dryRun) {
       reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
@@ -104,7 +107,7 @@ async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: r
 /** Steps 5-8: convert and verify, define, start; everything created is registered with a rollback run on failure. */
 async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
   const { store } = draft;
-  const rollback = new Rollback();
+  const rollback = new Rollback(RunJournal.start({ uri: conn.uri(), command: `import ${opts.source}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) }));
   // An abort gives up the libvirt call in flight (a hung daemon), so the rollback starts at once.
   const giveUp = (): void => conn.interrupt(signal.reason as Error);
   signal.addEventListener('abort', giveUp, { once: true });
@@ -156,20 +159,33 @@ async function convertDrives(plan: ImportPlan, drives: readonly TargetedDrive[],
   return converted;
 }
 
-/** Step 7: writes DOMAIN.xml into an output directory, then defines the domain (virDomainDefineXML); both join the rollback. */
+/**
+ * Step 7: writes DOMAIN.xml into an output directory, then defines the domain
+ * (virDomainDefineXML); each is journaled before it is made and joins the rollback. A define
+ * that fails leaves its journal entry only when the UUID is then found (or cannot be looked up).
+ */
 async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, rollback: Rollback, reporter: Reporter): Promise<{ domain: Domain; xmlFile?: string }> {
   let xmlFile: string | undefined;
   if (draft.store.kind === 'dir') {
     const file = join(draft.store.dir, `${plan.name}.xml`);
-    await writeFile(file, draft.xml, { flag: 'wx' });
-    rollback.add(`file ${file}`, () => rm(file, { force: true }));
+    const entry = rollback.record({ kind: 'file', path: file });
+    await writeFile(file, draft.xml, { flag: 'wx' }).catch((err: unknown) => {
+      rollback.dropped(entry);
+      throw err;
+    });
+    const st = await stat(file);
+    rollback.created(entry, { dev: st.dev, ino: st.ino });
+    rollback.add(`file ${file}`, () => rm(file, { force: true }), entry);
     xmlFile = file;
   }
   reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
-  // Registered first: a define given up on (SIGINT, libvirtd gone) may still have happened. The UUID
-  // is this run's. On a connection libvirt already closed, the define cannot be sent.
-  if (conn.health !== 'dead') rollback.add(`domain ${plan.name}`, () => removeDomain(conn, draft.uuid, plan.name));
+  // Journaled and registered first: a define given up on (SIGINT, libvirtd gone) may still have
+  // happened. The UUID is this run's. On a connection libvirt already closed, the define cannot be sent.
+  const entry = rollback.record({ kind: 'domain', uuid: draft.uuid, name: plan.name });
+  if (conn.health === 'dead') rollback.dropped(entry);
+  else rollback.add(`domain ${plan.name}`, () => removeDomain(conn, draft.uuid, plan.name), entry);
   const domain = await defineDomain(conn, draft.xml).catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'define')));
+  rollback.created(entry);
   return { domain, ...(xmlFile ? { xmlFile } : {}) };
 }
 

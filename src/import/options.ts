@@ -77,6 +77,12 @@ export interface ImportOptions extends PackageOptions {
    * Default: the system's (os.tmpdir(): `$TMPDIR`, else /tmp).
    */
   readonly tempDir?: string;
+  /**
+   * Directory of the run journal that records what the import creates until it ends (see
+   * src/journal/state-dir.ts); default: `$VIRT_OVF_STATE_DIR`, else /var/lib/virt-ovf/runs as
+   * root, else `$XDG_STATE_HOME/virt-ovf/runs`.
+   */
+  readonly stateDir?: string;
   /** The user accepts the package's EULA; required when it has one. */
   readonly acceptEula?: boolean;
   /** PEM bundle of CAs trusted for the package signature; default: the system store. */

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError } from '../errors.js';
+import { diesWithParent, trackChild } from '../journal/children.js';
 
 /**
  * Writes an ISO 9660 image (Rock Ridge and Joliet names) at `isoPath` holding `files` at its
@@ -14,7 +15,10 @@ export async function makeIso(isoPath: string, volumeId: string, files: readonly
   try {
     for (const f of files) await writeFile(join(dir, f.name), f.content);
     const args = ['-quiet', '-o', isoPath, '-V', volumeId, '-r', '-J', dir];
-    const r = await execa('genisoimage', args, { reject: false, stdin: 'ignore' });
+    const guarded = diesWithParent('genisoimage', args);
+    const child = execa(guarded.file, guarded.args, { reject: false, stdin: 'ignore' });
+    const untrack = trackChild(child.pid, `genisoimage ${args.join(' ')}`);
+    const r = await child.finally(untrack);
     if ((r as { code?: string }).code === 'ENOENT') throw new ToolError('genisoimage not found: install it (Debian: apt-get install genisoimage)', { command: 'genisoimage' });
     if (r.exitCode !== 0) throw new ToolError(`genisoimage failed: ${String(r.stderr).trim()}`, { command: `genisoimage ${args.join(' ')}`, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}), stderr: String(r.stderr) });
   } finally {

@@ -1,6 +1,5 @@
 // Resource limits of a qemu-img process on an untrusted image: CPU time, address space (prlimit(1)) and wall clock.
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findExecutable } from '../journal/children.js';
 
 /** Resource limits of one qemu-img process. */
 export interface ProcessLimits {
@@ -31,23 +30,9 @@ export function infoLimits(overrides: Partial<ProcessLimits> = {}): ProcessLimit
   };
 }
 
-let prlimitPath: string | null | undefined;
-
 /** Absolute path of util-linux `prlimit(1)` on $PATH, or null when it is not installed (cached). */
 export function findPrlimit(): string | null {
-  if (prlimitPath !== undefined) return prlimitPath;
-  prlimitPath = null;
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, 'prlimit'), constants.X_OK);
-      prlimitPath = join(dir, 'prlimit');
-      break;
-    } catch {
-      // not in this directory
-    }
-  }
-  return prlimitPath;
+  return findExecutable('prlimit');
 }
 
 /**

@@ -1,6 +1,7 @@
 // qemu-img adapter: info, create and convert, always with an explicit -f (qemu-img(1)).
 import { execa, type ResultPromise } from 'execa';
 import { ToolError } from '../errors.js';
+import { diesWithParent, trackChild } from '../journal/children.js';
 import { isNoSpaceText, noSpaceError } from './no-space.js';
 import { infoLimits, limitedCommand, type ProcessLimits } from './process-limits.js';
 import { describeBytes } from './size-policy.js';
@@ -81,17 +82,20 @@ function limitFailure(e: { timedOut?: boolean; signal?: string }, limits: Proces
 async function run(args: string[], opts: RunOptions = {}): Promise<string> {
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const limited = opts.limits ? limitedCommand(QEMU_IMG, args, opts.limits) : { file: QEMU_IMG, args };
+  const guarded = diesWithParent(limited.file, limited.args);
+  let untrack = (): void => undefined;
   try {
-    const result = await execa(limited.file, limited.args, {
+    const child = execa(guarded.file, guarded.args, {
       ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       ...(opts.limits ? { timeout: opts.limits.timeoutMs } : {}),
       stdin: 'ignore',
     });
-    return result.stdout;
+    untrack = trackChild(child.pid, command);
+    return (await child).stdout;
   } catch (err) {
     const e = err as { stderr?: string; exitCode?: number; timedOut?: boolean; isCanceled?: boolean; code?: string; signal?: string };
     if (e.isCanceled) throw opts.signal?.reason ?? err;
-    if (e.code === 'ENOENT' || (e.exitCode === 127 && /^prlimit: failed to execute/m.test(e.stderr ?? ''))) {
+    if (e.code === 'ENOENT' || (e.exitCode === 127 && /^(prlimit|setpriv): failed to execute/m.test(e.stderr ?? ''))) {
       throw new ToolError('qemu-img not found: install it (Debian: apt-get install qemu-utils)', { command, cause: err });
     }
     const label = opts.src?.label ? ` on ${opts.src.label}` : '';
@@ -99,6 +103,8 @@ async function run(args: string[], opts: RunOptions = {}): Promise<string> {
     const killed = opts.limits && limitFailure(e, opts.limits, `qemu-img ${args[0]}${label}`);
     const why = killed ? `${killed}${stderr ? `: ${stderr}` : ''}` : `qemu-img failed: ${stderr}`;
     throw new ToolError(why, { command, ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}), stderr: e.stderr ?? '', cause: err });
+  } finally {
+    untrack();
   }
 }
 
@@ -165,7 +171,9 @@ export async function convertImage(opts: {
   if (opts.existingTarget) args.push('-n');
   args.push(sourceFilename(opts.src), opts.target);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
-  const child: ResultPromise = execa(QEMU_IMG, args, { ...(opts.signal ? { cancelSignal: opts.signal } : {}), stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+  const guarded = diesWithParent(QEMU_IMG, args);
+  const child: ResultPromise = execa(guarded.file, guarded.args, { ...(opts.signal ? { cancelSignal: opts.signal } : {}), stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+  const untrack = trackChild(child.pid, command);
   child.stdout?.setEncoding('utf8');
   let pending = '';
   child.stdout?.on('data', (chunk: string) => {
@@ -189,6 +197,8 @@ export async function convertImage(opts: {
       stderr: e.stderr ?? '',
       cause: err,
     });
+  } finally {
+    untrack();
   }
 }
 
@@ -250,11 +260,13 @@ function parseMapLine(line: string): MapExtent | undefined {
 export async function* imageMap(path: string, format: ImageFormat, opts: { signal?: AbortSignal; filename?: string } = {}): AsyncGenerator<MapExtent> {
   const args = ['map', '--output=json', '-f', format, opts.filename ?? localImageFilename(path)];
   const command = `${QEMU_IMG} ${args.join(' ')}`;
-  const child = execa(QEMU_IMG, args, {
+  const guarded = diesWithParent(QEMU_IMG, args);
+  const child = execa(guarded.file, guarded.args, {
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     stdin: 'ignore',
     buffer: { stdout: false, stderr: true },
   });
+  const untrack = trackChild(child.pid, command);
   let finished = false;
   try {
     for await (const line of child.iterable({ from: 'stdout' })) {
@@ -279,5 +291,6 @@ export async function* imageMap(path: string, format: ImageFormat, opts: { signa
       child.kill();
       child.catch(() => undefined);
     }
+    untrack();
   }
 }

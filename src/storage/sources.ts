@@ -1,5 +1,4 @@
 // The bytes qemu-img reads for one References/File: in place, or a sparse temporary file for gzip/chunks.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -8,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import type { Archive } from '../archive/model.js';
 import { chunkName, type StoredFile } from '../archive/chunks.js';
 import { PackageError } from '../errors.js';
+import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import type { OvfFile } from '../ovf/model.js';
 import { isNoSpaceErrno, noSpaceError } from './no-space.js';
 import type { ImageFormat, ImageSource } from './qemu-img.js';
@@ -24,10 +24,9 @@ export interface PreparedSource {
 /** What to do when the temporary directory's filesystem is full (the CLI adds `with --tmpdir`). */
 const TEMP_FULL = 'choose another temporary directory';
 
-/** A private directory `virt-ovf-XXXXXX` in `tempDir` (default: the system's, os.tmpdir()), and how to remove it. */
-async function privateDir(tempDir: string | undefined): Promise<{ dir: string; release(): Promise<void> }> {
-  const dir = await mkdtemp(join(tempDir ?? tmpdir(), 'virt-ovf-'));
-  return { dir, release: () => rm(dir, { recursive: true, force: true }) };
+/** A private directory `virt-ovf-XXXXXXXX` in `tempDir` (default: the system's, os.tmpdir()), journaled, and how to remove it. */
+function privateDir(tempDir: string | undefined): Promise<TrackedDir> {
+  return makeTempDir(tempDir ?? tmpdir(), 'virt-ovf-');
 }
 
 /** Copies `input` into a new sparse file at `path` (see SparseFileWriter), piped through `through`; returns its length in bytes. */

@@ -2,6 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,14 @@ import { promisify } from 'node:util';
 import { Connection, createPool, lookupPool } from '../../src/libvirt/index.js';
 
 const run = promisify(execFile);
+
+// Run journals of this test process (and of the CLIs it starts, which inherit the environment)
+// go to a private directory, so no test sees another's interrupted runs in /var/lib/virt-ovf/runs.
+if (process.env['VIRT_OVF_STATE_DIR'] === undefined) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'virt-ovf-test-state-'));
+  process.env['VIRT_OVF_STATE_DIR'] = stateDir;
+  process.once('exit', () => rmSync(stateDir, { recursive: true, force: true }));
+}
 
 /** The URI every libvirt test talks to. */
 export const TEST_URI = 'qemu:///system';

@@ -6,12 +6,13 @@
 // already served for the whole export (src/export/source-server.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../../errors.js';
+import { diesWithParent, trackChild } from '../../journal/children.js';
+import { makeTempDir } from '../../journal/tracked.js';
 import { localImageFilename, type ImageFormat } from '../../storage/qemu-img.js';
 import { connectNbd, NbdClient, type ByteQueue } from './nbd-client.js';
 
@@ -55,11 +56,14 @@ function exited(child: ChildProcess, timeoutMs = Infinity): Promise<void> {
 export async function openNbdReader(path: string, format: ImageFormat, signal?: AbortSignal): Promise<NbdReader> {
   // A Unix socket path holds at most 107 bytes: fall back to /tmp under a long $TMPDIR.
   const parent = tmpdir().length > 70 ? '/tmp' : tmpdir();
-  const dir = await mkdtemp(join(parent, 'virt-ovf-nbd-'));
+  const { dir, release } = await makeTempDir(parent, 'virt-ovf-nbd-');
   const socketPath = join(dir, 'nbd.sock');
   const args = ['--read-only', `--format=${format}`, `--socket=${socketPath}`, '--shared=1', localImageFilename(path)];
   const command = `${QEMU_NBD} ${args.join(' ')}`;
-  const child = spawn(QEMU_NBD, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const guarded = diesWithParent(QEMU_NBD, args);
+  const child = spawn(guarded.file, guarded.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const untrack = trackChild(child.pid, command);
+  child.once('exit', untrack);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 8192) stderr += s;
@@ -75,7 +79,8 @@ export async function openNbdReader(path: string, format: ImageFormat, signal?: 
       await gone;
       clearTimeout(timer);
     }
-    await rm(dir, { recursive: true, force: true });
+    untrack();
+    await release();
   };
 
   /** The error to report when qemu-nbd has exited: its own message. */
