@@ -9,12 +9,13 @@
 // meanwhile then fails with QEMU's 'Failed to get "write" lock'. Its target is a null-co node
 // nothing is ever copied to (the export is read-only).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../errors.js';
+import { diesWithParent, trackChild } from '../journal/children.js';
+import { makeTempDir } from '../journal/tracked.js';
 import { SourceProblem, type DiskView } from './source-qemu.js';
 
 const QSD = process.env['VIRT_OVF_QEMU_STORAGE_DAEMON'] ?? 'qemu-storage-daemon';
@@ -46,20 +47,6 @@ export function daemonArgs(view: DiskView, socket: string, pidFile: string, hold
     '--export', json({ type: 'nbd', id: 'guest', 'node-name': hold ? 'hold' : 'view', name: '', writable: false }),
     '--pidfile', pidFile,
   ];
-}
-
-/** `file args` run under util-linux setpriv(1) --pdeathsig KILL when installed, so the daemon dies with virt-ovf. */
-function diesWithUs(file: string, args: string[]): [string, string[]] {
-  const dirs = (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter).filter((d) => d !== '');
-  const setpriv = dirs.map((d) => join(d, 'setpriv')).find((p) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', file, ...args]] : [file, args];
 }
 
 /** Resolves once `child` has exited, or after `timeoutMs` at most. */
@@ -101,12 +88,14 @@ export async function serveView(view: DiskView, signal?: AbortSignal): Promise<S
 /** serveView, on the locking filter or not (`hold`). */
 async function startDaemon(view: DiskView, hold: boolean, signal?: AbortSignal): Promise<ServedView> {
   // A Unix socket path holds at most 107 bytes: fall back to /tmp under a long $TMPDIR.
-  const dir = await mkdtemp(join(tmpdir().length > 70 ? '/tmp' : tmpdir(), 'virt-ovf-disk-'));
+  const tracked = await makeTempDir(tmpdir().length > 70 ? '/tmp' : tmpdir(), 'virt-ovf-disk-');
+  const dir = tracked.dir;
   const socket = join(dir, 'nbd.sock');
   const pidFile = join(dir, 'pid');
   const args = daemonArgs(view, socket, pidFile, hold);
-  const [file, argv] = diesWithUs(QSD, args);
-  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const run = diesWithParent(QSD, args);
+  const child = spawn(run.file, run.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const untrack = trackChild(child.pid, `${QSD} ${args.join(' ')}`);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 8192) stderr += s;
@@ -120,7 +109,8 @@ async function startDaemon(view: DiskView, hold: boolean, signal?: AbortSignal):
       await exited(child);
       clearTimeout(timer);
     }
-    await rm(dir, { recursive: true, force: true });
+    untrack();
+    await tracked.release();
   };
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;
