@@ -14,7 +14,8 @@ export interface TrackedDir {
  * Creates a private directory `parent/PREFIXxxxxxxxx` (as mkdtemp(3), mode `mode`, default
  * 0700, set with chmod(2) so the umask does not narrow it), recorded in the open run journals before mkdir(2) and marked created with its inode.
  * `release` removes it recursively and forgets it.
- * @throws the errors of mkdir(2) (ENOENT, EACCES, EROFS, ENOSPC…) as Node system errors.
+ * @throws the errors of mkdir(2) (ENOENT, EACCES, EROFS, ENOSPC…) as Node system errors, shaped
+ *   as mkdtemp's (syscall `mkdtemp`, path `parent/PREFIXXXXXXX`).
  */
 export async function makeTempDir(parent: string, prefix: string, mode = 0o700): Promise<TrackedDir> {
   for (;;) {
@@ -25,7 +26,8 @@ export async function makeTempDir(parent: string, prefix: string, mode = 0o700):
     } catch (err) {
       ticket.forget();
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw err;
+      // Reported as mkdtemp(3) would be (Node's shape: the template as path), so the directory named is the parent.
+      throw Object.assign(err as NodeJS.ErrnoException, { syscall: 'mkdtemp', path: join(parent, `${prefix}XXXXXX`) });
     }
     const st = await chmod(dir, mode).then(() => stat(dir));
     ticket.created({ dev: st.dev, ino: st.ino });
