@@ -28,6 +28,7 @@ import { certificateSize } from './sign.js';
 export async function driveExport(opts: ResolvedExportOptions, reporter: Reporter, signal: AbortSignal): Promise<ExportResult> {
   const mappings = checkUsage(opts);
   const conn = Connection.open(opts.connect);
+  reporter.emit({ kind: 'debug', message: `libvirt connection URI: ${conn.uri()}` });
   let domain: Domain | null = null;
   try {
     domain = openDomain(conn, opts.domain);
