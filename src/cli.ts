@@ -5,9 +5,11 @@ import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
 import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
+import { COMPLETION_KEY, COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
 import { createReporter, type Reporter } from './report.js';
+import { traceToReporter } from './trace.js';
 import { VERSION } from './version.js';
 
 const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 invalid or unsupported package,
@@ -67,6 +69,7 @@ function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
 async function main(argv: string[]): Promise<number> {
   let reporter: Reporter = createReporter();
   let json = false;
+  let stopTrace: (() => void) | undefined;
   const overlay = Parser(argv, { string: ['mappings'] })['mappings'] !== undefined;
   const parser = yargs(argv)
     .scriptName('virt-ovf')
@@ -75,10 +78,13 @@ async function main(argv: string[]): Promise<number> {
     .option('connect', { alias: 'c', type: 'string', describe: 'libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, then libvirt\'s default)' })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output: newline-delimited JSON events and a final result' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only warnings and errors' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages: the connection URI, every external command line, the table row each Item matched' })
+    .alias('help', 'h')
     .middleware((args) => {
       json = args.json === true;
       reporter = createReporter({ json, quiet: args.quiet === true, verbose: args.verbose === true });
+      stopTrace?.();
+      stopTrace = args.verbose === true ? traceToReporter(reporter) : undefined;
     })
     .command(
       'import <source>',
@@ -131,7 +137,10 @@ async function main(argv: string[]): Promise<number> {
         .option('expect', { type: 'string', describe: 'JSON file of expected failures: {"file.ovf": {"error": "OvfParseError", "message": "..."}}' })
         .option('define', { type: 'boolean', default: true, describe: 'Define and undefine each domain on the connection (--no-define: validate only)' }),
     )
-    .demandCommand(1, 'name a command: import, inspect, export or corpus')
+    .command('completion <shell>', 'Print the shell completion script for bash or zsh', (y) =>
+      y.positional('shell', { choices: COMPLETION_SHELLS, demandOption: true, describe: 'Shell to complete in' }),
+    )
+    .demandCommand(1, 'name a command: import, inspect, export, corpus or completion')
     .strict()
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
@@ -141,9 +150,20 @@ async function main(argv: string[]): Promise<number> {
     });
 
   try {
+    const completing = argv.indexOf(`--${COMPLETION_KEY}`);
+    if (completing !== -1) {
+      // yargs offers a one-letter alias as --c after a word starting with --; only -c is an option.
+      const offered = (await parser.getCompletion(argv.slice(completing + 1))).filter((c) => !/^--[A-Za-z](:|$)/.test(c));
+      process.stdout.write(offered.map((c) => `${c}\n`).join(''));
+      return ExitCode.Success;
+    }
     const args = await parser.parseAsync();
     if (args.help || args.version) return ExitCode.Success;
     const [command] = args._;
+    if (command === 'completion') {
+      process.stdout.write(completionScript(args['shell'] as CompletionShell));
+      return ExitCode.Success;
+    }
     if (args['mappings'] !== undefined && args['profile'] !== undefined) resolveProfile(loadMappings(String(args['mappings'])), String(args['profile']));
     if (command === 'corpus') {
       const expect = await readExpectations(args['expect'] as string | undefined);
