@@ -1,5 +1,5 @@
 // argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type FallbackCompletionFunction } from 'yargs';
 import { hideBin, Parser } from 'yargs/helpers';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
@@ -140,6 +140,8 @@ async function main(argv: string[]): Promise<number> {
     .command('completion <shell>', 'Print the shell completion script for bash or zsh', (y) =>
       y.positional('shell', { choices: COMPLETION_SHELLS, demandOption: true, describe: 'Shell to complete in' }),
     )
+    // yargs answers --get-yargs-completions itself; its own script command stays hidden (completion.ts writes ours).
+    .completion('__yargs-completion-script', false, offerCompletions)
     .demandCommand(1, 'name a command: import, inspect, export, corpus or completion')
     .strict()
     .epilog(EPILOG)
@@ -150,15 +152,8 @@ async function main(argv: string[]): Promise<number> {
     });
 
   try {
-    const completing = argv.indexOf(`--${COMPLETION_KEY}`);
-    if (completing !== -1) {
-      // yargs offers a one-letter alias as --c after a word starting with --; only -c is an option.
-      const offered = (await parser.getCompletion(argv.slice(completing + 1))).filter((c) => !/^--[A-Za-z](:|$)/.test(c));
-      process.stdout.write(offered.map((c) => `${c}\n`).join(''));
-      return ExitCode.Success;
-    }
     const args = await parser.parseAsync();
-    if (args.help || args.version) return ExitCode.Success;
+    if (args.help || args.version || args[COMPLETION_KEY] !== undefined) return ExitCode.Success;
     const [command] = args._;
     if (command === 'completion') {
       process.stdout.write(completionScript(args['shell'] as CompletionShell));
@@ -257,6 +252,14 @@ async function main(argv: string[]): Promise<number> {
     return code;
   }
 }
+
+/**
+ * yargs' own completions, less options where a word not starting with '-' is being completed
+ * (SOURCE, -o and --mappings take file names: the shell's file completion follows) and less the
+ * one-letter aliases yargs offers as `--c` (only `-c` is an option).
+ */
+const offerCompletions: FallbackCompletionFunction = (current, _argv, offer, done) =>
+  offer((_err, offered) => done((offered ?? []).filter((c) => (current.startsWith('-') || !c.startsWith('-')) && !/^--[A-Za-z](:|$)/.test(c))));
 
 /**
  * The error's message with the CLI flag of the option its remedy concerns: a closing "choose …"
