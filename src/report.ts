@@ -106,7 +106,7 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
           if (screen) {
             const state = { label: label(event.task, event.name), bytesDone: event.bytesDone, bytesTotal: event.bytesTotal, startedAt: bars.get(key)?.startedAt ?? Date.now() };
             bars.set(key, state);
-            screen.bar(key, formatBar(state));
+            screen.bar(key, formatBar(state, { columns: screen.columns }));
           } else {
             const pct = event.bytesTotal > 0 ? Math.floor((event.bytesDone / event.bytesTotal) * 10) * 10 : 100;
             if ((lastPlain.get(key) ?? -1) < pct) {
@@ -119,7 +119,7 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
         case 'progress-end': {
           const key = `${event.task}:${event.name}`;
           const state = bars.get(key);
-          screen?.end(key, state && formatBar(state));
+          screen?.end(key, state && formatBar(state, { columns: screen.columns }));
           bars.delete(key);
           lastPlain.delete(key);
           break;

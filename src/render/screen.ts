@@ -60,6 +60,11 @@ export class TerminalScreen {
     if (erase) this.stream.write(erase);
   }
 
+  /** The terminal's width in columns (80 when it does not say). */
+  get columns(): number {
+    return this.stream.columns || FALLBACK_COLUMNS;
+  }
+
   /** True while some bar is drawn. */
   get active(): boolean {
     return this.bars.size > 0;
@@ -83,7 +88,7 @@ export class TerminalScreen {
    * are left whole (they scroll away; cutting them would lose what the user must read).
    */
   private fit(text: string, cut: boolean): string {
-    const width = (this.stream.columns || FALLBACK_COLUMNS) - 1;
+    const width = this.columns - 1;
     return cut && text.length > width ? text.slice(0, Math.max(width - 1, 0)) + '…' : text;
   }
 }
