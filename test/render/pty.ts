@@ -24,6 +24,8 @@ export interface PtyOptions {
   readonly interrupt?: { readonly when: RegExp; readonly delayMs?: number };
   /** The run is killed (and the test fails on its output) after this long. @default 120000 */
   readonly timeoutMs?: number;
+  /** More environment variables (TMPDIR, …). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** True when util-linux script(1) can run a command on a pty here. */
@@ -44,7 +46,7 @@ export function runInPty(args: readonly string[], opts: PtyOptions = {}): Promis
   const started = Date.now();
   const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, LIBVIRT_DEFAULT_URI: TEST_URI, TERM: 'xterm' },
+    env: { ...process.env, LIBVIRT_DEFAULT_URI: TEST_URI, TERM: 'xterm', ...opts.env },
   });
   let output = '';
   let interruptedAt: number | undefined;
