@@ -1,11 +1,11 @@
 // argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
-import yargs, { type Argv, type FallbackCompletionFunction } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin, Parser } from 'yargs/helpers';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
 import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
-import { COMPLETION_KEY, COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion.js';
+import { COMPLETION_KEY, COMPLETION_SHELLS, completionScript, offerCompletions, type CompletionShell } from './completion.js';
 import { ExitCode, UsageError, VirtOvfError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
 import { createReporter, type Reporter } from './report.js';
@@ -252,14 +252,6 @@ async function main(argv: string[]): Promise<number> {
     return code;
   }
 }
-
-/**
- * yargs' own completions, less options where a word not starting with '-' is being completed
- * (SOURCE, -o and --mappings take file names: the shell's file completion follows) and less the
- * one-letter aliases yargs offers as `--c` (only `-c` is an option).
- */
-const offerCompletions: FallbackCompletionFunction = (current, _argv, offer, done) =>
-  offer((_err, offered) => done((offered ?? []).filter((c) => (current.startsWith('-') || !c.startsWith('-')) && !/^--[A-Za-z](:|$)/.test(c))));
 
 /**
  * The error's message with the CLI flag of the option its remedy concerns: a closing "choose …"

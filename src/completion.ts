@@ -1,4 +1,5 @@
 // `virt-ovf completion bash|zsh`: shell scripts that ask yargs' completion (--get-yargs-completions) for the words to offer.
+import type { FallbackCompletionFunction } from 'yargs';
 
 /** Shells a completion script is written for. */
 export const COMPLETION_SHELLS = ['bash', 'zsh'] as const;
@@ -6,6 +7,14 @@ export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 /** The option yargs answers with the completions of the words that follow it, one per line. */
 export const COMPLETION_KEY = 'get-yargs-completions';
+
+/**
+ * yargs' own completions, less options where a word not starting with '-' is being completed
+ * (SOURCE, -o and --mappings take file names: the shell's file completion follows) and less the
+ * one-letter aliases yargs offers as `--c` (only `-c` is an option).
+ */
+export const offerCompletions: FallbackCompletionFunction = (current, _argv, offer, done) =>
+  offer((_err, offered) => done((offered ?? []).filter((c) => (current.startsWith('-') || !c.startsWith('-')) && !/^--[A-Za-z](:|$)/.test(c))));
 
 /**
  * The completion script for `shell`, for a command installed as `program`. Each asks the
