@@ -5,15 +5,16 @@ import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
 import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
+import { presentError } from './commands/present.js';
 import { COMPLETION_KEY, COMPLETION_SHELLS, completionScript, offerCompletions, type CompletionShell } from './completion.js';
-import { ExitCode, UsageError, VirtOvfError } from './errors.js';
+import { EXIT_STATUS, ExitCode, UsageError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
-import { createReporter, type Reporter } from './report.js';
+import { createReporter, JSON_FORMAT_VERSION, type Reporter } from './report.js';
 import { traceToReporter } from './trace.js';
 import { VERSION } from './version.js';
 
-const EPILOG = `Exit status: 0 success, 1 internal error, 2 usage error, 3 invalid or unsupported package,
-4 libvirt error, 5 disk conversion error or a full filesystem, 130 interrupted (everything created was removed).
+const EPILOG = `Exit status:
+${Object.entries(EXIT_STATUS).map(([code, meaning]) => `  ${code.padEnd(4)} ${meaning}`).join('\n')}
 Environment: LIBVIRT_DEFAULT_URI (connection when -c is absent), TMPDIR (temporary files).
 See virt-ovf(1).`;
 
@@ -67,10 +68,13 @@ function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let reporter: Reporter = createReporter();
-  let json = false;
-  let stopTrace: (() => void) | undefined;
-  const overlay = Parser(argv, { string: ['mappings'] })['mappings'] !== undefined;
+  // Read before yargs validates anything, so that a usage error is reported in the form asked for.
+  const early = Parser(argv, { string: ['mappings'], boolean: ['json', 'quiet', 'verbose'], alias: { quiet: ['q'], verbose: ['v'] } });
+  const json = early['json'] === true;
+  const verbose = early['verbose'] === true;
+  const reporter: Reporter = createReporter({ json, quiet: early['quiet'] === true, verbose });
+  if (verbose) traceToReporter(reporter);
+  const overlay = early['mappings'] !== undefined;
   const parser = yargs(argv)
     .scriptName('virt-ovf')
     .version(VERSION)
@@ -78,14 +82,8 @@ async function main(argv: string[]): Promise<number> {
     .option('connect', { alias: 'c', type: 'string', describe: 'libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, then libvirt\'s default)' })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output: newline-delimited JSON events and a final result' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only warnings and errors' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages: the connection URI, every external command line, the table row each Item matched' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages: the connection URI, every external command line, the table row each Item matched (and the stack trace of a bug)' })
     .alias('help', 'h')
-    .middleware((args) => {
-      json = args.json === true;
-      reporter = createReporter({ json, quiet: args.quiet === true, verbose: args.verbose === true });
-      stopTrace?.();
-      stopTrace = args.verbose === true ? traceToReporter(reporter) : undefined;
-    })
     .command(
       'import <source>',
       'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
@@ -211,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
     };
     if (command === 'inspect') {
       const report = await runInspect(common);
-      if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      if (json) process.stdout.write(JSON.stringify({ version: JSON_FORMAT_VERSION, ...report }, null, 2) + '\n');
       else process.stdout.write(formatInspect(report));
       return ExitCode.Success;
     }
@@ -245,30 +243,42 @@ async function main(argv: string[]): Promise<number> {
     }
     return ExitCode.Success;
   } catch (err) {
-    const code = err instanceof VirtOvfError ? err.exitCode : ExitCode.Internal;
-    const message = err instanceof VirtOvfError ? withOption(err) : `internal error: ${(err as Error)?.stack ?? String(err)}`;
-    reporter.emit({ kind: 'error', message, exitCode: code, errorClass: (err as Error)?.constructor?.name ?? 'Error', ...(err instanceof VirtOvfError && err.option ? { option: err.option } : {}) });
-    if (code === ExitCode.Usage && !json) process.stderr.write("Try 'virt-ovf --help'.\n");
-    return code;
+    return fail(err, { json, verbose, reporter });
   }
 }
 
 /**
- * The error's message with the CLI flag of the option its remedy concerns: a closing "choose …"
- * remedy is completed by the flag (`…; choose another name with --name`), any other message gets
- * it in parentheses (`unknown profile "x" (known: …) (--profile)`).
+ * Reports an error (presentError) and returns the exit code: one `error` event (one JSON object
+ * with --json); a bug's stack trace only with -v; `Try 'virt-ovf --help'` after a UsageError
+ * in text mode.
  */
-function withOption(err: VirtOvfError): string {
-  if (err.option === undefined) return err.message;
-  const flag = flagOf(err.option);
-  if (err.message.includes(flag)) return err.message;
-  return /; choose [^;]*$/.test(err.message) ? `${err.message} with ${flag}` : `${err.message} (${flag})`;
+function fail(err: unknown, how: { json: boolean; verbose: boolean; reporter: Reporter }): number {
+  const shown = presentError(err);
+  if (shown.bug && shown.stack && how.verbose) {
+    if (how.json) how.reporter.emit({ kind: 'debug', message: shown.stack });
+    else process.stderr.write(`${shown.stack}\n`);
+  }
+  how.reporter.emit({ kind: 'error', message: shown.message, exitCode: shown.exitCode, errorClass: shown.errorClass, ...(shown.option ? { option: shown.option } : {}) });
+  if (shown.errorClass === 'UsageError' && !how.json) process.stderr.write("Try 'virt-ovf --help'.\n");
+  return shown.exitCode;
 }
 
-/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network, tempDir --tmpdir). */
-function flagOf(option: string): string {
-  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net', properties: 'prop', caFile: 'ca', tempDir: 'tmpdir' };
-  return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+let failedUnexpectedly = false;
+
+/**
+ * A failure outside any command (an exception nothing awaited): a bug, reported once as one,
+ * then exit 1 as Node would. EPIPE on a closed stdout or stderr is left to the run (nothing can
+ * be printed there; reporting it would fail again).
+ */
+function failUnexpected(err: unknown): void {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return;
+  if (failedUnexpectedly) return;
+  failedUnexpectedly = true;
+  const early = Parser(hideBin(process.argv), { boolean: ['json', 'verbose'], alias: { verbose: ['v'] } });
+  const json = early['json'] === true;
+  process.exit(fail(err, { json, verbose: early['verbose'] === true, reporter: createReporter({ json }) }));
 }
 
+process.on('uncaughtException', failUnexpected);
+process.on('unhandledRejection', failUnexpected);
 process.exitCode = await main(hideBin(process.argv));

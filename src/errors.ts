@@ -6,11 +6,17 @@ export const ExitCode = {
   Success: 0,
   /** A bug or an error virt-ovf did not classify. */
   Internal: 1,
-  /** Bad command-line usage: unknown option, missing argument, conflicting options. */
+  /**
+   * Bad command-line usage: unknown option, missing argument, conflicting options; or a path
+   * the user named (SOURCE, -o, --output-dir, --tmpdir, --ca, ...) cannot be used.
+   */
   Usage: 2,
   /** The package is invalid or unsupported: archive, descriptor, manifest, mapping. */
   InvalidPackage: 3,
-  /** libvirt refused or failed: connection, pool, network, volume, domain. */
+  /**
+   * libvirt refused or failed: connection, pool, network, volume, domain; or a file libvirt
+   * names (a domain's disk, a pool's directory) cannot be used.
+   */
   Libvirt: 4,
   /** A disk could not be inspected or converted by qemu-img, or a filesystem filled up while it was written. */
   Conversion: 5,
@@ -19,6 +25,17 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each exit code means, in one line: the table of `--help`, man/virt-ovf.1 EXIT STATUS and the README. */
+export const EXIT_STATUS: Readonly<Record<ExitCodeValue, string>> = {
+  0: 'success',
+  1: 'a bug in virt-ovf: "this is a bug; please report it" (-v prints the stack trace)',
+  2: 'usage: a bad option, or a path you named is missing, read-only, not a directory or taken',
+  3: 'invalid or unsupported package (archive, descriptor, manifest, signature, disk image)',
+  4: 'libvirt refused or failed, or a file it names (a disk, a pool directory) cannot be used',
+  5: 'qemu-img could not read or convert a disk, or a filesystem filled up',
+  130: 'interrupted (SIGINT, SIGTERM); everything the run created was removed',
+};
+
 /** What every error class accepts besides its message. */
 export interface VirtOvfErrorOptions {
   readonly cause?: unknown;
@@ -26,7 +43,7 @@ export interface VirtOvfErrorOptions {
    * The option (as the library spells it, e.g. `name`, `profile`, `outputDir`) whose value the
    * remedy concerns. Messages never name CLI flags themselves (the library has none); the CLI
    * adds the flag when it prints the error: a closing "choose …" remedy ends `with --FLAG`, any
-   * other message gets ` (--FLAG)` (cli.ts withOption, flagOf).
+   * other message gets ` (--FLAG)` (commands/present.ts withOption, flagOf).
    */
   readonly option?: string;
 }
@@ -106,7 +123,8 @@ export class LibvirtError extends VirtOvfError {
   /** The libvirt entry point that failed, e.g. `virDomainDefineXML`. */
   readonly func: string;
   constructor(func: string, code: number, domain: number, message: string) {
-    super(`${func}: ${message}`);
+    // libvirt ends some messages (QEMU's stderr) with a newline; inner newlines are kept.
+    super(`${func}: ${message.trimEnd()}`);
     this.func = func;
     this.code = code;
     this.domain = domain;
@@ -116,6 +134,30 @@ export class LibvirtError extends VirtOvfError {
 /** A precondition on the libvirt side is not met (missing pool or network, name taken). */
 export class LibvirtSetupError extends VirtOvfError {
   override readonly exitCode = ExitCode.Libvirt;
+}
+
+/** The exit codes a FileError can carry: a path the user named (2), or one libvirt named (4). */
+export type FileErrorExitCode = typeof ExitCode.Usage | typeof ExitCode.Libvirt;
+
+/**
+ * A file or directory cannot be used: an OS error (errno ENOENT, EACCES, EPERM, EROFS, EEXIST,
+ * ENOTDIR, EISDIR, ...) on a path, said plainly ("WHAT PATH: WHY; HOW TO FIX", see
+ * os-error.ts). Exit 2 when the path is one the user named (the package, the output, the
+ * temporary directory, a key or CA file), 4 when libvirt named it (a domain's disk, a pool's
+ * directory). A full filesystem is NoSpaceError instead.
+ */
+export class FileError extends VirtOvfError {
+  override readonly exitCode: FileErrorExitCode;
+  /** The path at fault (absolute or as the user gave it). */
+  readonly path: string;
+  /** The errno code, e.g. `ENOENT`; `ENOTDIR` also for "exists but is not a directory". */
+  readonly errno: string;
+  constructor(message: string, info: { path: string; errno: string; exitCode: FileErrorExitCode; option?: string; cause?: unknown }) {
+    super(message, { cause: info.cause, ...(info.option !== undefined ? { option: info.option } : {}) });
+    this.exitCode = info.exitCode;
+    this.path = info.path;
+    this.errno = info.errno;
+  }
 }
 
 /** An external tool (qemu-img) failed. */

@@ -17,7 +17,9 @@ export {
 } from './import/index.js';
 export { createReporter, silentReporter, type Reporter, type ReporterOptions, type ReportEvent } from './report.js';
 export {
+  EXIT_STATUS,
   ExitCode,
+  FileError,
   InterruptedError,
   LibvirtError,
   LibvirtSetupError,
@@ -31,6 +33,7 @@ export {
   UsageError,
   VirtOvfError,
   type ExitCodeValue,
+  type FileErrorExitCode,
   type VirtOvfErrorOptions,
 } from './errors.js';
 export { VERSION } from './version.js';

@@ -20,6 +20,12 @@ export type ReportEvent =
   | { readonly kind: 'result'; readonly result: unknown }
   | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string; readonly option?: string };
 
+/**
+ * Version of the JSON output (`--json` events, inspect's report): raised when a field changes
+ * meaning or disappears; new fields and event kinds may come without it. See man/virt-ovf.1 JSON OUTPUT.
+ */
+export const JSON_FORMAT_VERSION = 1;
+
 /** Receives events. */
 export interface Reporter {
   emit(event: ReportEvent): void;
@@ -79,7 +85,7 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
     emit(event) {
       if (event.kind === 'warning') warnings.push(event.message);
       if (opts.json) {
-        if (event.kind !== 'debug' || opts.verbose) out.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+        if (event.kind !== 'debug' || opts.verbose) out.write(JSON.stringify({ version: JSON_FORMAT_VERSION, time: new Date().toISOString(), ...event }) + '\n');
         return;
       }
       switch (event.kind) {
@@ -98,7 +104,8 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
         case 'error':
           screen?.clear();
           bars.clear();
-          line(`virt-ovf: error: ${terminalSafe(event.message)}`);
+          // Multi-line messages (libvirt's, QEMU's) keep their lines, each indented so none can pass for one of ours.
+          line(`virt-ovf: error: ${event.message.split('\n').map(terminalSafe).join('\n  ')}`);
           break;
         case 'progress': {
           if (opts.quiet) break;

@@ -2,7 +2,8 @@
 import { readdir, stat, open } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { PackageError } from '../errors.js';
+import { ExitCode, FileError, PackageError } from '../errors.js';
+import { isOsError, plainReason } from '../os-error.js';
 import { BLOCK_SIZE, isTarHeaderBlock } from './tar-format.js';
 import { openOva } from './ova.js';
 import { openOvfDir } from './ovf-dir.js';
@@ -38,7 +39,8 @@ function isFileSync(path: string): boolean {
  * - a directory holding exactly one `*.ovf` file.
  * @param source host path.
  * @returns the opened package; nothing is extracted or copied.
- * @throws PackageError (file = `source` or the offending file) when the path cannot be read,
+ * @throws FileError (exit 2) when `source` cannot be opened (missing, no permission);
+ *   PackageError (file = `source` or the offending file) when the path cannot be read,
  *   a directory has zero or several `.ovf` files (they are listed), a file is neither a tar
  *   archive nor a `.ovf`, or the OVA is malformed (see indexTar and openOva).
  */
@@ -49,7 +51,9 @@ export async function openArchive(source: string): Promise<Archive> {
   try {
     info = await stat(source);
   } catch (cause) {
-    throw fail(`cannot open: ${(cause as Error).message}`, cause);
+    if (!isOsError(cause)) throw cause;
+    const errno = cause.code ?? 'EIO';
+    throw new FileError(`cannot open ${source}: ${plainReason(cause)}; give the path of an OVA, an .ovf descriptor or a directory holding one`, { path: source, errno, exitCode: ExitCode.Usage, cause });
   }
   if (info.isDirectory()) {
     let names: string[];
@@ -73,5 +77,5 @@ export async function openArchive(source: string): Promise<Archive> {
   if (isTar) return openOva(source);
   if (/\.ovf$/i.test(source)) return openOvfDir(source);
   if (/\.ova$/i.test(source)) throw fail('not a tar archive (no valid tar header at byte 0), so not an OVA');
-  throw fail(`neither an OVA (tar archive) nor an .ovf descriptor (${basename(source)})`);
+  throw fail(`neither an OVA (tar archive) nor an .ovf descriptor (${basename(source)}); give the OVA or the .ovf that references it, or import a lone disk image with virt-install --import --disk ${source}`);
 }

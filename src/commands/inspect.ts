@@ -1,10 +1,11 @@
 // `virt-ovf inspect`: the inspect report as text for the terminal (--json prints the report itself).
 import { inspectPackage, type InspectReport } from '../import/inspect.js';
 import type { InspectOptions } from '../import/options.js';
+import { packagePaths, rethrowExplained } from './import.js';
 
-/** Builds the inspect report (see inspectPackage). */
+/** Builds the inspect report (see inspectPackage); OS errors as FileError. */
 export function runInspect(opts: InspectOptions): Promise<InspectReport> {
-  return inspectPackage(opts);
+  return inspectPackage(opts).catch(rethrowExplained(packagePaths(opts)));
 }
 
 function size(bytes: number): string {

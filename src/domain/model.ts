@@ -1,6 +1,7 @@
 // The libvirt domain model (https://libvirt.org/formatdomain.html): one type family that import
 // writes (domainToXml) and export reads (parseDomainXml). Each element's XML is declared once, in
 // its module beside this one (disk.ts, interface.ts, ...), and both read and written from there.
+import type { ProductSection } from '../ovf/model.js';
 
 /** <controller type index model> ("Controllers"). */
 export interface DomainController {
@@ -79,11 +80,27 @@ export interface DomainGraphics {
   readonly listen?: string;
 }
 
+/** The OVF environment of an imported domain (DSP0243 11, DSP8027), as recorded in its metadata. */
+export interface OvfEnvironmentRecord {
+  /** ovf:transport values of the VirtualHardwareSection, e.g. ["iso"], ["com.vmware.guestInfo"]. */
+  readonly transport: readonly string[];
+  /** The CD-ROM import attached ovf-env.xml on: its <target dev> and <source>. */
+  readonly cdrom?: { readonly dev: string; readonly source: DomainDiskSource };
+}
+
 /** Provenance recorded in <metadata><virt-ovf:import>. */
 export interface ImportMetadata {
   readonly source: string;
   readonly virtualSystem: string;
   readonly profile: string;
+  /**
+   * The ProductSections of the package (the collection's, then the VirtualSystem's), each
+   * property with the value in force at import (`value`; none for passwords, which are not
+   * recorded); per-configuration `values` and `configuration` are empty.
+   */
+  readonly productSections?: readonly ProductSection[];
+  /** The OVF environment, when the descriptor asked for a transport or import attached one. */
+  readonly environment?: OvfEnvironmentRecord;
 }
 
 /**

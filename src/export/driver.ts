@@ -9,6 +9,7 @@ import { LibvirtSetupError, UsageError } from '../errors.js';
 import { Connection, lookupDomainByName, VIR_DOMAIN_XML_INACTIVE, type Domain } from '../libvirt/index.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
 import { mapDomainToOvf, type ReverseResult } from '../mapping/reverse.js';
+import { environmentCdrom } from '../mapping/reverse-system.js';
 import { safeName } from '../naming.js';
 import type { Reporter } from '../report.js';
 import { backupDirectory, backupDisks } from './backup.js';
@@ -41,7 +42,9 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
     const workDir = await mkdtemp(join(outputParent(opts.output), `.virt-ovf-export-`));
     let backupDir: string | undefined;
     try {
-      let sources = resolveSources(conn, desc, mappings.export);
+      // The ovf-env.xml CD-ROM import attached is no package file: re-import writes it again.
+      const environment = environmentCdrom(desc);
+      let sources = resolveSources(conn, desc, mappings.export).map((s) => (s.disk === environment ? { disk: s.disk } : s));
       if (live) {
         backupDir = await backupDirectory();
         sources = await snapshot(domain, sources, backupDir, reporter, signal);

@@ -1,5 +1,6 @@
 // Assembles the DomainDescription from an ImportPlan and its drives with their targets.
-import type { DomainDescription, DomainDisk } from '../domain/model.js';
+import { productSectionsInForce } from '../domain/metadata.js';
+import type { DomainDescription, DomainDisk, ImportMetadata } from '../domain/model.js';
 import { domainToXml } from '../domain/xml.js';
 import type { ImportPlan } from './plan.js';
 import type { TargetedDrive } from './targets.js';
@@ -59,7 +60,26 @@ export function buildDomainSpec(plan: ImportPlan, drives: readonly TargetedDrive
   };
 }
 
-/** The domain XML, with virt-ovf's metadata (package, VirtualSystem, profile). */
+/** The domain XML, with virt-ovf's metadata (see {@link importMetadata}). */
 export function buildDomainXml(plan: ImportPlan, drives: readonly TargetedDrive[], opts: DomainChoices): string {
-  return domainToXml(buildDomainSpec(plan, drives, opts), plan.mappings.domain, { source: plan.archive.source, virtualSystem: plan.virtualSystem.id, profile: plan.profile });
+  return domainToXml(buildDomainSpec(plan, drives, opts), plan.mappings.domain, importMetadata(plan, drives));
+}
+
+/**
+ * What <metadata><virt-ovf:import> records, for export to give the package back: the package,
+ * VirtualSystem and profile; the ProductSections with the values in force (productSectionsInForce);
+ * the environment transports and the CD-ROM ovf-env.xml was attached on.
+ */
+export function importMetadata(plan: ImportPlan, drives: readonly TargetedDrive[]): ImportMetadata {
+  const drive = drives.find((d) => d.kind === 'generated' && d.content === 'ovf-env');
+  const cdrom = drive?.target ? { dev: drive.placed.dev, source: drive.target.source } : undefined;
+  const transport = plan.virtualSystem.hardware.transport;
+  const productSections = productSectionsInForce([...plan.envelope.productSections, ...plan.virtualSystem.productSections], plan.properties);
+  return {
+    source: plan.archive.source,
+    virtualSystem: plan.virtualSystem.id,
+    profile: plan.profile,
+    ...(productSections.length > 0 ? { productSections } : {}),
+    ...(transport.length > 0 || cdrom ? { environment: { transport, ...(cdrom ? { cdrom } : {}) } } : {}),
+  };
 }

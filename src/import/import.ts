@@ -8,7 +8,7 @@ import { silentReporter, type Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
 import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
-import { checkHost, chooseVirtType, connect, openStore } from './host.js';
+import { checkHost, chooseVirtType, connect, openStore, withVirtTypeAdvice } from './host.js';
 import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
@@ -46,7 +46,7 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
   const conn = connect(opts, reporter);
   try {
     // 3. Draft the domain: type, store, each drive's target, UUID, XML. printXml stops here.
-    const draft = await draftDomain(conn, plan, opts);
+    const draft = await draftDomain(conn, plan, opts, reporter);
     if (opts.printXml) return result(plan, draft, { uuid: '', warnings: plan.warnings });
     // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
     const store = draft.store!;
@@ -79,8 +79,8 @@ async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Pro
 }
 
 /** Step 3: chooses the domain type, the store and each drive's target, a UUID free on the host, and builds the XML. */
-async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions): Promise<DomainDraft> {
-  const virtType = await chooseVirtType(conn, opts.virtType);
+async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions, reporter: Reporter): Promise<DomainDraft> {
+  const virtType = await chooseVirtType(conn, opts.virtType, reporter);
   const store = await openStore(conn, opts);
   const destination = store ? destinationOf(store) : { kind: 'pool' as const, pool: opts.pool };
   const system = plan.mappings.system;
@@ -116,7 +116,7 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
     if (opts.start) {
       signal.throwIfAborted();
       reporter.emit({ kind: 'stage', message: `Starting domain ${plan.name}` });
-      await domain.start();
+      await domain.start().catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'start')));
     }
     rollback.commit();
     domain.free();
@@ -158,7 +158,7 @@ async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & {
     xmlFile = file;
   }
   reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
-  const domain = await defineDomain(conn, draft.xml);
+  const domain = await defineDomain(conn, draft.xml).catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'define')));
   rollback.add(`domain ${plan.name}`, async () => {
     if (domain.isActive()) await domain.destroy();
     await domain.undefine(VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM);

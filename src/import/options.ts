@@ -1,10 +1,11 @@
 // Options and results of importPackage and inspectPackage, their defaults, and the checks that need nothing but the options (and the paths they name).
-import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { resolveUri } from '../libvirt/index.js';
+import { checkUserDirectory, explainOsError } from '../os-error.js';
 import type { Reporter } from '../report.js';
 
 /** A device profile of defaults.json; a mappings overlay may add others. */
@@ -118,7 +119,7 @@ export function withDefaults(options: ImportOptions): ResolvedImportOptions {
  * Refuses options that contradict each other, before anything is opened.
  * @throws UsageError when a pool other than the default is given with outputDir, when start is
  *   asked on an embedded driver (it would fork QEMU from this process), or when requireSignature
- *   comes with verify false.
+ *   comes with verify false; FileError (option `caFile`) when the CA file cannot be read.
  */
 export function checkUsage(opts: ResolvedImportOptions): void {
   if (opts.outputDir !== undefined && opts.pool !== IMPORT_DEFAULTS.pool) {
@@ -131,6 +132,20 @@ export function checkUsage(opts: ResolvedImportOptions): void {
     throw new UsageError(`starting the domain is not supported with ${uri}: import without starting it, then start it with virsh -c '${uri}' start NAME`);
   }
   if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
+  if (opts.caFile !== undefined) checkCaFile(opts.caFile);
+}
+
+/**
+ * Refuses a CA file that cannot be read, whether or not the package turns out to be signed.
+ * @throws FileError (exit 2, option `caFile`).
+ */
+function checkCaFile(path: string): void {
+  try {
+    if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', syscall: 'open', path });
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    throw explainOsError(err, [{ path, what: 'CA file', option: 'caFile' }]) ?? err;
+  }
 }
 
 /** The directory of the temporary copies: `tempDir`, else the system's (os.tmpdir()). */
@@ -149,21 +164,16 @@ async function canonical(path: string): Promise<string> {
  * would list the copies as volumes, or the output directory). `dir` is the resolved tempDir
  * (tempDirOf); the messages say whether it came from the option or from `$TMPDIR`. Each
  * `forbidden` entry names a directory and what it is, e.g. `pool "default"`.
- * @throws UsageError (exit 2, option `tempDir`).
+ * @throws FileError (exit 2, option `tempDir`) when it cannot serve; UsageError (option `tempDir`) inside a forbidden directory.
  */
 export async function checkTempDir(dir: string, explicit: boolean, forbidden: readonly { readonly path: string; readonly what: string }[]): Promise<void> {
   const named = explicit ? `temporary directory ${dir}` : `the system temporary directory ${dir} ($TMPDIR)`;
-  const refuse = (why: string) => new UsageError(`${named} ${why}; choose another temporary directory`, { option: 'tempDir' });
-  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
-    throw refuse(err.code === 'ENOENT' ? 'does not exist' : `cannot be used (${err.code ?? err.message})`);
-  });
-  if (!st.isDirectory()) throw refuse('is not a directory');
-  await access(dir, constants.W_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
-    throw refuse(err.code === 'EROFS' ? 'is on a read-only filesystem' : `is not writable (${err.code ?? err.message})`);
-  });
+  await checkUserDirectory(dir, { named, what: 'temporary directory', option: 'tempDir', writable: true });
   const real = await canonical(dir);
   for (const f of forbidden) {
     const rel = relative(await canonical(f.path), real);
-    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) throw refuse(`lies inside ${f.what} (${f.path})`);
+    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+      throw new UsageError(`${named} lies inside ${f.what} (${f.path}); choose another temporary directory`, { option: 'tempDir' });
+    }
   }
 }

@@ -70,6 +70,7 @@ const PROTOTYPES = {
   virStorageVolDownload:
     'int virStorageVolDownload(virStorageVol *vol, virStream *stream, unsigned long long offset, unsigned long long length, unsigned int flags)',
   virStorageVolFree: 'int virStorageVolFree(virStorageVol *vol)',
+  virConnectListAllNetworks: 'int virConnectListAllNetworks(virConnect *conn, _Out_ void **nets, unsigned int flags)',
   virNetworkLookupByName: 'virNetwork *virNetworkLookupByName(virConnect *conn, const char *name)',
   virNetworkGetName: 'const char *virNetworkGetName(virNetwork *network)',
   virNetworkIsActive: 'int virNetworkIsActive(virNetwork *net)',

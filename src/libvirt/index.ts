@@ -21,7 +21,7 @@ export {
   VIR_DOMAIN_XML_MIGRATABLE,
 } from './domain.js';
 export { NativeHandle } from './handle.js';
-export { Network, lookupNetwork } from './network.js';
+export { Network, listAllNetworks, lookupNetwork } from './network.js';
 export { StoragePool, listAllPools, lookupPool, createPool, definePool, volumePath } from './pool.js';
 export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
 export {

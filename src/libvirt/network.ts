@@ -1,8 +1,8 @@
-// Virtual network (virNetworkPtr): look up by name, name, whether it runs.
+// Virtual network (virNetworkPtr): look up by name, list, name, whether it runs.
 
 import { callSync, ErrorCode, lookupSync, type ConnContext } from './call.js';
 import type { Connection } from './connect.js';
-import type { Ptr } from './ffi.js';
+import { takePointerArray, type Ptr } from './ffi.js';
 import { NativeHandle } from './handle.js';
 
 /** A libvirt virtual network, obtained from lookupNetwork(). */
@@ -39,4 +39,16 @@ export function lookupNetwork(conn: Connection, name: string): Network | null {
   const func = 'virNetworkLookupByName';
   const ptr = lookupSync(func, ErrorCode.NO_NETWORK, ctx.handle(func), name);
   return ptr === null ? null : new Network(ctx, ptr);
+}
+
+/**
+ * Every virtual network on the connection, active or not (virConnectListAllNetworks with no
+ * filter flags). The caller frees each one.
+ * @throws LibvirtError (rejection) if the connection is closed or libvirt fails (VIR_ERR_NO_SUPPORT without a network driver).
+ */
+export async function listAllNetworks(conn: Connection): Promise<Network[]> {
+  const ctx = conn.context;
+  const array: unknown[] = [null];
+  const count = await ctx.call<number>('virConnectListAllNetworks', 'negative', ctx.handle('virConnectListAllNetworks'), array, 0);
+  return takePointerArray(array[0], count).map((ptr) => new Network(ctx, ptr));
 }

@@ -124,7 +124,9 @@ export function mapVirtualSystem(env: Envelope, vs: VirtualSystem, mappings: Map
         const keys = mappings.system.coresPerSocket;
         const cores = [...keys.itemKeys.map((k) => item.extra[k]), ...keys.vmwConfigKeys.map((k) => vs.hardware.vmwConfig[k])].find((v) => v !== undefined);
         if (cores !== undefined && /^\d+$/.test(cores) && Number(cores) > 0 && vcpus % Number(cores) === 0) {
-          topology = { sockets: vcpus / Number(cores), cores: Number(cores), threads: 1 };
+          // CoresPerSocket counts a socket's CPUs, ThreadsPerCore (when it divides them) how many share a core.
+          const t = Number(mappings.system.threadsPerCore.itemKeys.map((k) => item.extra[k]).find((v) => v !== undefined && /^\d+$/.test(v) && Number(v) > 0 && Number(cores) % Number(v) === 0) ?? 1);
+          topology = { sockets: vcpus / Number(cores), cores: Number(cores) / t, threads: t };
         }
         break;
       }

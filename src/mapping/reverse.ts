@@ -7,6 +7,7 @@ import type { DiskInput, EnvelopeInput, ItemInput, OvfFile, OvfNetwork, VirtualS
 import { parseAllocationUnits } from '../ovf/units.js';
 import { resolveProfile, type Mappings, type MappingRow } from './load.js';
 import { busRules, driveAddress } from './export-layout.js';
+import { environmentCdrom, operatingSystem, packageRecord, processorTopology } from './reverse-system.js';
 
 /** The package file holding a disk image or a CD-ROM medium. Sizes in bytes. */
 export interface DiskFile {
@@ -66,31 +67,6 @@ const fail = (err: Error): never => {
 const subTypeOf = (row: MappingRow): string | undefined => row.exportSubType ?? row.subTypes?.find((s) => s !== '*' && !s.endsWith('*'));
 
 /**
- * The CIM OsType number and VMware guest id for the domain's libosinfo id (os.json read in
- * reverse): the `export.osinfo` entry, else the first vmwOsType (64-bit preferred) and
- * cimOsType keys naming the id, else the `export.family` entry of the id's family (known from
- * any id with the same vendor path), else of export.json's operatingSystemWhenUnknown family,
- * else that entry's own values.
- */
-function operatingSystem(domain: DomainDescription, mappings: Mappings): VirtualSystemInput['operatingSystem'] {
-  const [os, osinfo] = [mappings.os, domain.osinfo];
-  const explicit = osinfo !== undefined && Object.hasOwn(os.export.osinfo, osinfo) ? os.export.osinfo[osinfo] : undefined;
-  if (explicit) return { id: explicit.cimOsType, vmwOsType: explicit.vmwOsType, description: osinfo! };
-  const entries = [os.vmwOsType, os.vboxOsType, os.ovirtOsType, os.cimOsType].flatMap((t) => Object.values(t));
-  const prefix = osinfo?.slice(0, osinfo.lastIndexOf('/') + 1);
-  const unknown = mappings.export.operatingSystemWhenUnknown;
-  const family = (entries.find((e) => e.osinfo === osinfo) ?? entries.find((e) => prefix && e.osinfo.startsWith(prefix)))?.family ?? unknown.family;
-  const fallback = os.export.family[family] ?? unknown;
-  const keys = (t: Readonly<Record<string, { osinfo: string }>>) => Object.keys(t).filter((k) => t[k]!.osinfo === osinfo);
-  const [vmw, cim] = [keys(os.vmwOsType), keys(os.cimOsType)[0]];
-  return {
-    id: cim !== undefined ? Number(cim) : fallback.cimOsType,
-    vmwOsType: vmw.find((k) => k.includes('64')) ?? vmw[0] ?? fallback.vmwOsType,
-    ...(osinfo !== undefined ? { description: osinfo } : {}),
-  };
-}
-
-/**
  * Maps a domain to the OVF descriptor content through the profile's tables read backwards:
  * for each device the first row whose libvirt side matches (controller type, model and disk
  * bus; NIC, video, sound, USB model; TPM model and version) gives the ResourceType (its first)
@@ -100,7 +76,11 @@ function operatingSystem(domain: DomainDescription, mappings: Mappings): Virtual
  * import makes of it; otherwise it is left out with a warning, never written as something
  * it is not. Disk AddressOnParent is the drive address field the controller row names
  * (unit, target, or unit with the IDE channel in the controller's Address), the inverse of
- * import. Memory is written in MiB (byte * 2^20), rounded up; firmware as vmw:Config.
+ * import. Memory is written in MiB (byte * 2^20), rounded up; firmware as vmw:Config; the
+ * topology as vmw:CoresPerSocket and virt-ovf:ThreadsPerCore (processorTopology). What import
+ * recorded in the domain's metadata comes back (packageRecord): the ProductSections with their
+ * values, and the OVF environment transport; the ovf-env.xml CD-ROM itself is not a drive of the
+ * package (environmentCdrom).
  * The drives mapped are `opts.drives` (one record per domain <disk>); each hard disk or CD-ROM
  * carried comes back in `files` as its record plus the File written for it.
  * Rules the device tables do not hold (units, libvirt's defaults, per-bus layout) come from
@@ -144,9 +124,8 @@ export function mapDomainToOvf<D extends DriveInput>(domain: DomainDescription, 
   };
 
   const items: ItemInput[] = [];
-  const cores = domain.topology ? domain.topology.cores * domain.topology.threads : 1;
   const units = table.allocationUnits;
-  items.push(item(need('processor'), { elementName: `${domain.vcpus} virtual CPU(s)`, description: 'Number of virtual CPUs', allocationUnits: units.processor, virtualQuantity: String(domain.vcpus), ...(cores > 1 && domain.vcpus % cores === 0 ? { coresPerSocket: cores } : {}) }));
+  items.push(item(need('processor'), { elementName: `${domain.vcpus} virtual CPU(s)`, description: 'Number of virtual CPUs', allocationUnits: units.processor, virtualQuantity: String(domain.vcpus), ...processorTopology(domain, warnings) }));
   const unitBytes = parseAllocationUnits(units.memory, 'export.json allocationUnits.memory');
   const mib = Math.ceil(domain.memoryBytes / unitBytes);
   if (mib * unitBytes !== domain.memoryBytes) warnings.push(`memory: ${domain.memoryBytes} bytes is not a whole number of MiB; written as ${mib} MiB`);
@@ -156,8 +135,10 @@ export function mapDomainToOvf<D extends DriveInput>(domain: DomainDescription, 
   const controllers = new Map<string, { row: MappingRow; spec: Omit<ItemInput, 'instanceId' | 'resourceType'>; item?: ItemInput }>();
   const [drives, files, disks, taken]: [ItemInput[], ExportedFile<D>[], DiskInput[], Set<string>] = [[], [], [], new Set()];
   const [diskRow, cdromRow] = [need('disk'), need('cdrom')];
+  const environment = environmentCdrom(domain);
   for (const drive of opts.drives) {
     const { disk, image: file } = drive;
+    if (environment && disk.device === 'cdrom' && disk.dev === environment.dev) continue;
     const what = `${disk.device} ${disk.dev} (bus ${disk.bus})`;
     if (disk.device !== 'disk' && disk.device !== 'cdrom') {
       warnings.push(`${what}: ${disk.device} devices are not carried over; left out of the OVF`);
@@ -245,12 +226,14 @@ export function mapDomainToOvf<D extends DriveInput>(domain: DomainDescription, 
   const fw = mappings.defaults.firmware;
   const values = table.firmwareValues;
   const vmwConfig = { [fw.vmwConfigKey]: values[domain.firmware], ...(domain.secureBoot ? { [fw.secureBootVmwConfigKey]: values.secureBoot } : {}) };
+  const { productSections, transport } = packageRecord(domain, mappings, warnings);
   const virtualSystem: VirtualSystemInput = {
     id: domain.name,
     name: domain.name,
     operatingSystem: operatingSystem(domain, mappings),
-    hardware: { virtualSystemTypes: [systemType], items: renumber(items), vmwConfig },
+    hardware: { virtualSystemTypes: [systemType], items: renumber(items), vmwConfig, ...(transport ? { transport } : {}) },
     ...(domain.description ? { annotation: domain.description } : {}),
+    ...(productSections ? { productSections } : {}),
   };
   return { envelope: { references: files.map((f) => f.file), disks, networks, virtualSystems: [virtualSystem] }, files, rowsUsed: [...used], warnings };
 }

@@ -213,15 +213,22 @@ export interface Envelope {
  * What writeEnvelope needs of an Item: any Item, only InstanceID required. `element` and
  * `index` are ignored (the writer chooses the element by ResourceType, domain.json ovf);
  * `configuration`, `bound`, `vmwConfig`, `extra` and `virtualQuantityUnits` are not written.
+ * `threadsPerCore` (processor Item) is written as virt-ovf's extension element ThreadsPerCore:
+ * how many of the CoresPerSocket logical CPUs are threads of one core (import reads it from
+ * `extra`, by the keys of system.json threadsPerCore).
  */
-export type ItemInput = Pick<Item, 'instanceId'> & Partial<Omit<Item, 'instanceId'>>;
+export type ItemInput = Pick<Item, 'instanceId'> & Partial<Omit<Item, 'instanceId'>> & { readonly threadsPerCore?: number };
 
 /** What writeEnvelope needs of a Disk: its capacity is required (written in bytes). */
 export type DiskInput = OvfDisk & { readonly capacityBytes: number };
 
-/** What writeEnvelope needs of a VirtualSystem: id, and its hardware's system types, items and vmw:Config pairs. */
+/**
+ * What writeEnvelope needs of a VirtualSystem: id, and its hardware's system types, items and
+ * vmw:Config pairs; ProductSections are written with each property's `value` (per-configuration
+ * `values` and `configuration` are not written).
+ */
 export type VirtualSystemInput = Pick<VirtualSystem, 'id'> &
-  Partial<Pick<VirtualSystem, 'name' | 'annotation' | 'operatingSystem'>> & {
+  Partial<Pick<VirtualSystem, 'name' | 'annotation' | 'operatingSystem' | 'productSections'>> & {
     readonly hardware: Pick<VirtualHardwareSection, 'virtualSystemTypes' | 'vmwConfig'> & Partial<Pick<VirtualHardwareSection, 'transport'>> & { readonly items: readonly ItemInput[] };
   };
 

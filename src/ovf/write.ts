@@ -4,6 +4,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { OvfRules } from '../mapping/schema/domain.js';
 import { serializeXml, xmlSafe } from '../xml/write.js';
 import type { EnvelopeInput, ItemInput, VirtualSystemInput } from './model.js';
+import { writeProductSection } from './write-product.js';
 
 /** Envelope namespace by OVF major version (DSP8023). */
 export const OVF_ENVELOPE_NS = { 1: 'http://schemas.dmtf.org/ovf/envelope/1', 2: 'http://schemas.dmtf.org/ovf/envelope/2' } as const;
@@ -16,6 +17,12 @@ const NS = {
   epasd: `${CIM}CIM_EthernetPortAllocationSettingData`,
   vmw: 'http://www.vmware.com/schema/ovf',
 } as const;
+
+/**
+ * virt-ovf's namespace for what DSP0243 and VMware have no element for (ThreadsPerCore); its
+ * elements carry ovf:required="false", so other readers may ignore them (DSP0243 8.2).
+ */
+export const VIRT_OVF_OVF_NS = 'https://virt-ovf.org/xmlns/ovf/1.0';
 
 /** How to write: OVF 1.x (DSP8023 1.1.0) or 2.0 (DSP8023 2.0.1); placeholders for unknown sizes. */
 export interface WriteOptions {
@@ -66,6 +73,7 @@ function writeItem(section: XMLBuilder, item: ItemInput, version: 1 | 2, rules: 
     for (const v of Array.isArray(value) ? value : value !== undefined ? [value] : []) el.ele(`${prefix}:${name}`).txt(xmlSafe(String(v)));
   }
   if (item.coresPerSocket !== undefined) el.ele('vmw:CoresPerSocket', { 'ovf:required': 'false' }).txt(String(item.coresPerSocket));
+  if (item.threadsPerCore !== undefined) el.ele(VIRT_OVF_OVF_NS, 'virt-ovf:ThreadsPerCore', { 'ovf:required': 'false' }).txt(String(item.threadsPerCore));
 }
 
 function writeVirtualSystem(env: XMLBuilder, vs: VirtualSystemInput, opts: WriteOptions): void {
@@ -91,18 +99,21 @@ function writeVirtualSystem(env: XMLBuilder, vs: VirtualSystemInput, opts: Write
   const items = vs.hardware.items.map((item, i) => ({ item, i, rank: rank[itemElement(item, opts.version, opts.rules).element] })).sort((a, b) => a.rank - b.rank || a.i - b.i);
   for (const { item } of items) writeItem(hw, item, opts.version, opts.rules);
   for (const [key, value] of Object.entries(vs.hardware.vmwConfig)) hw.ele('vmw:Config', { 'ovf:required': 'false', 'vmw:key': key, 'vmw:value': value });
+  for (const product of vs.productSections ?? []) writeProductSection(sys, product);
 }
 
 /**
  * Writes an OVF descriptor (DSP0243 1.1 or 2.0): References, DiskSection, NetworkSection and
- * one VirtualSystem, with RASD children in the CIM schema's order. OVF 2.0 descriptors use
+ * one VirtualSystem (its ProductSections after the VirtualHardwareSection, as ovftool writes
+ * them), with RASD children in the CIM schema's order. OVF 2.0 descriptors use
  * the envelope/2 namespace and write drives as StorageItem and NICs as EthernetPortItem.
  * VMware's vmw: extensions (osType, CoresPerSocket, Config) are written in both versions:
  * they validate against DSP8023 1.1.0 with VMware's ovf-vmware.xsd, and against 2.0.1 as
  * lax ##other content. DSP8023 2.0.1 has no firmware property (CIM_VirtualSystemSettingData
  * has none; BootDeviceSection only orders boot sources), so vmw:Config firmware is the way
  * in 2.0 too (read by VMware, virt-ovf and, for OVF 1.x, the only version it reads, virt-v2v;
- * VirtualBox's ovfreader.cpp reads only the Items of the section).
+ * VirtualBox's ovfreader.cpp reads only the Items of the section). A processor Item's
+ * threadsPerCore is virt-ovf:ThreadsPerCore ({@link VIRT_OVF_OVF_NS}), lax ##other content too.
  * @returns the XML text (UTF-8 declaration, pretty-printed, ending in a newline).
  * @throws RangeError unless the envelope holds exactly one VirtualSystem.
  */

@@ -1,5 +1,5 @@
 // Checks an untrusted disk image's own header bytes (read directly, never through qemu) before qemu-img opens it.
-import { constants } from 'node:fs';
+import { constants, readSync as readSyncAt } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PackageError } from '../errors.js';
 import { checkQcow2Tables } from './image-tables-qcow2.js';
@@ -92,6 +92,13 @@ export async function checkImage(src: ImageSource, opts: CheckImageOptions): Pro
       opts.signal?.throwIfAborted();
       return buf;
     };
+    const readSync = (pos: number, len: number): Buffer => {
+      const n = Math.max(0, Math.min(len, src.size - pos));
+      const buf = Buffer.alloc(n);
+      if (n > 0) readSyncAt(fh.fd, buf, 0, n, src.offset + pos);
+      opts.signal?.throwIfAborted();
+      return buf;
+    };
     const [head, tail] = [await read(0, 4096), await read(Math.max(0, src.size - 512), 512)];
     const found = detect(head, tail);
     const declared = opts.declaredFormat;
@@ -113,7 +120,7 @@ export async function checkImage(src: ImageSource, opts: CheckImageOptions): Pro
     }
     const problem = virtualSizeProblem(virtualSizeBytes, opts.capacityBytes);
     if (problem) throw refuse(problem);
-    await TABLE_CHECKS[declared]?.({ size: src.size, read, refuse }, head);
+    await TABLE_CHECKS[declared]?.({ size: src.size, read, readSync, refuse }, head);
     return { format: declared, virtualSizeBytes, warnings, ...(parent.hint !== undefined ? { parentFileNameHint: parent.hint } : {}) };
   } finally {
     await fh.close();

@@ -9,6 +9,12 @@ export interface ImageBytes {
   readonly size: number;
   /** Reads `len` bytes at `pos` (bytes from the start of the range); shorter at the range's end. */
   read(pos: number, len: number): Promise<Buffer>;
+  /**
+   * The same read, synchronous (optional): many small reads (grain markers) are about 10× faster
+   * as plain pread(2) calls than as one promise each (measured: 32 Ki 12-byte reads of a 2 GiB
+   * streamOptimized VMDK, 0.65 s as promises, see `many`).
+   */
+  readSync?(pos: number, len: number): Buffer;
   /** The PackageError (exit 3) that names the image and says why it is refused. */
   refuse(why: string): PackageError;
 }
@@ -21,6 +27,9 @@ export const TABLE_BUDGET_SLACK_BYTES = 64 * 2 ** 20;
 
 /** Reads in flight at once when many small pieces (grain markers) are read. */
 const PARALLEL_READS = 32;
+
+/** Synchronous small reads done before the event loop gets a turn (keeps abort and progress responsive). */
+const SYNC_READS_PER_TURN = 4096;
 
 /** `bytes` as sectors for messages, e.g. `2048 sectors`. */
 export const sectors = (bytes: number): string => `${Math.floor(bytes / 512)} sectors`;
@@ -71,9 +80,22 @@ export class TableReader {
     }
   }
 
-  /** Reads `len` bytes at each of `positions` (a few reads in flight at once), in order. */
+  /**
+   * Reads `len` bytes at each of `positions`, in order: with the image's `readSync`, in batches of
+   * SYNC_READS_PER_TURN between event-loop turns; otherwise a few promise reads in flight at once.
+   */
   async many(positions: readonly number[], len: number, what: string): Promise<Buffer[]> {
     const out: Buffer[] = [];
+    const readSync = this.image.readSync?.bind(this.image);
+    if (readSync) {
+      for (let i = 0; i < positions.length; i += SYNC_READS_PER_TURN) {
+        const slice = positions.slice(i, i + SYNC_READS_PER_TURN);
+        this.charge(slice.length * 512, what);
+        for (const p of slice) out.push(readSync(p, len));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return out;
+    }
     for (let i = 0; i < positions.length; i += PARALLEL_READS) {
       const slice = positions.slice(i, i + PARALLEL_READS);
       this.charge(slice.length * 512, what);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PackageError } from '../../src/errors.js';
+import { FileError, PackageError } from '../../src/errors.js';
 import { openArchive } from '../../src/archive/archive.js';
 import { collect, makeTar, pseudoRandom, readAt, withTempDir } from './helpers.js';
 
@@ -87,7 +87,8 @@ describe('openArchive: OVA', () => {
       const notOva = join(dir, 'not-a-tar.ova');
       await writeFile(notOva, disk);
       await assertPackageError(openArchive(notOva), /not a tar archive/, notOva);
-      await assertPackageError(openArchive(join(dir, 'absent.ova')), /cannot open/);
+      const absent = join(dir, 'absent.ova');
+      await assert.rejects(openArchive(absent), (err: unknown) => err instanceof FileError && err.exitCode === 2 && err.errno === 'ENOENT' && err.path === absent && err.message === `cannot open ${absent}: it does not exist; give the path of an OVA, an .ovf descriptor or a directory holding one`);
     });
   });
 });

@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
 import { uniqueName, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
 import { PROJECT_ROOT } from '../ovf/helpers.js';
 import { closeScratch, domainExists, openScratch, runCli, waitForText } from './helpers.js';
+import { propertyKey, roundTripDescriptor } from './roundtrip-fixture.js';
 
 const SCHEMAS = join(PROJECT_ROOT, '..', 'shared', 'schemas', 'ovf');
 
@@ -25,6 +26,8 @@ function hardware(xml: string) {
     firmware: /<os firmware='efi'>/.test(xml) ? 'efi' : 'bios',
     buses: all(/<target dev='[^']+' bus='([^']+)'/g),
     controllers: all(/<controller type='(?:scsi|sata)' index='\d+'(?: model='([^']+)')?/g),
+    usb: all(/<controller type='usb' index='\d+'(?: model='([^']+)')?/g),
+    topology: /<topology ([^>]*?)\/>/.exec(xml)?.[1],
     nicModels: all(/<model type='([^']+)'\/>/g),
     macs: all(/<mac address='([^']+)'\/>/g),
   };
@@ -79,6 +82,44 @@ describe('export', () => {
       assert.equal(cmp.exitCode, 0, String(cmp.stdout));
     });
   }
+
+  test('round trip keeps the USB controller model, the CPU topology, and the ProductSection with its OVF environment CD-ROM', async () => {
+    const app = await buildAppliance({ dir: join(work, 'product'), name: 'rtproduct', ova: false, manifest: 'none' });
+    await writeFile(app.ovf, roundTripDescriptor(await readFile(app.ovf, 'utf8')));
+    const [first, second] = [uniqueName('rt1-product'), uniqueName('rt2-product')];
+    domains.push(first, second);
+    const imported = await runCli(['import', app.ovf, '--pool', pool.name, '--name', first, '--virt-type', 'qemu', '--prop', `${propertyKey('hostname')}=rt-host`, '--prop', `${propertyKey('secret')}=s3cret`]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const ova = join(work, `${first}.ova`);
+    const exported = await runCli(['export', first, '-o', ova]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stderr, new RegExp(`property ${propertyKey('secret').replaceAll('.', '\\.')}: a password is not kept`));
+    assert.deepEqual(String((await execa('tar', ['-tf', ova])).stdout).split('\n'), [`${first}.ovf`, `${first}.mf`, `${first}-disk1.vmdk`], 'the ovf-env.xml CD-ROM is no file of the package');
+    if (existsSync(SCHEMAS)) {
+      const dir = join(work, 'product-x');
+      await mkdir(dir);
+      await execa('tar', ['-xf', ova, '-C', dir]);
+      await schemaValid(join(dir, `${first}.ovf`), 1);
+    }
+    const again = await runCli(['import', ova, '--pool', pool.name, '--name', second, '--virt-type', 'qemu']);
+    assert.equal(again.code, 0, again.stderr);
+    const [before, after] = [await dumpxml(first), await dumpxml(second)];
+    assert.deepEqual(hardware(after), hardware(before));
+    assert.deepEqual([hardware(before).usb, hardware(before).topology], [['piix3-uhci'], "sockets='4' dies='1' cores='1' threads='1'"]);
+    const products = (xml: string) => xml.match(/<virt-ovf:product[\s\S]*?<\/virt-ovf:product>/g);
+    assert.equal(products(before)?.length, 1);
+    assert.deepEqual(products(after), products(before), 'the same ProductSection with the same values');
+    const drives = (xml: string, name: string) => [...xml.matchAll(/<disk type='(\w+)' device='(\w+)'>[\s\S]*?<source (?:pool='[^']*' volume|file)='([^']+)'/g)].map((m) => [m[2], m[3]!.replace(name, 'NAME')]);
+    assert.deepEqual(drives(after, second), drives(before, first));
+    assert.deepEqual(drives(after, second), [['disk', 'NAME-vmdisk1.qcow2'], ['cdrom', 'NAME-ovf-env.iso']], 'one data disk and the ovf-env.xml CD-ROM, once');
+    const env = async (name: string) => String((await execa('isoinfo', ['-i', join(pool.path, `${name}-ovf-env.iso`), '-R', '-x', '/ovf-env.xml'], { encoding: 'utf8' })).stdout);
+    const values = (xml: string) => Object.fromEntries([...xml.matchAll(/<Property oe:key="([^"]+)" oe:value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const [envBefore, envAfter] = [values(await env(first)), values(await env(second))];
+    assert.equal(envAfter[propertyKey('hostname')], 'rt-host', 'the value set at the first import');
+    assert.equal(envBefore[propertyKey('secret')], 's3cret');
+    delete envBefore[propertyKey('secret')];
+    assert.deepEqual(envAfter, envBefore, 'every value but the password comes back');
+  });
 
   test('a running domain exports without being stopped, through a backup job', async () => {
     const app = await buildAppliance({ dir: join(work, 'live'), name: 'live', marker: 'LIVE-OK' });

@@ -149,11 +149,13 @@ describe('failed imports leave nothing behind', () => {
     }
   });
 
-  test('a missing pool is exit 4 with the commands that create one', async () => {
+  test('a missing pool is exit 4 with the pools that exist and commands that create one, never autostarted', async () => {
     const ova = await pack(join(work, 'base'), join(work, 'nopool.ova'), ['app.ovf', 'app.mf', 'app-disk1.vmdk']);
     const r = await runCli(['import', ova, '--pool', 'no-such-pool-virt-ovf', '--virt-type', 'qemu']);
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /storage pool "no-such-pool-virt-ovf" does not exist; create one with: virsh pool-define-as/);
+    assert.match(r.stderr, /storage pool "no-such-pool-virt-ovf" does not exist on qemu:\/\/\/system \(the pools there are .*create it \(virsh -c qemu:\/\/\/system pool-define-as no-such-pool-virt-ovf dir/);
+    assert.ok(r.stderr.includes(`${pool.name} (active, ${pool.path})`), r.stderr);
+    assert.doesNotMatch(r.stderr, /autostart/);
   });
 
   test('a missing libvirt network is exit 4 naming the OVF network and how to map it', async () => {

@@ -22,7 +22,27 @@ function everything(): DomainDescription {
   return {
     ...fullDomain(),
     vcpusCurrent: 2,
-    importMetadata: { source: '/srv/a.ova', virtualSystem: 'vm', profile: 'virtio' },
+    importMetadata: {
+      source: '/srv/a.ova',
+      virtualSystem: 'vm',
+      profile: 'virtio',
+      environment: { transport: ['iso', 'com.vmware.guestInfo'], cdrom: { dev: 'sdc', source: { type: 'volume', pool: 'default', volume: 'vm-ovf-env.iso' } } },
+      productSections: [
+        {
+          class: 'org.example',
+          instance: '1',
+          product: 'Appliance & "Co"',
+          vendor: 'Example',
+          version: '2.1',
+          properties: [
+            { key: 'org.example.motd.1', type: 'string', value: 'line one\nline\ttwo <&>', password: false, userConfigurable: true, label: 'Message', description: 'Shown at login', category: 'Welcome', qualifiers: 'MaxLen(200)', configuration: [], values: [] },
+            { key: 'org.example.empty.1', type: 'string', value: '', password: false, userConfigurable: false, configuration: [], values: [] },
+            { key: 'org.example.secret.1', type: 'string', password: true, userConfigurable: true, configuration: [], values: [] },
+          ],
+        },
+        { properties: [] },
+      ],
+    },
     cpuMode: 'host-model',
     features: [{ name: 'acpi' }, { name: 'smm', state: 'on' }],
     onPoweroff: 'destroy',

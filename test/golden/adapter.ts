@@ -8,6 +8,7 @@ import { parseDomainXml } from '../../src/domain/parse.js';
 import { mapVirtualSystem } from '../../src/mapping/apply.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { mapDomainToOvf, type DriveInput } from '../../src/mapping/reverse.js';
+import { environmentCdrom } from '../../src/mapping/reverse-system.js';
 import { safeName } from '../../src/naming.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
 import { writeEnvelope } from '../../src/ovf/write.js';
@@ -41,7 +42,7 @@ export interface ExportCaseOptions {
 /**
  * The OVF descriptor `virt-ovf export` writes for a domain, without reading any disk: files are
  * named as export names them (DOMAIN-diskN.EXT, DOMAIN-cdromN.iso, N counting the drives whose
- * source is a file, block device or volume), hard disk N has a virtual size of N GiB, and file sizes are left out (export fills them
+ * source is a file, block device or volume, but the ovf-env.xml CD-ROM import attached), hard disk N has a virtual size of N GiB, and file sizes are left out (export fills them
  * in once the files are written). @returns the descriptor text and the mapping warnings.
  */
 export function exportDescriptor(domainXml: string, opts: ExportCaseOptions): { ovf: string; warnings: readonly string[] } {
@@ -49,8 +50,9 @@ export function exportDescriptor(domainXml: string, opts: ExportCaseOptions): { 
   const domain = parseDomainXml(domainXml, mappings.domain);
   const name = safeName(domain.name);
   let n = 0;
+  const environment = environmentCdrom(domain);
   const drives: DriveInput[] = domain.disks.map((disk) => {
-    if (!['file', 'block', 'volume'].includes(disk.source.type) || disk.device === 'floppy' || disk.device === 'lun') return { disk };
+    if (!['file', 'block', 'volume'].includes(disk.source.type) || disk.device === 'floppy' || disk.device === 'lun' || disk === environment) return { disk };
     n++;
     const cdrom = disk.device === 'cdrom';
     const format = cdrom ? 'raw' : opts.diskFormat;

@@ -206,8 +206,8 @@ describe('loadMappings: every row of devices.json and virtio.json is reachable',
     rasd(53, 1, 'vmware.vmci'),
     ...[rasd(54, 20, 'virtio-blk'), rasd(55, 17, undefined, { Parent: '54', AddressOnParent: '0' }), ...['vga', 'qxl', 'virtio', 'cirrus', 'bochs'].map((m, i) => rasd(56 + i, 24, m))],
   ];
-  /** Non-VMware hardware: the generic video row. */
-  const generic: ItemSpec[] = [...cpuAndMemory(), rasd(3, 24)];
+  /** Non-VMware hardware: the generic video row; USB controllers named by their libvirt model (virt-ovf's exports). */
+  const generic: ItemSpec[] = [...cpuAndMemory(), rasd(3, 24), rasd(4, 23, 'piix3-uhci'), rasd(5, 23, 'piix4-uhci'), rasd(6, 23, 'pci-ohci')];
   /** oVirt hardware: the ENGINE-only row. */
   const ovirtItem = (id: number, type: number, xml: string): ItemSpec => ({ ...rasd(id, type), extraXml: `        ${xml}\n` });
   const ovirt: ItemSpec[] = [

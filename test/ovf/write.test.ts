@@ -11,6 +11,7 @@ import { parseDomainXml as parseWith } from '../../src/domain/parse.js';
 import { mapVirtualSystem } from '../../src/mapping/apply.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { mapDomainToOvf } from '../../src/mapping/reverse.js';
+import { environmentCdrom } from '../../src/mapping/reverse-system.js';
 import { parseEnvelope } from '../../src/ovf/parse.js';
 import type { EnvelopeInput } from '../../src/ovf/model.js';
 import { OVF_ENVELOPE_NS, padDescriptor, writeEnvelope } from '../../src/ovf/write.js';
@@ -34,8 +35,8 @@ function xmllint(schema: string, files: string[]): Promise<{ code: number; outpu
 const xmllintPresent = await new Promise<boolean>((done) => execFile('xmllint', ['--version'], (err) => done(!err)));
 const skipSchema = !existsSync(join(SCHEMAS, 'dsp8023_1.1.0.xsd')) ? `${SCHEMAS} is absent` : !xmllintPresent ? 'xmllint is not installed' : undefined;
 
-const devicesOf = (body: string, os = "<os><type arch='x86_64' machine='q35'>hvm</type></os>", extra = ''): string =>
-  `<domain type='kvm'><name>case</name><memory unit='MiB'>1536</memory><vcpu>2</vcpu>${os}${extra}<devices>${body}</devices></domain>`;
+const devicesOf = (body: string, os = "<os><type arch='x86_64' machine='q35'>hvm</type></os>", extra = '', head = '<vcpu>2</vcpu>'): string =>
+  `<domain type='kvm'><name>case</name><memory unit='MiB'>1536</memory>${head}${os}${extra}<devices>${body}</devices></domain>`;
 const disk = (dev: string, bus: string, addr = '', device = 'disk', src = `<source file='/i/${dev}'/>`): string => `<disk type='file' device='${device}'>${src}<target dev='${dev}' bus='${bus}'/>${addr}</disk>`;
 const drive = (c: number, u: number, t = 0, b = 0): string => `<address type='drive' controller='${c}' bus='${b}' target='${t}' unit='${u}'/>`;
 const nic = (model: string, mac: string, source = "type='network'><source network='default'/"): string => `<interface ${source}><mac address='${mac}'/><model type='${model}'/></interface>`;
@@ -62,6 +63,18 @@ const CASES: Record<string, string> = {
       nic('pcnet', '52:54:00:00:00:05'),
       "<video><model type='qxl'/></video><sound model='ich9'/><tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>",
     ].join(''),
+  ),
+  'ProductSection and iso transport recorded at import, 2 sockets × 2 cores × 2 threads, piix3-uhci': devicesOf(
+    disk('sda', 'sata', drive(0, 0)) + disk('sdb', 'sata', drive(0, 1), 'cdrom', "<source file='/i/case-ovf-env.iso'/>") + "<controller type='sata' index='0'/><controller type='usb' index='0' model='piix3-uhci'/>",
+    undefined,
+    "<cpu><topology sockets='2' dies='1' cores='2' threads='2'/></cpu>",
+    `<metadata><virt-ovf:import xmlns:virt-ovf='https://virt-ovf.org/xmlns/domain/1.0' source='/srv/a.ova' virtual-system='case' profile='faithful'>
+      <virt-ovf:environment transport='iso' dev='sdb' file='/i/case-ovf-env.iso'/>
+      <virt-ovf:product class='org.example' instance='1' product='Case &amp; Co' vendor='Example' version='1.0'>
+        <virt-ovf:property key='org.example.hostname.1' type='string' value='lab' label='Host name' description='The host name' category='Network' user-configurable='true'/>
+        <virt-ovf:property key='org.example.port.1' type='uint16' value='22' qualifiers='MinValue(1) MaxValue(65535)' category='Network'/>
+        <virt-ovf:property key='org.example.secret.1' type='string' password='true' user-configurable='true'/>
+      </virt-ovf:product><virt-ovf:product/></virt-ovf:import></metadata><vcpu>8</vcpu>`,
   ),
 };
 
@@ -123,8 +136,12 @@ describe('writeEnvelope: virt-ovf reads its own descriptors back', () => {
         assert.equal(back.vcpus, domain.vcpus);
         assert.equal(back.memoryBytes, domain.memoryBytes);
         assert.deepEqual([back.firmware, back.secureBoot], [domain.firmware, domain.secureBoot]);
-        if (domain.topology) assert.equal(back.topology?.cores, domain.topology.cores);
-        assert.deepEqual(back.disks.map((d) => [d.device, d.bus, d.dev]), domain.disks.map((d) => [d.device, d.bus, d.dev]));
+        if (domain.topology) assert.deepEqual(back.topology, { sockets: domain.topology.sockets, cores: domain.topology.cores, threads: domain.topology.threads });
+        assert.deepEqual(back.usb.map((u) => u.model), domain.controllers.filter((c) => c.type === 'usb').map((c) => c.model));
+        // The ovf-env.xml CD-ROM import attached is no drive of the package: re-import attaches it again.
+        const drives = domain.disks.filter((d) => d !== environmentCdrom(domain));
+        assert.deepEqual(back.disks.map((d) => [d.device, d.bus, d.dev]), drives.map((d) => [d.device, d.bus, d.dev]));
+        assert.deepEqual(env.virtualSystems[0]!.productSections.flatMap((p) => p.properties.map((x) => [x.key, x.value])), (domain.importMetadata?.productSections ?? []).flatMap((p) => p.properties.map((x) => [x.key, x.value])));
         const storage = (c: { type: string; model?: string }) => ['ide', 'sata', 'scsi'].includes(c.type);
         assert.deepEqual(back.controllers.filter(storage).map((c) => [c.type, c.model]), domain.controllers.filter(storage).map((c) => [c.type, c.model]));
         assert.deepEqual(back.nics.map((n) => [n.model, n.mac, n.ovfNetwork]), domain.interfaces.map((n) => [n.model, n.mac, n.source]));

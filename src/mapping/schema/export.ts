@@ -31,6 +31,8 @@ export const exportSchema = z.strictObject({
   tpmWhenAbsent: z.strictObject({ ...comment, model: z.string().min(1), version: z.string().min(1) }),
   /** <tpm><backend type> values whose TPM is emulated and written; others (passthrough) use the host's TPM. */
   emulatedTpmBackends: z.array(z.string().min(1)),
+  /** The ovf:transport (DSP0243 11.1) export declares while the domain has the ovf-env.xml CD-ROM import attached, so that re-import attaches it again. */
+  environmentTransport: z.string().min(1),
   /** The model value libvirt uses for "no device" (<video><model type='none'>, <controller type='usb' model='none'>). */
   noDeviceModel: z.string().min(1),
   /** <interface type> values that pass a host device through: never written. */

@@ -27,6 +27,8 @@ export const systemSchema = z.strictObject({
   }),
   /** Where producers record cores per socket: Item child elements (VirtualBox, oVirt), then vmw:Config keys. */
   coresPerSocket: z.strictObject({ itemKeys: z.array(z.string().min(1)), vmwConfigKeys: z.array(z.string().min(1)) }),
+  /** Item child elements giving how many of a socket's CPUs (coresPerSocket) are threads of one core (virt-ovf's exports); 1 when absent. */
+  threadsPerCore: z.strictObject({ itemKeys: z.array(z.string().min(1)) }),
   /** Producer firmware keys beyond defaults.json firmware (VMware): VirtualBox's Firmware element, oVirt's BiosType. */
   firmware: z.strictObject({
     /** Case-insensitive pattern a vbox:Machine/Hardware/Firmware type must match to mean EFI. */
