@@ -7,11 +7,13 @@ import { runExport } from './commands/export.js';
 import { runImport, runImportAll } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { presentError } from './commands/present.js';
+import { COMPLETION_KEY, COMPLETION_SHELLS, completionScript, offerCompletions, type CompletionShell } from './completion.js';
 import { EXIT_STATUS, ExitCode, UsageError } from './errors.js';
 import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
 import { exitDespiteAbandonedCalls } from './libvirt/index.js';
 import { quietBrokenPipes } from './pipes.js';
 import { createReporter, JSON_FORMAT_VERSION, type Reporter } from './report.js';
+import { traceToReporter } from './trace.js';
 import { VERSION } from './version.js';
 
 const EPILOG = `Exit status:
@@ -77,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
   const json = early['json'] === true;
   const verbose = early['verbose'] === true;
   const reporter: Reporter = createReporter({ json, quiet: early['quiet'] === true, verbose });
+  if (verbose) traceToReporter(reporter);
   const overlay = early['mappings'] !== undefined;
   const parser = yargs(argv)
     .scriptName('virt-ovf')
@@ -85,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
     .option('connect', { alias: 'c', type: 'string', describe: 'libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, then libvirt\'s default)' })
     .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output: newline-delimited JSON events and a final result' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only warnings and errors' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages (and the stack trace of a bug)' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages: the connection URI, every external command line, the table row each Item matched (and the stack trace of a bug)' })
+    .alias('help', 'h')
     .command(
       'import <source>',
       'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
@@ -139,7 +143,12 @@ async function main(argv: string[]): Promise<number> {
         .option('define', { type: 'boolean', default: true, describe: 'Define and undefine each domain on the connection (--no-define: validate only)' }),
     )
     .command('cleanup', 'Remove what interrupted runs (killed, crashed) left: volumes, domains, files, temporary copies, child processes, as their run journals recorded them', (y) => y.options(CLEANUP_OPTIONS))
-    .demandCommand(1, 'name a command: import, inspect, export, cleanup or corpus')
+    .command('completion <shell>', 'Print the shell completion script for bash or zsh', (y) =>
+      y.positional('shell', { choices: COMPLETION_SHELLS, demandOption: true, describe: 'Shell to complete in' }),
+    )
+    // yargs answers --get-yargs-completions itself; its own script command stays hidden (completion.ts writes ours).
+    .completion('__yargs-completion-script', false, offerCompletions)
+    .demandCommand(1, 'name a command: import, inspect, export, cleanup, corpus or completion')
     .strict()
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
@@ -150,8 +159,12 @@ async function main(argv: string[]): Promise<number> {
 
   try {
     const args = await parser.parseAsync();
-    if (args.help || args.version) return ExitCode.Success;
+    if (args.help || args.version || args[COMPLETION_KEY] !== undefined) return ExitCode.Success;
     const [command] = args._;
+    if (command === 'completion') {
+      process.stdout.write(completionScript(args['shell'] as CompletionShell));
+      return ExitCode.Success;
+    }
     if (args['mappings'] !== undefined && args['profile'] !== undefined) resolveProfile(loadMappings(String(args['mappings'])), String(args['profile']));
     if (command === 'cleanup') return await runCleanup({ dryRun: args['dry-run'] === true, ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}) }, reporter, json);
     if (command === 'corpus') {

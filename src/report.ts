@@ -1,5 +1,6 @@
 // Progress and messages as typed events, rendered as timestamped text, a progress bar, or NDJSON.
-import cliProgress from 'cli-progress';
+import { formatBar, type BarState } from './render/bar.js';
+import { TerminalScreen } from './render/screen.js';
 
 /** One thing worth telling the user; `--json` prints each as one JSON line. */
 export type ReportEvent =
@@ -62,16 +63,23 @@ export function silentReporter(): Reporter {
   };
 }
 
-/** Creates a reporter. Text goes to stderr (so stdout stays for --print-xml and results); JSON goes to stdout. */
+/**
+ * Creates a reporter. Text goes to stderr (so stdout stays for --print-xml and results); JSON goes
+ * to stdout. On a terminal one TerminalScreen owns stderr: lines scroll above the live bars and
+ * never share a line with them; an error or result removes the bars that are left.
+ */
 export function createReporter(opts: ReporterOptions = {}): Reporter {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const tty = opts.tty ?? (process.stderr.isTTY === true);
+  const screen = tty ? new TerminalScreen(err as NodeJS.WritableStream & { columns?: number }) : undefined;
   const start = Date.now();
   const warnings: string[] = [];
-  const bars = new Map<string, cliProgress.SingleBar>();
+  const bars = new Map<string, BarState>();
   const lastPlain = new Map<string, number>();
   const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}]`;
+  const line = (text: string) => (screen ? screen.line(text) : err.write(`${text}\n`));
+  const label = (task: 'convert' | 'verify', name: string) => `${task === 'convert' ? 'Converting' : 'Verifying '} ${terminalSafe(name)}`;
   return {
     warnings,
     emit(event) {
@@ -82,53 +90,50 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
       }
       switch (event.kind) {
         case 'stage':
-          if (!opts.quiet) err.write(`${stamp()} ${terminalSafe(event.message)}\n`);
+          if (!opts.quiet) line(`${stamp()} ${terminalSafe(event.message)}`);
           break;
         case 'info':
-          if (!opts.quiet) err.write(`${terminalSafe(event.message)}\n`);
+          if (!opts.quiet) line(terminalSafe(event.message));
           break;
         case 'warning':
-          err.write(`virt-ovf: warning: ${terminalSafe(event.message)}\n`);
+          line(`virt-ovf: warning: ${terminalSafe(event.message)}`);
           break;
         case 'debug':
-          if (opts.verbose) err.write(`virt-ovf: debug: ${terminalSafe(event.message)}\n`);
+          if (opts.verbose) line(`virt-ovf: debug: ${terminalSafe(event.message)}`);
           break;
         case 'error':
+          screen?.clear();
+          bars.clear();
           // Multi-line messages (libvirt's, QEMU's) keep their lines, each indented so none can pass for one of ours.
-          err.write(`virt-ovf: error: ${event.message.split('\n').map(terminalSafe).join('\n  ')}\n`);
+          line(`virt-ovf: error: ${event.message.split('\n').map(terminalSafe).join('\n  ')}`);
           break;
         case 'progress': {
           if (opts.quiet) break;
           const key = `${event.task}:${event.name}`;
-          if (tty) {
-            let bar = bars.get(key);
-            if (!bar) {
-              bar = new cliProgress.SingleBar(
-                { format: `  ${event.task === 'convert' ? 'Converting' : 'Verifying '} ${event.name} [{bar}] {percentage}% | {done}/{totalMiB} MiB | {rate} MiB/s | ETA {eta}s`, stream: err, hideCursor: true, clearOnComplete: false },
-                cliProgress.Presets.shades_classic,
-              );
-              bar.start(event.bytesTotal, 0, { done: '0', totalMiB: (event.bytesTotal / 2 ** 20).toFixed(0), rate: '0' });
-              bars.set(key, bar);
-            }
-            const seconds = Math.max((Date.now() - start) / 1000, 0.001);
-            bar.update(event.bytesDone, { done: (event.bytesDone / 2 ** 20).toFixed(0), rate: (event.bytesDone / 2 ** 20 / seconds).toFixed(1) });
+          if (screen) {
+            const state = { label: label(event.task, event.name), bytesDone: event.bytesDone, bytesTotal: event.bytesTotal, startedAt: bars.get(key)?.startedAt ?? Date.now() };
+            bars.set(key, state);
+            screen.bar(key, formatBar(state, { columns: screen.columns }));
           } else {
             const pct = event.bytesTotal > 0 ? Math.floor((event.bytesDone / event.bytesTotal) * 10) * 10 : 100;
             if ((lastPlain.get(key) ?? -1) < pct) {
               lastPlain.set(key, pct);
-              err.write(`${stamp()} ${event.task === 'convert' ? 'Converting' : 'Verifying'} ${event.name}: ${pct}%\n`);
+              err.write(`${stamp()} ${event.task === 'convert' ? 'Converting' : 'Verifying'} ${terminalSafe(event.name)}: ${pct}%\n`);
             }
           }
           break;
         }
         case 'progress-end': {
           const key = `${event.task}:${event.name}`;
-          bars.get(key)?.stop();
+          const state = bars.get(key);
+          screen?.end(key, state && formatBar(state, { columns: screen.columns }));
           bars.delete(key);
           lastPlain.delete(key);
           break;
         }
         case 'result':
+          screen?.clear();
+          bars.clear();
           break;
       }
     },

@@ -39,6 +39,7 @@ import { readStorageSources } from './source-xml.js';
 export async function driveExport(opts: ResolvedExportOptions, reporter: Reporter, signal: AbortSignal): Promise<ExportResult> {
   const mappings = checkUsage(opts);
   const conn = Connection.open(opts.connect);
+  reporter.emit({ kind: 'debug', message: `libvirt connection URI: ${conn.uri()}` });
   let domain: Domain | null = null;
   let watch: StoppedDomainWatch | undefined;
   try {

@@ -26,7 +26,9 @@ const VIR_ERR_NO_SUPPORT = 3;
  */
 export function connect(opts: ResolvedImportOptions, reporter: Reporter): Connection | undefined {
   try {
-    return Connection.open(opts.connect);
+    const conn = Connection.open(opts.connect);
+    reporter.emit({ kind: 'debug', message: `libvirt connection URI: ${conn.uri()}` });
+    return conn;
   } catch (err) {
     if (!opts.printXml) throw err instanceof LibvirtError ? connectError(err, opts.connect) : err;
     reporter.emit({ kind: 'warning', message: `cannot connect to libvirt (${(err as Error).message}); printing XML without checking the host` });

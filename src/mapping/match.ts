@@ -1,5 +1,6 @@
 // Finds the mapping row for a RASD Item: ResourceType, ResourceSubType tokens, VirtualSystemType.
 import type { Item } from '../ovf/model.js';
+import { traceMatch } from '../trace.js';
 import type { MappingRow } from './load.js';
 
 function subTypeMatches(pattern: string, token: string): boolean {
@@ -23,6 +24,7 @@ function extraMatches(wanted: Readonly<Record<string, string>> | undefined, item
  * earliest name that some row names wins; rows without `subTypes` match any item of their
  * ResourceType but only after every named match failed. A row with `subTypes: ["*"]` also
  * matches an item without subtype.
+ * Each lookup is published for -v (trace.ts, traceMatch).
  * @returns the row and the table it came from, or undefined when nothing matches.
  */
 export function matchRow(
@@ -30,6 +32,12 @@ export function matchRow(
   tables: readonly { name: string; rows: readonly MappingRow[] }[],
   virtualSystemTypes: readonly string[],
 ): { row: MappingRow; table: string } | undefined {
+  const hit = findRow(item, tables, virtualSystemTypes);
+  traceMatch({ item, ...(hit ? { row: `${hit.table}:${hit.row.id}` } : {}) });
+  return hit;
+}
+
+function findRow(item: Item, tables: readonly { name: string; rows: readonly MappingRow[] }[], virtualSystemTypes: readonly string[]): { row: MappingRow; table: string } | undefined {
   if (item.resourceType === undefined) return undefined;
   // (rows are also filtered by their `extra` child-element conditions)
   const systemTypes = virtualSystemTypes.join(' ');
