@@ -57,6 +57,7 @@ export async function backupDisks(domain: Domain, drives: readonly DriveSource[]
       await new Promise((r) => setTimeout(r, 200));
     }
   } catch (err) {
+    reporter.emit({ kind: 'progress-end', task: 'convert', name: 'backup' });
     await domain.abortJob().catch(() => undefined);
     throw err;
   }

@@ -8,7 +8,7 @@ import { LibvirtSetupError, UsageError } from '../errors.js';
 import { RunJournal } from '../journal/journal.js';
 import { reportStaleRuns } from '../journal/stale.js';
 import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
-import { Connection, lookupDomainByName, VIR_DOMAIN_XML_INACTIVE, type Domain } from '../libvirt/index.js';
+import { Connection, giveUpOnAbort, lookupDomainByName, VIR_DOMAIN_XML_INACTIVE, type Domain } from '../libvirt/index.js';
 import { loadMappings, type Mappings } from '../mapping/load.js';
 import { mapDomainToOvf, type ReverseResult } from '../mapping/reverse.js';
 import { environmentCdrom } from '../mapping/reverse-system.js';
@@ -42,6 +42,8 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
   reporter.emit({ kind: 'debug', message: `libvirt connection URI: ${conn.uri()}` });
   let domain: Domain | null = null;
   let watch: StoppedDomainWatch | undefined;
+  // An abort gives up a libvirt call that does not answer (a hung daemon), so the export ends in time.
+  const stopWatching = giveUpOnAbort(conn, signal);
   try {
     domain = openDomain(conn, opts.domain);
     const { xml, desc } = await readDefinition(domain, mappings);
@@ -88,6 +90,7 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
       journal.close();
     }
   } finally {
+    stopWatching();
     watch?.stop();
     domain?.free();
     conn.close();

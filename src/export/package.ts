@@ -68,9 +68,8 @@ export async function writePackage(input: PackageInput): Promise<{ output: strin
     for (const [i, d] of disks.entries()) {
       reporter.emit({ kind: 'stage', message: `Writing ${d.disk.device} ${i + 1}/${disks.length}: ${d.image.href} (${d.image.format}) from ${d.image.source.path}` });
       const sink = writer.beginFile(d.image.href);
-      const r = await streamDisk(d, sink, input);
+      const r = await streamDisk(d, sink, input).finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name: d.image.href }));
       const end = await sink.end();
-      reporter.emit({ kind: 'progress-end', task: 'convert', name: d.image.href });
       sizes.set(d.image.href, end.size);
       digests.set(d.image.href, end.digest);
       if (r.populatedBytes !== undefined) populated.set(d.image.href, r.populatedBytes);

@@ -59,6 +59,7 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
     if (source) {
       const { reporter } = ctx;
       const name = target.name;
+      // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
       await convertImage({
         src: source.prepared.source,
         target: created.path,
@@ -66,8 +67,7 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
         existingTarget: true,
         signal: ctx.signal,
         onProgress: (pct) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes }),
-      });
-      reporter.emit({ kind: 'progress-end', task: 'convert', name });
+      }).finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
     }
     return { name: target.name, path: created.path, format: target.format, capacityBytes };
   } finally {

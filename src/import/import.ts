@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { RunJournal } from '../journal/journal.js';
 import { reportStaleRuns } from '../journal/stale.js';
-import { defineDomain, isUnreachable, lookupDomainByUUID, onAnsweringConnection, removeDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
+import { defineDomain, giveUpOnAbort, isUnreachable, lookupDomainByUUID, onAnsweringConnection, removeDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
 import { silentReporter, type Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { buildDomainXml } from './build-domain.js';
@@ -108,9 +108,8 @@ async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: r
 async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
   const { store } = draft;
   const rollback = new Rollback(RunJournal.start({ uri: conn.uri(), command: `import ${opts.source}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) }));
-  // An abort gives up the libvirt call in flight (a hung daemon), so the rollback starts at once.
-  const giveUp = (): void => conn.interrupt(signal.reason as Error);
-  signal.addEventListener('abort', giveUp, { once: true });
+  // An abort gives up a libvirt call that does not answer (a hung daemon), so the rollback starts in time.
+  const stopWatching = giveUpOnAbort(conn, signal);
   try {
     // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
     const converted = await alongside(
@@ -127,6 +126,8 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
       reporter.emit({ kind: 'stage', message: `Starting domain ${plan.name}` });
       await domain.start().catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'start')));
     }
+    // A signal that arrived during the last call still undoes the run: nothing is kept until commit.
+    signal.throwIfAborted();
     rollback.commit();
     domain.free();
     if (store.kind === 'pool') await store.pool.refresh().catch(() => undefined);
@@ -138,7 +139,7 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
     await rollback.run(reporter);
     throw signal.aborted ? signal.reason : err;
   } finally {
-    signal.removeEventListener('abort', giveUp);
+    stopWatching();
   }
 }
 

@@ -77,7 +77,8 @@ export async function verifyManifest(plan: ImportPlan, opts: { verify: boolean; 
 async function verifyEntries(plan: ImportPlan, entries: readonly ManifestEntry[], reporter: Reporter, signal: AbortSignal): Promise<void> {
   for (const entry of entries) {
     const size = plan.archive.find(entry.name)?.size ?? 0;
-    await verifyEntry(plan.archive, entry, (done) => reporter.emit({ kind: 'progress', task: 'verify', name: entry.name, bytesDone: done, bytesTotal: size }), signal);
-    reporter.emit({ kind: 'progress-end', task: 'verify', name: entry.name });
+    await verifyEntry(plan.archive, entry, (done) => reporter.emit({ kind: 'progress', task: 'verify', name: entry.name, bytesDone: done, bytesTotal: size }), signal).finally(() =>
+      reporter.emit({ kind: 'progress-end', task: 'verify', name: entry.name }),
+    );
   }
 }

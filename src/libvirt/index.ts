@@ -31,4 +31,4 @@ export {
   VIR_STORAGE_VOL_DELETE_ZEROED,
   VIR_STORAGE_VOL_SPARSE_STREAM,
 } from './volume.js';
-export { exitDespiteAbandonedCalls, isUnreachable, onAnsweringConnection, ROLLBACK_CALL_MS } from './recover.js';
+export { ABORT_GRACE_MS, exitDespiteAbandonedCalls, giveUpOnAbort, isUnreachable, onAnsweringConnection, ROLLBACK_CALL_MS } from './recover.js';

@@ -56,3 +56,25 @@ export function exitDespiteAbandonedCalls(code: number, graceMs = 500): void {
   if (abandonedCalls() === 0) return;
   setTimeout(() => exitNow(code), graceMs).unref();
 }
+
+/** How long an aborted run lets the libvirt call in flight finish before giving it up, in ms. */
+export const ABORT_GRACE_MS = 2000;
+
+/**
+ * When `signal` aborts, gives `conn`'s call in flight ABORT_GRACE_MS to finish, then gives it up
+ * (Connection.interrupt): a call that answers in time leaves the connection usable for the
+ * rollback (a backup job can still be aborted, a volume deleted through libvirt); only a hung
+ * daemon makes the run give up on it. Returns the function that stops watching.
+ */
+export function giveUpOnAbort(conn: Connection, signal: AbortSignal, graceMs = ABORT_GRACE_MS): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    timer = setTimeout(() => conn.interrupt(signal.reason as Error), graceMs);
+    timer.unref();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+  };
+}
