@@ -130,6 +130,9 @@ export function writeEnvelope(input: EnvelopeInput, opts: WriteOptions): string 
     'xmlns:vssd': NS.vssd,
     ...(opts.version === 2 ? { 'xmlns:sasd': NS.sasd, 'xmlns:epasd': NS.epasd } : {}),
     'xmlns:vmw': NS.vmw,
+    // Who wrote it (EnvelopeType takes any attribute; lax): inspect and corpus name the producer from it.
+    'xmlns:virt-ovf': VIRT_OVF_OVF_NS,
+    'virt-ovf:producer': 'virt-ovf',
   });
   const refs = env.ele('References');
   for (const f of input.references) {

@@ -1,7 +1,7 @@
 // Descriptors that repeat sections, leave out elements, or come from Ganeti: what parseEnvelope and mapVirtualSystem make of them.
 import assert from 'node:assert/strict';
 import { identifyProducer } from '../../src/mapping/producer.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OvfParseError } from '../../src/errors.js';
@@ -108,5 +108,16 @@ describe('producer recognition', () => {
     );
     assert.equal(identifyProducer(parseEnvelope(Buffer.from(reimported), 'again.ovf'), loadMappings()), 'virt-ovf');
     assert.equal(identifyProducer(parseEnvelope(Buffer.from(ovfDocument({ systems: [{ id: 'vm', items: cpuAndMemory() }] })), 'vmw.ovf'), loadMappings()), 'VMware');
+  });
+
+  it('calls every export golden virt-ovf by the virt-ovf:producer attribute on its Envelope, whatever the domain held', () => {
+    const dir = join(DATA_DIR, 'golden', 'export');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ovf'));
+    assert.ok(files.length >= 5, `export goldens in ${dir}`);
+    for (const f of files) {
+      const env = parseEnvelope(readFileSync(join(dir, f)), f);
+      assert.equal(identifyProducer(env, loadMappings()), 'virt-ovf', f);
+      assert.ok(env.producerEvidence.namespaces.includes('https://virt-ovf.org/xmlns/ovf/1.0'), f);
+    }
   });
 });
