@@ -30,7 +30,7 @@ describe('virt-ovf completion', async () => {
   test('bash: commands, options by prefix, choices of an option; nothing for SOURCE, so bash completes file names', async () => {
     const cases: [string[], number, string][] = [
       [['virt-ovf', 'imp'], 1, 'import'],
-      [['virt-ovf', ''], 1, 'import inspect export corpus completion'],
+      [['virt-ovf', ''], 1, 'import inspect export corpus cleanup completion'],
       [['virt-ovf', 'import', 'a.ova', '--pro'], 3, '--profile --prop'],
       [['virt-ovf', 'import', 'a.ova', '--c'], 3, '--connect --ca'],
       [['virt-ovf', 'export', 'web1', '--disk-format', ''], 4, 'vmdk qcow2 raw'],

@@ -102,7 +102,7 @@ describe('export', () => {
       await execa('tar', ['-xf', ova, '-C', dir]);
       await schemaValid(join(dir, `${first}.ovf`), 1);
     }
-    const again = await runCli(['import', ova, '--pool', pool.name, '--name', second, '--virt-type', 'qemu']);
+    const again = await runCli(['import', ova, '--pool', pool.name, '--name', second, '--virt-type', 'qemu', '--mac-policy', 'keep']);
     assert.equal(again.code, 0, again.stderr);
     const [before, after] = [await dumpxml(first), await dumpxml(second)];
     assert.deepEqual(hardware(after), hardware(before));

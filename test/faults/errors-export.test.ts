@@ -9,6 +9,7 @@ import { runCli } from '../commands/helpers.js';
 import { ensureLibvirtd, TEST_URI, uniqueName } from '../libvirt/harness.js';
 import type { Tmpfs } from '../storage/tmpfs.js';
 import { assertCleanError, readOnlyTmpfs, snapshot } from './errors-kit.js';
+import { assertCleanupFindsNothing } from './cleanup-check.js';
 
 /** Defines a stopped TCG domain with one raw SATA disk at `disk` (the file need not exist). */
 async function defineWithDisk(dir: string, name: string, disk: string): Promise<void> {
@@ -18,6 +19,7 @@ async function defineWithDisk(dir: string, name: string, disk: string): Promise<
 }
 
 describe('export: OS errors are clean exits naming the path', () => {
+  after(assertCleanupFindsNothing);
   let work = '';
   let ro: Tmpfs | undefined;
   const dom = uniqueName('errs-export');

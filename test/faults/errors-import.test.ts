@@ -11,8 +11,10 @@ import { closeScratch, domainExists, openScratch, poolVolumes, runCli } from '..
 import { TEST_URI, uniqueName, type ScratchPool } from '../libvirt/harness.js';
 import type { Tmpfs } from '../storage/tmpfs.js';
 import { assertCleanError, readOnlyTmpfs, snapshot } from './errors-kit.js';
+import { assertCleanupFindsNothing } from './cleanup-check.js';
 
 describe('import: OS errors are clean exits naming the path', () => {
+  after(assertCleanupFindsNothing);
   let pool: ScratchPool;
   let work: string;
   let app: ApplianceResult;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TEST_URI } from '../libvirt/harness.js';
 import { assertNothingLeft, assertUnchanged, compareToGuest, defineWithDisks, diskXml, exportedDisks, fingerprints, freePort, openScratch, runCli, startNbdServer, type Scratch } from './exportsrc-kit.js';
+import { assertCleanupFindsNothing } from './cleanup-check.js';
 
 const FORMATS = [
   { flag: 'vmdk', ext: 'vmdk', output: (base: string) => `${base}.ova` },
@@ -44,6 +45,7 @@ async function exportAndCompare(s: Scratch, domain: string, guests: readonly { i
 }
 
 describe('export reads each disk as the guest sees it', () => {
+  after(assertCleanupFindsNothing);
   let s: Scratch;
   before(async () => {
     s = await openScratch('exportsrc-disks');

@@ -8,8 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertNothingLeft, assertUnchanged, compareToGuest, defineWithDisks, diskXml, exportedDisks, fingerprints, openScratch, runCli, type Scratch } from './exportsrc-kit.js';
+import { assertCleanupFindsNothing } from './cleanup-check.js';
 
 describe('a disk that cannot be read', () => {
+  after(assertCleanupFindsNothing);
   let s: Scratch;
   let good: string;
   before(async () => {

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { CLI } from '../commands/helpers.js';
 import { TEST_URI } from '../libvirt/harness.js';
 import { assertNothingLeft, assertUnchanged, compareToGuest, defineWithDisks, diskXml, exportedDisks, fingerprints, freePort, openScratch, startNbdServer, type Scratch } from './exportsrc-kit.js';
+import { assertCleanupFindsNothing } from './cleanup-check.js';
 
 /** A raw disk of `sizeMiB` with compressible text in its first half, so that exporting it takes a while. */
 async function textDisk(path: string, sizeMiB: number): Promise<void> {
@@ -57,6 +58,7 @@ async function running(domain: string): Promise<boolean> {
 }
 
 describe('a domain started during its stopped-state export', () => {
+  after(assertCleanupFindsNothing);
   let s: Scratch;
   before(async () => {
     s = await openScratch('exportsrc-start');

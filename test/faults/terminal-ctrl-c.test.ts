@@ -14,6 +14,7 @@ import { closeScratch, domainExists, openScratch, poolVolumes, runCli } from '..
 import { uniqueName, type ScratchPool } from '../libvirt/harness.js';
 import { ptyAvailable, runInPty } from '../render/pty.js';
 import { renderScreen } from '../render/vt.js';
+import { assertCleanupFindsNothing } from './cleanup-check.js';
 
 /** The longest a run may take from Ctrl-C to its exit. */
 const DEADLINE_MS = 2000;
@@ -41,6 +42,7 @@ function count(lines: readonly string[], pattern: RegExp): number {
 }
 
 describe('Ctrl-C on a terminal ends the run within 2 s, exit 130, nothing left', async () => {
+  after(assertCleanupFindsNothing);
   const skip = (await ptyAvailable()) ? false : 'util-linux script(1) cannot run a command on a pty here';
   let pool: ScratchPool | undefined;
   let work: string | undefined;
