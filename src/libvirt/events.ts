@@ -32,6 +32,7 @@ const tick = koffi.proto('void virOvfTick(int timer, void *opaque)');
 const addTimeout = lib.func('int virEventAddTimeout(int frequency, virOvfTick *cb, void *opaque, void *ff)');
 const runOnce = lib.func('int virEventRunDefaultImpl(void)');
 addTimeout(workerData.wakeMs, koffi.register(() => {}, koffi.pointer(tick)), null, null);
+require('node:worker_threads').parentPort.postMessage('ready');
 const stop = new Int32Array(workerData.stop);
 while (Atomics.load(stop, 0) === 0 && runOnce() >= 0);
 `;
@@ -40,7 +41,8 @@ let loop: Worker | undefined;
 
 /**
  * Registers libvirt's default event loop (before the first virConnectOpen) and runs it on its own
- * thread for the life of the process; the thread never keeps the process alive. Idempotent.
+ * thread for the life of the process; once the thread has loaded koffi (a few tens of ms) it no
+ * longer keeps the process alive. Idempotent.
  */
 export function runEventLoop(): void {
   if (loop) return;
@@ -49,7 +51,11 @@ export function runEventLoop(): void {
   // thread, and a thread inside virEventRunDefaultImpl would not see a termination request.
   const stop = new SharedArrayBuffer(4);
   loop = new Worker(LOOP_SOURCE, { eval: true, workerData: { koffi: createRequire(import.meta.url).resolve('koffi'), wakeMs: WAKE_MS, stop } });
-  loop.unref();
+  // The thread keeps the process alive only until koffi is loaded in it: a process that ended
+  // while the worker was still loading the addon aborted in koffi's init (napi_throw, SIGABRT).
+  const worker = loop;
+  worker.once('message', () => worker.unref());
+  worker.once('exit', () => worker.unref());
   process.once('exit', () => Atomics.store(new Int32Array(stop), 0, 1));
   loop.on('error', () => {
     // Without the loop, keepalive stops: libvirt then reports the connection closed, which the calls surface.

@@ -12,8 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { bootId } from '../../src/journal/process-identity.js';
 import { domainExists } from '../commands/helpers.js';
-import { uniqueName } from '../libvirt/harness.js';
-import { assertCleanupCycle, assertNoOrphans, cli, closeKillScene, digests, hasEntry, killWhen, openKillScene, type KillScene } from './journal-kit.js';
+import { TEST_URI, uniqueName } from '../libvirt/harness.js';
+import { assertCleanupCycle, assertNoOrphans, cli, closeKillScene, digests, hasEntry, killWhen, killWhenRetrying, openKillScene, type KillScene } from './journal-kit.js';
 
 describe('SIGKILL of virt-ovf import: virt-ovf cleanup removes what the run left, and only that', () => {
   let s: KillScene;
@@ -77,7 +77,12 @@ describe('SIGKILL of virt-ovf import: virt-ovf cleanup removes what the run left
   test('during define: the volume and the domain (when libvirt defined it) are removed by cleanup', async () => {
     const name = uniqueName('kill-define');
     s.domains.push(name);
-    const run = await killWhen(s, importArgs(small.ova!, name), (out) => /"message":"Defining domain/.test(out));
+    const missed = async (): Promise<void> => {
+      await execa('virsh', ['-c', TEST_URI, 'undefine', name], { reject: false });
+      await rm(join(s.pool.path, `${name}-vmdisk1.qcow2`), { force: true });
+      await execa('virsh', ['-c', TEST_URI, 'pool-refresh', s.pool.name], { reject: false });
+    };
+    const run = await killWhenRetrying(s, importArgs(small.ova!, name), (out) => /"message":"Defining domain/.test(out), missed);
     assert.ok(run.entries.some((e) => e.kind === 'volume'), 'the volume is journaled');
     const volume = `${name}-vmdisk1.qcow2`;
     const again = await cli(s, importArgs(small.ova!, name));

@@ -78,6 +78,23 @@ export async function killWhen(s: KillScene, args: string[], when: (stdout: stri
   return { stdout, entries: [...journals[0]!.file.entries] };
 }
 
+/**
+ * killWhen for a moment that lasts only as long as one quick libvirt call (define): when the
+ * kill lands after the run committed (its journal already removed: the moment was missed on a
+ * loaded machine), `undo` removes what that complete run made and the run is tried again, at
+ * most `attempts` times.
+ */
+export async function killWhenRetrying(s: KillScene, args: string[], when: (stdout: string) => boolean, undo: () => Promise<void>, attempts = 5): Promise<{ stdout: string; entries: JournalEntry[] }> {
+  for (let i = 1; ; i++) {
+    try {
+      return await killWhen(s, args, when);
+    } catch (err) {
+      if (i >= attempts || readJournals(s.state).length !== 0 || !/the killed run left its journal/.test((err as Error).message)) throw err;
+      await undo();
+    }
+  }
+}
+
 /** Asserts every child the journal recorded is gone (killed with virt-ovf through its death signal) and no qemu-img/qemu-nbd works on `needle`. */
 export async function assertNoOrphans(entries: readonly JournalEntry[], bootId: string, needle: string): Promise<void> {
   for (const e of entries) {
