@@ -16,6 +16,7 @@ import { bootSector } from './appliance/boot-sector.js';
 import { writeRawDisk } from './appliance/disk.js';
 import { extraBytes, measure, qemuImg, type Measured } from './bench/export-measure.js';
 import { fmtMiB, fmtS, MiB } from './bench/format.js';
+import { vmdkAdapter } from '../src/mapping/export-layout.js';
 
 const GiB = 2 ** 30;
 /** Targets from the export issue: speed-up, size ratio, RSS. */
@@ -35,7 +36,7 @@ async function child(argv: string[]): Promise<void> {
     level: Number(level),
     threads: Number(threads),
     fileName: 'bench-disk1.vmdk',
-    adapterType: loadMappings().export.busDefaults.vmdkAdapterType,
+    adapter: vmdkAdapter(loadMappings().export, ''),
     write: async (chunk) => void (await fh.write(chunk)),
   });
   await fh.close();

@@ -4,15 +4,14 @@ import { stat } from 'node:fs/promises';
 import type { DomainDescription, DomainDisk } from '../domain/model.js';
 import { LibvirtSetupError } from '../errors.js';
 import { volumePath, type Connection } from '../libvirt/index.js';
-import { busRules } from '../mapping/export-layout.js';
+import { vmdkAdapter } from '../mapping/export-layout.js';
 import type { DiskFile, DriveInput } from '../mapping/reverse.js';
-import type { ExportTable } from '../mapping/schema/export.js';
+import type { ExportTable, VmdkAdapter } from '../mapping/schema/export.js';
 import type { Reporter } from '../report.js';
 import { imageInfo, type ImageInfo, type ImageSource } from '../storage/qemu-img.js';
 import { SourceProblem, viewFilename, viewOf, type DiskView } from './source-qemu.js';
 import { serveView, type ServedView } from './source-server.js';
 import type { StorageSource } from './source-xml.js';
-import type { AdapterType } from './vmdk/index.js';
 
 /** A drive's bytes as the guest sees them, served over NBD for the whole export. */
 export interface HostSource extends DiskView {
@@ -50,8 +49,8 @@ export interface PackageImage extends DiskFile {
   readonly source: HostSource;
   /** `qemu-img info` of a hard disk (of its top image, or of the served bytes of a network disk), asked once (the VMDK writer reuses it). */
   readonly info?: ImageInfo;
-  /** ddb.adapterType of a streamOptimized VMDK, from the bus (mappings/export.json). */
-  readonly adapterType: AdapterType;
+  /** ddb.adapterType of a streamOptimized VMDK and its geometry, from the bus (mappings/export.json vmdkAdapters). */
+  readonly adapter: VmdkAdapter;
 }
 
 /**
@@ -186,7 +185,7 @@ export async function describeDrives(sources: readonly ServedDrive[], plan: Driv
     const format = cdrom ? table.sources.cdromFormat : plan.diskFormat;
     const ext = cdrom ? names.extensions.cdrom : names.extensions[format as 'vmdk' | 'qcow2' | 'raw'];
     const href = (cdrom ? names.cdrom : names.disk).replaceAll('{name}', plan.name).replaceAll('{n}', String(n)).replaceAll('{ext}', ext);
-    const image: PackageImage = { href, format: format as 'vmdk' | 'qcow2' | 'raw', capacityBytes: info.virtualSizeBytes, source, ...(cdrom ? {} : { info }), adapterType: busRules(table, disk.bus).vmdkAdapterType };
+    const image: PackageImage = { href, format: format as 'vmdk' | 'qcow2' | 'raw', capacityBytes: info.virtualSizeBytes, source, ...(cdrom ? {} : { info }), adapter: vmdkAdapter(table, disk.bus) };
     out.push({ disk, image });
   }
   return out;

@@ -56,10 +56,10 @@ export type Sink = Pick<OvaFileSink, 'write'>;
 /** Streams one file's bytes into `sink`; returns bytes written and, for VMDK, the populated (non-zero grain) bytes. */
 export async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput): Promise<{ populatedBytes?: number }> {
   const { reporter, signal, opts } = input;
-  const { href, source, format, info, adapterType } = d.image;
+  const { href, source, format, info, adapter } = d.image;
   const progress = (done: number, total: number) => reporter.emit({ kind: 'progress', task: 'convert', name: href, bytesDone: done, bytesTotal: total });
   if (format === 'vmdk' && d.disk.device === 'disk') {
-    const r = await writeStreamOptimized({ source: { ...source, ...(info ? { info } : {}) }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: href, adapterType, onProgress: progress, signal });
+    const r = await writeStreamOptimized({ source: { ...source, ...(info ? { info } : {}) }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: href, adapter, onProgress: progress, signal });
     return { populatedBytes: r.populatedBytes };
   }
   let path = source.path;

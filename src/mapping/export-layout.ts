@@ -3,11 +3,17 @@
 import type { DomainDisk } from '../domain/model.js';
 import { devIndex } from '../domain/target-dev.js';
 import type { DomainRules } from './schema/domain.js';
-import type { BusRules, ExportTable } from './schema/export.js';
+import type { BusRules, ExportTable, VmdkAdapter } from './schema/export.js';
 
 /** The storage rules of a libvirt bus: its export.json `buses` entry over `busDefaults`. */
 export function busRules(table: ExportTable, bus: string): BusRules {
   return { ...table.busDefaults, ...(Object.hasOwn(table.buses, bus) ? table.buses[bus] : {}) };
+}
+
+/** The VMDK adapter of a disk on `bus`: its bus rule's vmdkAdapterType with the geometry of export.json vmdkAdapters (the schema checks it exists). */
+export function vmdkAdapter(table: ExportTable, bus: string): VmdkAdapter {
+  const type = busRules(table, bus).vmdkAdapterType;
+  return { type, ...table.vmdkAdapters.types[type]! };
 }
 
 /** libvirt's default drive address for a disk without one (virDomainDiskDefAssignAddress), by the bus's export.json rule. */

@@ -8,7 +8,7 @@ import { parseDomainXml } from '../../src/domain/parse.js';
 import { MappingError } from '../../src/errors.js';
 import { loadMappings, type Mappings } from '../../src/mapping/load.js';
 import { devIndex } from '../../src/domain/target-dev.js';
-import { busRules, driveAddress } from '../../src/mapping/export-layout.js';
+import { busRules, driveAddress, vmdkAdapter } from '../../src/mapping/export-layout.js';
 import { mapDomainToOvf } from '../../src/mapping/reverse.js';
 import { PROJECT_ROOT, withTempDir } from '../ovf/helpers.js';
 
@@ -28,6 +28,12 @@ describe('mappings/export.json', () => {
     assert.deepEqual([busRules(t, 'ide').controllerItem, busRules(t, 'virtio').controllerItem, busRules(t, 'scsi').controllerItem], ['channel', 'domain', 'controller']);
     assert.deepEqual(busRules(t, 'sata').driveAddress, { units: 6, next: 'controller' });
     assert.equal(busRules(t, 'constructor').controllerItem, 'controller', 'only own keys of buses count');
+  });
+
+  it('gives each VMDK adapter type its geometry from vmdkAdapters (IDE: 16 heads, at most 16383 cylinders)', () => {
+    const t = loadMappings().export;
+    assert.deepEqual(vmdkAdapter(t, 'ide'), { type: 'ide', heads: 16, maxCylinders: 16383 });
+    assert.deepEqual(vmdkAdapter(t, 'scsi'), { type: 'lsilogic', heads: 255, maxCylinders: 65535 });
   });
 
   it('counts target dev names as libvirt does and gives a disk without address libvirt\'s default one', () => {
@@ -62,7 +68,7 @@ describe('mappings/export.json', () => {
 
   it('refuses an overlay export.json with an unknown key or a bad bus rule, naming the file and the path', async () => {
     await withTempDir(async (dir) => {
-      for (const [bad, path] of [[{ ...builtin, extra: 1 }, /\(root\)/], [{ ...builtin, buses: { ide: { controllerItem: 'bus' } } }, /buses\.ide\.controllerItem/]] as const) {
+      for (const [bad, path] of [[{ ...builtin, extra: 1 }, /\(root\)/], [{ ...builtin, buses: { ide: { controllerItem: 'bus' } } }, /buses\.ide\.controllerItem/], [{ ...builtin, buses: { ide: { vmdkAdapterType: 'ultrascsi' } } }, /buses\.ide\.vmdkAdapterType.*"ultrascsi" is not one of vmdkAdapters\.types/]] as const) {
         writeFileSync(join(dir, 'export.json'), JSON.stringify(bad));
         assert.throws(() => loadMappings(dir), (err: unknown) => err instanceof MappingError && /export\.json: invalid mapping table/.test(err.message) && path.test(err.message));
       }

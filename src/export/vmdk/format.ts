@@ -3,6 +3,7 @@
 // All integers are little-endian; offsets and sizes in the header are in 512-byte sectors.
 
 import { randomBytes } from 'node:crypto';
+import type { VmdkAdapter } from '../../mapping/schema/export.js';
 
 /** Sector size, in bytes. Every structure of the extent starts on a sector boundary. */
 export const SECTOR = 512;
@@ -91,13 +92,9 @@ export function encodeMetadataMarker(type: number, sectorsFollowing: number): Bu
   return b;
 }
 
-/** Controller the disk was attached to, for ddb.adapterType (values VMware and qemu know). */
-export type AdapterType = 'ide' | 'buslogic' | 'lsilogic' | 'legacyESX';
-
-/** BIOS geometry (spec: "The Disk Database"), from the capacity in sectors; 63 sectors per track. */
-export function geometry(capacitySectors: number, adapter: AdapterType): { cylinders: number; heads: number; sectors: number } {
-  const heads = adapter === 'ide' ? 16 : 255;
-  const maxCylinders = adapter === 'ide' ? 16383 : 65535;
+/** BIOS geometry (spec: "The Disk Database"), from the capacity in sectors and the adapter's heads and cylinder limit (export.json vmdkAdapters); 63 sectors per track. */
+export function geometry(capacitySectors: number, adapter: VmdkAdapter): { cylinders: number; heads: number; sectors: number } {
+  const { heads, maxCylinders } = adapter;
   const cylinders = Math.max(1, Math.min(maxCylinders, Math.ceil(capacitySectors / (heads * 63))));
   return { cylinders, heads, sectors: 63 };
 }
@@ -106,7 +103,8 @@ export function geometry(capacitySectors: number, adapter: AdapterType): { cylin
 export interface DescriptorOptions {
   /** Name of the extent file in the `RW n SPARSE "name"` line (the file name inside the OVA). */
   fileName: string;
-  adapterType: AdapterType;
+  /** ddb.adapterType and its geometry: the disk's bus rule in mappings/export.json (mapping/export-layout.ts vmdkAdapter). */
+  adapter: VmdkAdapter;
   /** Content ID (CID), 32 bits; random when absent, never 0xffffffff/0xfffffffe (they mean "no parent"). */
   cid?: number;
 }
@@ -126,9 +124,10 @@ function randomCid(): number {
  * @throws RangeError when it does not fit in {@link DESCRIPTOR_SECTORS} or the name holds `"` or a line break.
  */
 export function encodeDescriptor(capacitySectors: number, opts: DescriptorOptions): Buffer {
+  if (/["\r\n\0]/.test(opts.adapter.type)) throw new RangeError(`VMDK adapter type must not contain quotes or line breaks: ${JSON.stringify(opts.adapter.type)}`);
   if (/["\r\n\0]/.test(opts.fileName)) throw new RangeError(`VMDK extent file name must not contain quotes or line breaks: ${JSON.stringify(opts.fileName)}`);
   const cid = (opts.cid ?? randomCid()).toString(16).padStart(8, '0');
-  const geo = geometry(capacitySectors, opts.adapterType);
+  const geo = geometry(capacitySectors, opts.adapter);
   const text = [
     '# Disk DescriptorFile',
     'version=1',
@@ -143,7 +142,7 @@ export function encodeDescriptor(capacitySectors: number, opts: DescriptorOption
     '# The Disk Data Base',
     '#DDB',
     '',
-    `ddb.adapterType = "${opts.adapterType}"`,
+    `ddb.adapterType = "${opts.adapter.type}"`,
     `ddb.geometry.cylinders = "${geo.cylinders}"`,
     `ddb.geometry.heads = "${geo.heads}"`,
     `ddb.geometry.sectors = "${geo.sectors}"`,

@@ -8,11 +8,11 @@ import { imageMap, type ImageFormat, type ImageInfo } from '../../storage/qemu-i
 import { grainBatches, type GrainBatch } from './batches.js';
 import { DeflatePool, type CompressedBatch } from './deflate-pool.js';
 import { collectEvery } from './gc.js';
-import { encodeLeadIn, GRAIN_BYTES, GRAIN_SECTORS, SECTOR, type AdapterType } from './format.js';
+import type { VmdkAdapter } from '../../mapping/schema/export.js';
+import { encodeLeadIn, GRAIN_BYTES, GRAIN_SECTORS, SECTOR } from './format.js';
 import { openGuestReader, type GuestReader, type ServedDisk } from './guest-reader.js';
 import { StreamLayout } from './layout.js';
 
-export type { AdapterType } from './format.js';
 
 /** The disk image to export. */
 export interface DiskSource {
@@ -52,7 +52,7 @@ export interface StreamOptimizedOptions {
   /** Extent file name written in the embedded descriptor; default `disk.vmdk`. Use the OVA member name. */
   fileName?: string;
   /** ddb.adapterType of the descriptor (and the geometry that goes with it): the disk's bus rule in mappings/export.json. */
-  adapterType: AdapterType;
+  adapter: VmdkAdapter;
   /**
    * Store grains that look random (order-0 entropy above 7.9 bits per byte in two 4 KiB probes:
    * already compressed or encrypted data) as deflate "stored" blocks instead of running deflate
@@ -142,7 +142,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
       bytesWritten += chunk.length;
     };
 
-    await out(encodeLeadIn(capacitySectors, { fileName: opts.fileName ?? 'disk.vmdk', adapterType: opts.adapterType }));
+    await out(encodeLeadIn(capacitySectors, { fileName: opts.fileName ?? 'disk.vmdk', adapter: opts.adapter }));
 
     const inFlight: Array<{ batch: GrainBatch; result: Promise<CompressedBatch> }> = [];
     const released = collectEvery(COLLECT_EVERY_BYTES);

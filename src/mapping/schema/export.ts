@@ -11,8 +11,8 @@ const busSchema = z.strictObject({
   controllerItem: z.enum(['controller', 'channel', 'domain']),
   /** libvirt's default drive address (virDomainDiskDefAssignAddress): unit = dev index % units; the quotient is the bus or the controller. */
   driveAddress: z.strictObject({ units: z.number().int().positive(), next: z.enum(['bus', 'controller']) }),
-  /** ddb.adapterType of a streamOptimized VMDK of a disk on this bus (values VMware and qemu know). */
-  vmdkAdapterType: z.enum(['ide', 'buslogic', 'lsilogic', 'legacyESX']),
+  /** ddb.adapterType of a streamOptimized VMDK of a disk on this bus: a key of `vmdkAdapters`. */
+  vmdkAdapterType: z.string().min(1),
   /** ElementName and Description of a domain-wide controller Item (controllerItem "domain"). */
   elementName: z.string().min(1).optional(),
   description: z.string().min(1).optional(),
@@ -25,6 +25,9 @@ const networkSourceSchema = z.strictObject({
   layout: z.enum(['nbd', 'iscsi', 'rbd', 'gluster', 'url', 'ssh', 'nfs']),
 });
 
+/** The BIOS geometry a streamOptimized VMDK declares for one ddb.adapterType. */
+const vmdkAdapterSchema = z.strictObject({ heads: z.number().int().min(1).max(255), maxCylinders: z.number().int().min(1) });
+
 /** mappings/export.json, validated. */
 export const exportSchema = z.strictObject({
   ...comment,
@@ -33,6 +36,8 @@ export const exportSchema = z.strictObject({
   /** Per-bus entries, each over busDefaults. */
   buses: z.record(z.string(), busSchema.partial()),
   busDefaults: busSchema,
+  /** The ddb.adapterType values the bus rules may name, with their geometry. */
+  vmdkAdapters: z.strictObject({ ...comment, types: z.record(z.string(), vmdkAdapterSchema) }),
   /** Prefixes of libvirt <target dev> names before the drive letters (sda, vdb, hdc, xvda). */
   /** libvirt's <tpm> model and emulator version when the definition leaves them out. */
   tpmWhenAbsent: z.strictObject({ ...comment, model: z.string().min(1), version: z.string().min(1) }),
@@ -64,11 +69,25 @@ export const exportSchema = z.strictObject({
     cdrom: z.string().min(1),
     extensions: z.strictObject({ vmdk: z.string().min(1), qcow2: z.string().min(1), raw: z.string().min(1), cdrom: z.string().min(1) }),
   }),
+}).superRefine((t, ctx) => {
+  // Every bus rule names an adapter type the table gives a geometry for.
+  const named = [['busDefaults'], t.busDefaults.vmdkAdapterType] as const;
+  for (const [path, type] of [named, ...Object.entries(t.buses).map(([bus, r]) => [['buses', bus], r.vmdkAdapterType] as const)]) {
+    if (type !== undefined && !Object.hasOwn(t.vmdkAdapters.types, type)) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'vmdkAdapterType'], message: `"${type}" is not one of vmdkAdapters.types (${Object.keys(t.vmdkAdapters.types).join(', ')})` });
+    }
+  }
 });
 
 /** The export table, validated. */
 export type ExportTable = z.infer<typeof exportSchema>;
 /** How QEMU opens one network protocol (an entry of qemuSources.network). */
 export type NetworkSourceRule = z.infer<typeof networkSourceSchema>;
+/** The ddb.adapterType of a streamOptimized VMDK and the geometry it declares (export.json vmdkAdapters). */
+export interface VmdkAdapter {
+  readonly type: string;
+  readonly heads: number;
+  readonly maxCylinders: number;
+}
 /** The storage rules of one bus (an entry of `buses` over `busDefaults`). */
 export type BusRules = z.infer<typeof busSchema>;

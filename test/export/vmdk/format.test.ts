@@ -8,6 +8,7 @@ import { encodeDescriptor, encodeLeadIn, encodeMetadataMarker, encodeSparseHeade
 import { StreamLayout } from '../../../src/export/vmdk/layout.js';
 import type { MapExtent } from '../../../src/storage/qemu-img.js';
 import { parseHeader } from './helpers.js';
+import { adapterOf } from './helpers.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -50,7 +51,7 @@ describe('streamOptimized VMDK format', () => {
   });
 
   it('writes a descriptor with one SPARSE extent, createType streamOptimized and the disk database', () => {
-    const text = encodeDescriptor(4194304, { fileName: 'vm-disk1.vmdk', adapterType: 'lsilogic', cid: 0x1234abcd }).toString();
+    const text = encodeDescriptor(4194304, { fileName: 'vm-disk1.vmdk', adapter: adapterOf('lsilogic'), cid: 0x1234abcd }).toString();
     assert.match(text, /^# Disk DescriptorFile\nversion=1\n/);
     assert.match(text, /^CID=1234abcd$/m);
     assert.match(text, /^parentCID=ffffffff$/m);
@@ -63,18 +64,18 @@ describe('streamOptimized VMDK format', () => {
     assert.match(text, /^ddb.virtualHWVersion = "4"$/m);
     assert.match(text, /^ddb.longContentID = "[0-9a-f]{24}1234abcd"$/m);
     assert.equal(text.split('\n').filter((l) => / SPARSE /.test(l)).length, 1);
-    assert.throws(() => encodeDescriptor(1, { fileName: 'a"b', adapterType: 'ide' }), /must not contain quotes/);
+    assert.throws(() => encodeDescriptor(1, { fileName: 'a"b', adapter: adapterOf('ide') }), /must not contain quotes/);
   });
 
   it('computes BIOS geometry for IDE (16 heads, at most 16383 cylinders) and SCSI (255 heads)', () => {
-    assert.deepEqual(geometry(2048, 'ide'), { cylinders: 3, heads: 16, sectors: 63 });
-    assert.deepEqual(geometry(2 ** 40, 'ide').cylinders, 16383);
-    assert.deepEqual(geometry(2 ** 40, 'buslogic').cylinders, 65535);
-    assert.deepEqual(geometry(1, 'lsilogic'), { cylinders: 1, heads: 255, sectors: 63 });
+    assert.deepEqual(geometry(2048, adapterOf('ide')), { cylinders: 3, heads: 16, sectors: 63 });
+    assert.deepEqual(geometry(2 ** 40, adapterOf('ide')).cylinders, 16383);
+    assert.deepEqual(geometry(2 ** 40, adapterOf('buslogic')).cylinders, 65535);
+    assert.deepEqual(geometry(1, adapterOf('lsilogic')), { cylinders: 1, heads: 255, sectors: 63 });
   });
 
   it('lays out the lead-in: header with gdOffset GD_AT_END, descriptor at sector 1, 64 KiB in all', () => {
-    const lead = encodeLeadIn(100, { fileName: 'd.vmdk', adapterType: 'ide' });
+    const lead = encodeLeadIn(100, { fileName: 'd.vmdk', adapter: adapterOf('ide') });
     assert.equal(lead.length, 65536);
     assert.equal(parseHeader(lead).gdOffset, GD_AT_END);
     assert.match(lead.toString('utf8', 512, 1024), /^# Disk DescriptorFile/);

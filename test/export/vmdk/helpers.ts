@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { writeStreamOptimized, type DiskSource, type StreamOptimizedOptions, type StreamOptimizedResult } from '../../../src/export/vmdk/index.js';
 import { loadMappings } from '../../../src/mapping/load.js';
+import type { VmdkAdapter } from '../../../src/mapping/schema/export.js';
 
 const run = promisify(execFile);
 export const KiB = 1024;
@@ -69,7 +70,7 @@ export async function makeRaw(path: string, size: number, writes: Array<{ at: nu
 export async function writeVmdk(source: DiskSource, out: string, opts: Partial<StreamOptimizedOptions> = {}): Promise<StreamOptimizedResult> {
   const fh = await open(out, 'w');
   try {
-    return await writeStreamOptimized({ adapterType: loadMappings().export.busDefaults.vmdkAdapterType, ...opts, source, write: async (chunk) => void (await fh.write(chunk)) });
+    return await writeStreamOptimized({ adapter: adapterOf(loadMappings().export.busDefaults.vmdkAdapterType), ...opts, source, write: async (chunk) => void (await fh.write(chunk)) });
   } finally {
     await fh.close();
   }
@@ -199,4 +200,9 @@ export async function walkStream(path: string): Promise<StreamWalk> {
   assert.equal(mapped, grains.size, 'every grain is mapped by a grain table');
   assert.equal(tableAt.size, gd.filter((x) => x !== 0).length, 'every grain table is in the directory');
   return { header, footer, descriptor, grains, tables: tableAt.size, gd };
+}
+
+/** The VMDK adapter `type` with its geometry, as mappings/export.json vmdkAdapters gives it. */
+export function adapterOf(type: string): VmdkAdapter {
+  return { type, ...loadMappings().export.vmdkAdapters.types[type]! };
 }

@@ -13,6 +13,7 @@ import { writeStreamOptimized } from '../../../src/export/vmdk/index.js';
 import { logQemuImg } from '../../storage/qemu-img-log.js';
 import { KiB, makeRaw, MiB, noise, qemuImg, scratchDir, text, walkStream, writeVmdk } from './helpers.js';
 import { measureTemp } from './temp-usage.js';
+import { adapterOf } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -65,7 +66,7 @@ describe('writeStreamOptimized from qcow2, vmdk and vpc through qemu-nbd', () =>
       const out = join(dir, `from-${format}.vmdk`);
       const qemu = logQemuImg();
       const mark = qemu.mark();
-      const temp = await measureTemp(() => writeVmdk({ path: src, format }, out, { fileName: 'disk1.vmdk', adapterType: 'ide' }));
+      const temp = await measureTemp(() => writeVmdk({ path: src, format }, out, { fileName: 'disk1.vmdk', adapter: adapterOf('ide') }));
       const result = temp.result;
       const calls = qemu.since(mark);
       assert.equal(result.readMethod, format === 'qcow2' ? 'qcow2 file' : 'qemu-nbd', 'qcow2 clusters are read in place, other formats through qemu-nbd');
@@ -137,7 +138,7 @@ describe('writeStreamOptimized from qcow2, vmdk and vpc through qemu-nbd', () =>
     await assert.rejects(
       writeStreamOptimized({
         source: { path: src, format: 'vmdk' },
-        adapterType: 'lsilogic',
+        adapter: adapterOf('lsilogic'),
         signal: ac.signal,
         write: async () => {
           if (ac.signal.aborted) writesAfterAbort++;
