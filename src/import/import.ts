@@ -135,9 +135,11 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
     const volumes = converted.flatMap((d) => (d.volume ? [d.volume] : []));
     return result(plan, draft, { defined: true, started: opts.start === true, volumes, warnings: reporter.warnings, ...(xmlFile ? { xmlFile } : {}) });
   } catch (err) {
-    reporter.emit({ kind: 'stage', message: `Import failed (${(err as Error).message}); removing what this run created` });
+    // Once aborted, the signal is the cause: a child that died of the same Ctrl-C (its process group) is not.
+    const cause = signal.aborted ? signal.reason : err;
+    reporter.emit({ kind: 'stage', message: `Import failed (${(cause as Error).message}); removing what this run created` });
     await rollback.run(reporter);
-    throw signal.aborted ? signal.reason : err;
+    throw cause;
   } finally {
     stopWatching();
   }
