@@ -1,18 +1,17 @@
 // argv to command: yargs definitions for import and inspect, exit codes (man/virt-ovf.1).
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin, Parser } from 'yargs/helpers';
 import { CLEANUP_OPTIONS, runCleanup } from './commands/cleanup.js';
 import { readExpectations, runCorpus } from './commands/corpus.js';
 import { runExport } from './commands/export.js';
-import { runImport, runImportAll } from './commands/import.js';
-import { formatInspect, runInspect } from './commands/inspect.js';
 import { presentError } from './commands/present.js';
 import { COMPLETION_KEY, COMPLETION_SHELLS, completionScript, offerCompletions, type CompletionShell } from './completion.js';
 import { EXIT_STATUS, ExitCode, UsageError } from './errors.js';
-import { loadMappings, profileNames, resolveProfile } from './mapping/load.js';
+import { importOptions, packageOptions, profileOptions, runPackageCommand, STDIN_ARG } from './cli-import.js';
+import { loadMappings, resolveProfile } from './mapping/load.js';
 import { exitDespiteAbandonedCalls } from './libvirt/index.js';
 import { quietBrokenPipes } from './pipes.js';
-import { createReporter, JSON_FORMAT_VERSION, type Reporter } from './report.js';
+import { createReporter, type Reporter } from './report.js';
 import { traceToReporter } from './trace.js';
 import { VERSION } from './version.js';
 
@@ -24,55 +23,6 @@ Every import and export records what it creates in a run journal until it ends; 
 kill -9, 'virt-ovf cleanup' removes what the run left.
 See virt-ovf(1).`;
 
-/** What each repeated NAME=VALUE option holds, and at which '=' it splits. */
-const PAIR_OPTIONS = {
-  // A property value may hold '=' (base64, key=value lists); an ovf:key seldom does.
-  prop: { form: 'KEY=VALUE', split: 'first' },
-  // An OVF network name is free text from the descriptor and may hold '='; libvirt network and bridge names seldom do.
-  network: { form: 'OVFNAME=NETWORK', split: 'last' },
-  bridge: { form: 'OVFNAME=BRIDGE', split: 'last' },
-} as const;
-
-/**
- * Parses repeated NAME=VALUE options: --prop splits at the first '=', --network and --bridge at
- * the last. @throws UsageError on a pair without a name or a value.
- */
-export function parsePairs(option: keyof typeof PAIR_OPTIONS, values: readonly string[] | undefined): Record<string, string> {
-  const { form, split } = PAIR_OPTIONS[option];
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const v of values ?? []) {
-    const eq = split === 'first' ? v.indexOf('=') : v.lastIndexOf('=');
-    if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--${option} ${v}: expected ${form}`);
-    out[v.slice(0, eq)] = v.slice(eq + 1);
-  }
-  return out;
-}
-
-/**
- * --profile and --mappings. Without --mappings the profile is one of the built-in tables' (a yargs
- * choice); with it any name passes here and is checked once the overlay is loaded (main).
- */
-function profileOptions<T>(y: Argv<T>, overlay: boolean, describe: string) {
-  const choices = overlay ? {} : { choices: profileNames() };
-  return y
-    .option('profile', { type: 'string', ...choices, default: 'faithful', describe })
-    .option('mappings', { type: 'string', describe: "Directory of mapping tables overlaid on virt-ovf's own (may add device tables and profiles)" });
-}
-
-function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
-  const named = y
-    .option('vm', { type: 'string', describe: 'VirtualSystem ovf:id to use inside a VirtualSystemCollection (default: the first)' })
-    .option('name', { type: 'string', describe: 'Domain name (default: from the OVF; made safe for libvirt and file names)' });
-  return profileOptions(named, overlay, 'Device profile from the tables\' defaults.json: faithful (closest emulated device), virtio, or one a --mappings overlay adds')
-    .option('network', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to libvirt network NETWORK (OVFNAME=NETWORK, repeatable)' })
-    .option('bridge', { type: 'string', array: true, describe: 'Attach NICs on OVF network OVFNAME to host bridge BRIDGE (OVFNAME=BRIDGE, repeatable)' })
-    .option('user-net', { type: 'boolean', default: false, describe: 'Attach NICs that no --network/--bridge names to QEMU user-mode networking instead of the libvirt network "default"' })
-    .option('lax', { type: 'boolean', default: false, describe: 'Import even when an ovf:required item cannot be mapped' })
-    .option('deployment', { type: 'string', describe: "DeploymentOptionSection configuration to use (default: the descriptor's ovf:default, else the first)" })
-    .option('prop', { type: 'string', array: true, describe: 'Set ProductSection property KEY to VALUE (KEY=VALUE, repeatable; checked against its type and qualifiers)' })
-    .option('ovf-env', { type: 'boolean', default: false, describe: 'Attach the OVF environment (ovf-env.xml) on a CD-ROM even when the descriptor does not ask for the iso transport' });
-}
-
 async function main(argv: string[]): Promise<number> {
   // Read before yargs validates anything, so that a usage error is reported in the form asked for.
   const early = Parser(argv, { string: ['mappings'], boolean: ['json', 'quiet', 'verbose'], alias: { quiet: ['q'], verbose: ['v'] } });
@@ -81,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const reporter: Reporter = createReporter({ json, quiet: early['quiet'] === true, verbose });
   if (verbose) traceToReporter(reporter);
   const overlay = early['mappings'] !== undefined;
-  const parser = yargs(argv)
+  const parser = yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a)))
     .scriptName('virt-ovf')
     .version(VERSION)
     .usage('$0 <command> SOURCE [options]\n\nImport OVF/OVA appliances into libvirt.')
@@ -90,35 +40,8 @@ async function main(argv: string[]): Promise<number> {
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only warnings and errors' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages: the connection URI, every external command line, the table row each Item matched (and the stack trace of a bug)' })
     .alias('help', 'h')
-    .command(
-      'import <source>',
-      'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
-      (y) =>
-        mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay)
-          .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
-          .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
-          .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
-          .option('virt-type', { choices: ['kvm', 'qemu'] as const, describe: 'Domain type (default: kvm when the host offers it, else qemu)' })
-          .option('mac-policy', { choices: ['keep', 'new', 'auto'] as const, default: 'auto' as const, describe: "NIC MAC addresses: keep the OVF's, new (libvirt generates them), or auto (keep unless a domain on the host already uses it)" })
-          .option('start', { type: 'boolean', default: false, describe: 'Start the domain after defining it' })
-          .option('print-xml', { type: 'boolean', default: false, describe: 'Print the domain XML and create nothing' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything against the host, create nothing' })
-          .option('verify', { type: 'boolean', default: true, describe: 'Verify the manifest (.mf) digests; --no-verify skips it with a warning' })
-          .option('serial-log', { type: 'string', describe: "Also log the guest's serial console to this host file" })
-          .option('ca', { type: 'string', describe: 'PEM file of CA certificates trusted for the package signature (.cert); default: the system CA store' })
-          .option('require-signature', { type: 'boolean', default: false, describe: 'Refuse a package that is unsigned or whose certificate chain does not validate (dates, key usage, CA constraints), is self-signed or untrusted' })
-          .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
-          .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
-          .option('tmpdir', {
-            type: 'string',
-            describe: 'Directory for the sparse temporary copy a gzip-compressed or chunked disk needs (default: $TMPDIR, else /tmp; never inside the pool or output directory); removed afterwards',
-          }),
-    )
-    .command(
-      'inspect <source>',
-      'Show what import would create, without touching libvirt or the disks',
-      (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay),
-    )
+    .command('import <source..>', 'Import OVAs, .ovf files or directories holding one, each as a libvirt domain', (y) => importOptions(y, overlay))
+    .command('inspect <source>', 'Show what import would create, without touching libvirt or the disks', (y) => packageOptions(y, overlay))
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
       profileOptions(
         y
@@ -202,56 +125,7 @@ async function main(argv: string[]): Promise<number> {
       else if (!args['quiet']) process.stdout.write(`Exported ${String(args['domain'])} to ${result.output}${result.live ? ' (running: point-in-time copy)' : ''}\n`);
       return ExitCode.Success;
     }
-    const common = {
-      source: String(args['source']),
-      profile: String(args['profile']),
-      lax: args['lax'] === true,
-      userNetwork: args['user-net'] === true,
-      ovfEnv: args['ovf-env'] === true,
-      properties: parsePairs('prop', args['prop'] as string[] | undefined),
-      ...(args['deployment'] !== undefined ? { deployment: String(args['deployment']) } : {}),
-      networks: parsePairs('network', args['network'] as string[] | undefined),
-      bridges: parsePairs('bridge', args['bridge'] as string[] | undefined),
-      ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),
-      ...(args['name'] !== undefined ? { name: String(args['name']) } : {}),
-      ...(args['mappings'] !== undefined ? { mappingsDir: String(args['mappings']) } : {}),
-    };
-    if (command === 'inspect') {
-      const report = await runInspect(common);
-      if (json) process.stdout.write(JSON.stringify({ version: JSON_FORMAT_VERSION, ...report }, null, 2) + '\n');
-      else process.stdout.write(formatInspect(report));
-      return ExitCode.Success;
-    }
-    if (args['all'] === true && args['vm'] !== undefined) throw new UsageError('--all and --vm exclude each other');
-    const importer = args['all'] === true ? runImportAll : runImport;
-    const outcome = await importer(
-      {
-        ...common,
-        pool: String(args['pool']),
-        verify: args['verify'] !== false,
-        start: args['start'] === true,
-        printXml: args['print-xml'] === true,
-        dryRun: args['dry-run'] === true,
-        ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
-        ...(args['format'] !== undefined ? { volumeFormat: args['format'] as 'qcow2' | 'raw' } : {}),
-        ...(args['output-dir'] !== undefined ? { outputDir: String(args['output-dir']) } : {}),
-        ...(args['virt-type'] !== undefined ? { virtType: args['virt-type'] as 'kvm' | 'qemu' } : {}),
-        ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
-        ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
-        macPolicy: args['mac-policy'] as 'keep' | 'new' | 'auto',
-        acceptEula: args['accept-eula'] === true,
-        requireSignature: args['require-signature'] === true,
-        ...(args['ca'] !== undefined ? { caFile: String(args['ca']) } : {}),
-      },
-      reporter,
-    );
-    const results = Array.isArray(outcome) ? outcome : [outcome];
-    if (json) reporter.emit({ kind: 'result', result: Array.isArray(outcome) ? results : outcome });
-    for (const result of json ? [] : results) {
-      if (args['print-xml'] || args['dry-run']) process.stdout.write(result.xml);
-      else if (!args['quiet']) process.stdout.write(`Domain ${result.domain} (${result.uuid}) ${result.started ? 'defined and started' : 'defined'}\n`);
-    }
-    return ExitCode.Success;
+    return await runPackageCommand(command === 'inspect' ? 'inspect' : 'import', args, reporter, json);
   } catch (err) {
     return fail(err, { json, verbose, reporter });
   }

@@ -4,6 +4,9 @@ export { exportDomain, EXPORT_DEFAULTS, type ExportOptions, type ExportResult } 
 export {
   IMPORT_DEFAULTS,
   importAll,
+  importPackages,
+  type BatchOptions,
+  type BatchOutcome,
   importPackage,
   inspectPackage,
   type ImportOptions,

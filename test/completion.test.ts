@@ -65,7 +65,7 @@ describe('virt-ovf completion', async () => {
     const lines = r.stdout.split('\n');
     assert.equal(lines[0], 'compdef _virt_ovf_completions virt-ovf');
     assert.ok(lines.includes('export:Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import'), r.stdout);
-    assert.ok(lines.includes('import:Import an OVA, an .ovf file or a directory holding one as a libvirt domain'), r.stdout);
+    assert.ok(lines.includes('import:Import OVAs, .ovf files or directories holding one, each as a libvirt domain'), r.stdout);
     assert.deepEqual(lines.slice(-4), ['vmdk', 'qcow2', 'raw', 'FILES']);
   });
 

@@ -1,5 +1,6 @@
 // `virt-ovf import`: the import command; the pipeline is importPackage (src/import/import.ts).
 import { dirname } from 'node:path';
+import { importPackages, type BatchOptions, type BatchOutcome } from '../import/batch.js';
 import { importAll } from '../import/import-all.js';
 import { importPackage } from '../import/import.js';
 import { tempDirOf, type ImportOptions, type ImportResult, type PackageOptions } from '../import/options.js';
@@ -43,4 +44,13 @@ export function runImport(opts: ImportOptions, reporter: Reporter): Promise<Impo
 /** `virt-ovf import --all SOURCE`: importAll, with SIGINT/SIGTERM turned into an abort that rolls back; OS errors as FileError. */
 export function runImportAll(opts: ImportOptions, reporter: Reporter): Promise<ImportResult[]> {
   return importAll({ ...opts, handleSignals: true }, reporter).catch(rethrowExplained(importPaths(opts)));
+}
+
+/**
+ * `virt-ovf import A B …`: importPackages with SIGINT/SIGTERM rolling back the imports in flight.
+ * Each package's OS error becomes a FileError about its own paths; a usage error before any work is thrown.
+ */
+export async function runImportBatch(sources: readonly string[], opts: BatchOptions, reporter: Reporter): Promise<BatchOutcome[]> {
+  const outcomes = await importPackages(sources, { ...opts, handleSignals: true }, reporter).catch(rethrowExplained(importPaths({ ...opts, source: sources[0]! })));
+  return outcomes.map((o) => (o.error === undefined ? o : { ...o, error: explainOsError(o.error, importPaths({ ...opts, source: o.source })) ?? o.error }));
 }

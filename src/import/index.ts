@@ -1,4 +1,5 @@
 // Public entry points of the import library: importPackage, importAll, inspectPackage and their types.
+export { importPackages, type BatchOptions, type BatchOutcome } from './batch.js';
 export { importAll } from './import-all.js';
 export { importPackage } from './import.js';
 export { inspectPackage, type InspectReport } from './inspect.js';
