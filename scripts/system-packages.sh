@@ -2,10 +2,13 @@
 # Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
 # dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage, openssl for package signature chains);
 # skips apt entirely when they are all present.
-# --test-peers also installs the peer tools the test suite checks exports against (virt-v2v, ~100 MiB).
+# xz-utils, zstd and unzip read compressed OVAs; openssh-client carries qemu+ssh:// connections; qemu-block-extra
+# (QEMU's rbd driver) and libvirt-daemon-driver-storage-rbd serve Ceph RBD pools.
+# --test-peers also installs what the test suite runs against: the peer tools it checks exports with (virt-v2v,
+# ~100 MiB), an sshd for the qemu+ssh:// remote host, and a single-node Ceph (mon, mgr, osd) for rbd pools.
 set -euo pipefail
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl)
-if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v); fi
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common qemu-block-extra libvirt-daemon-driver-storage-rbd ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl xz-utils zstd unzip openssh-client)
+if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v openssh-server ceph-mon ceph-mgr ceph-osd ceph-common); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -16,5 +19,13 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "system packages: installing ${missing[*]}"
+# Without an init system, a package's maintainer script must not (re)start daemons such as a running
+# libvirtd: a policy-rc.d that refuses every action is put in place for the install, unless one exists.
+guard=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$guard" >/dev/null && $SUDO chmod 755 "$guard"
+  trap '$SUDO rm -f "$guard"' EXIT
+fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
