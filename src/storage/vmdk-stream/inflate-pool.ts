@@ -40,7 +40,8 @@ export class InflatePool {
   private closed = false;
 
   /**
-   * @param threads worker threads (at least 1).
+   * @param threads most worker threads (at least 1). One starts at once; another only when
+   *   batches wait while every running worker is busy (a small image never pays for more).
    * @param inputBytes size of the input buffers {@link takeInput} hands out.
    * @param outputBytes size of the output buffers (grains per batch × grainBytes + OUTPUT_SLACK).
    */
@@ -49,16 +50,22 @@ export class InflatePool {
     readonly inputBytes: number,
     readonly outputBytes: number,
   ) {
-    for (let i = 0; i < Math.max(1, threads); i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, name: `virt-ovf-inflate-${i}` });
-      const slot: Slot = { worker, running: new Map() };
-      worker.on('message', (reply: InflateReply) => this.settle(slot, reply));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`inflate worker exited with code ${code}`));
-      });
-      this.slots.push(slot);
-    }
+    this.maxThreads = Math.max(1, threads);
+    this.spawn();
+  }
+
+  private readonly maxThreads: number;
+
+  /** Starts one more worker thread. */
+  private spawn(): void {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: `virt-ovf-inflate-${this.slots.length}` });
+    const slot: Slot = { worker, running: new Map() };
+    worker.on('message', (reply: InflateReply) => this.settle(slot, reply));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`inflate worker exited with code ${code}`));
+    });
+    this.slots.push(slot);
   }
 
   /** An input buffer of `inputBytes` (recycled; contents undefined). */
@@ -101,6 +108,10 @@ export class InflatePool {
     while (this.waiting.length > 0) {
       let best: Slot | undefined;
       for (const s of this.slots) if (s.running.size < PER_WORKER && (!best || s.running.size < best.running.size)) best = s;
+      if (!best && this.slots.length < this.maxThreads) {
+        this.spawn();
+        continue;
+      }
       if (!best) return;
       const job = this.waiting.shift()!;
       best.running.set(job.req.id, job);
