@@ -14,7 +14,8 @@ import { ToolError } from '../../errors.js';
 import { diesWithParent, trackChild } from '../../journal/children.js';
 import { makeTempDir } from '../../journal/tracked.js';
 import { localImageFilename, type ImageFormat } from '../../storage/qemu-img.js';
-import { connectNbd, NbdClient, type ByteQueue } from './nbd-client.js';
+import { connectNbd, type ByteQueue } from '../../nbd/byte-queue.js';
+import { NbdClient } from '../../nbd/client.js';
 
 /** Random access to the guest bytes of an image served by qemu-nbd. */
 export interface NbdReader {
