@@ -15,6 +15,20 @@ import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-
 import { NbdSink } from '../transfer/nbd-sink.js';
 import type { DriveTarget } from './targets.js';
 
+/** Which converter fills a drive's volume: `auto` streams what it can (see convertDrive), `qemu-img` converts every disk with qemu-img. */
+export type Converter = 'auto' | 'qemu-img';
+
+/**
+ * True when a file drive is expected to stream with the auto converter (no temporary copy): a
+ * VMDK (streamOptimized, told by its header once read; another VMDK is spilled then, with its
+ * own space check) or a raw disk whose size is known beforehand (not gzip-compressed, or with
+ * an ovf:capacity); never a delta chain.
+ */
+export function expectsStream(drive: FileDrive): boolean {
+  if (drive.parents.length > 0) return false;
+  return drive.format === 'vmdk' || (drive.format === 'raw' && (drive.file.compression === undefined || drive.capacityBytes > 0));
+}
+
 /** A disk the streaming path will decode: its bytes, opened once, and the virtual size in bytes. */
 export interface StreamPlan {
   readonly kind: 'vmdk' | 'raw';
