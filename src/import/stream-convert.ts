@@ -10,6 +10,7 @@ import { copyRaw } from '../storage/raw-copy.js';
 import { RawFileSink } from '../storage/raw-file-sink.js';
 import type { DiskSink } from '../storage/sink.js';
 import { virtualSizeProblem } from '../storage/size-policy.js';
+import { TARGET_FULL } from '../storage/qemu-img.js';
 import type { CreatedTarget } from '../storage/volumes.js';
 import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-stream/index.js';
 import { NbdSink } from '../transfer/nbd-sink.js';
@@ -85,5 +86,5 @@ export async function openTargetSink(created: CreatedTarget, target: DriveTarget
 export async function targetFailure(err: unknown, created: CreatedTarget, signal: AbortSignal): Promise<unknown> {
   if (signal.aborted) return signal.reason;
   if (err instanceof NoSpaceError || !isNoSpaceErrno(err)) return err;
-  return noSpaceError(err, { path: created.path, what: `writing the disk failed: ${(err as Error).message}`, remedy: 'free some space in the pool, or choose another pool' });
+  return noSpaceError(err, { path: created.path, what: `writing the disk failed: ${(err as Error).message}`, remedy: TARGET_FULL });
 }
