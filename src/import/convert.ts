@@ -2,6 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Archive } from '../archive/model.js';
 import { LibvirtSetupError, ToolError } from '../errors.js';
 import { makeTempDir } from '../journal/tracked.js';
@@ -49,7 +50,9 @@ interface Prepared {
  * @throws PackageError for a refused image; LibvirtSetupError when neither a file nor a capacity
  *   gives a size; LibvirtError / ToolError when creation or conversion fails; the signal's reason.
  */
-export async function convertDrive(drive: TargetedDrive & { readonly target: DriveTarget }, ctx: ConvertContext): Promise<CreatedVolume> {
+export async function convertDrive(drive: TargetedDrive & { readonly target: DriveTarget }, ctx: ConvertContext, input?: Readable): Promise<CreatedVolume> {
+  // The streaming decoder behind `input` (the member's bytes as stored) comes with wt13-targets.
+  if (input) throw new Error('convertDrive: streaming input needs the wt13-targets branch');
   const { target, placed } = drive;
   const source = drive.kind === 'file' ? await prepareFile(drive, ctx) : drive.kind === 'generated' ? await prepareGenerated(drive, ctx.tempDir) : undefined;
   try {

@@ -1,7 +1,9 @@
 // inspectPackage: what import would create, as a structured report (commands/inspect.ts renders it as text).
 import { verifyCertificate } from '../archive/certificate.js';
 import type { InspectOptions } from './options.js';
+import { readingMode } from '../archive/stream-package.js';
 import { planImport } from './plan.js';
+import { planSequential, sequentialNotes } from './sequential.js';
 
 /** The inspect report (`--json` prints it as is). Sizes in bytes. */
 export interface InspectReport {
@@ -50,15 +52,17 @@ export interface InspectReport {
  * @throws what planImport throws for an unreadable package or descriptor, an unknown vm, profile or property.
  */
 export async function inspectPackage(opts: InspectOptions): Promise<InspectReport> {
-  const plan = await planImport({ ...opts, descriptorOnly: true });
+  const oneShot = (await readingMode(opts.source)) === 'sequential';
+  const plan = oneShot ? await planSequential(opts) : await planImport({ ...opts, descriptorOnly: true });
   const warnings = [...plan.warnings];
   let signature: InspectReport['signature'];
   try {
-    const r = await verifyCertificate(plan.archive);
+    const r = oneShot ? undefined : await verifyCertificate(plan.archive);
     if (r) signature = { signer: r.signer, issuer: r.issuer, validTo: r.validTo.toISOString(), trusted: r.chainTrusted, problems: r.problems };
   } catch (err) {
     warnings.push(`signature: ${(err as Error).message}`);
   }
+  if (oneShot) warnings.push(...sequentialNotes(plan));
   const m = plan.mapped;
   const os = plan.virtualSystem.operatingSystem;
   const controllers = m.controllers;

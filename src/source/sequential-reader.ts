@@ -208,3 +208,10 @@ export class MemberBody {
     while ((await this.next()) !== null);
   }
 }
+
+/** All bytes of a small member (a descriptor, manifest or certificate; the caller bounds its size). */
+export async function readMember(m: StreamMember): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of m.body) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
