@@ -204,6 +204,8 @@ export class MemberBody {
   /** Reads whatever the consumer left (after its read in flight), so the next member can start. */
   async drain(): Promise<void> {
     await this.inFlight.catch(() => undefined);
+    // Every byte was handed out: the consumer still gets its end.
+    if (this.complete) return;
     if (!this.stream.destroyed && !this.stream.readableEnded) this.stream.destroy();
     while ((await this.next()) !== null);
   }
