@@ -1,6 +1,6 @@
 // A package read in one pass: which sources are read so, how their bytes are unpacked into
 // members, and the Archive (model.ts) the planner sees while the members are still to come.
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { PackageError } from '../errors.js';
@@ -44,9 +44,25 @@ async function firstBytes(path: string): Promise<Buffer | undefined> {
   }
 }
 
-/** The raw bytes of a sequential source: standard input, or the file. @throws UsageError for a terminal on stdin. */
-export function openSequentialInput(source: string): Readable {
-  return isStdin(source) ? openStdin() : createReadStream(source, { highWaterMark: FILE_CHUNK });
+/**
+ * The raw bytes of a sequential source, standard input or the file, and their length in bytes
+ * when known (a file, or standard input redirected from one; 0 for a pipe).
+ * @throws UsageError for a terminal on standard input.
+ */
+export function openSequentialInput(source: string): { input: Readable; totalBytes: number } {
+  if (!isStdin(source)) return { input: createReadStream(source, { highWaterMark: FILE_CHUNK }), totalBytes: sizeOf(() => statSync(source)) };
+  const input = openStdin();
+  return { input, totalBytes: sizeOf(() => fstatSync(0)) };
+}
+
+/** The size of a regular file, else 0. */
+function sizeOf(stat: () => Stats): number {
+  try {
+    const st = stat();
+    return st.isFile() ? st.size : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** A package being read in one pass. */
@@ -64,11 +80,12 @@ export interface StreamPackage {
  * readTarStream, a zip by readZipStream, a plain tar directly.
  * @param source the package's name for messages (`-`, a path or URL).
  * @param tap gives a function called with each chunk of a member's bytes (digests), or none.
+ * @param onRead called with the bytes read from `input` so far (progress).
  * @throws PackageError (file = `source`) when the bytes are no package (not a tar after
  *   decompression); the members' iterator throws what the readers throw.
  */
-export async function openStreamPackage(input: Readable, source: string, tap: (name: string) => ((chunk: Buffer) => void) | undefined): Promise<StreamPackage> {
-  const raw = new SequentialReader(input);
+export async function openStreamPackage(input: Readable, source: string, tap: (name: string) => ((chunk: Buffer) => void) | undefined, onRead?: (bytes: number) => void): Promise<StreamPackage> {
+  const raw = new SequentialReader(input, onRead);
   const packing = detectPacking(await raw.peek(MAGIC_BYTES));
   const bytesRead = (): number => raw.position;
   if (packing === 'zip') return { packing, members: checkedZip(readZipStream(raw, source, (n) => tap(canonicalName(n))), source), bytesRead };

@@ -33,10 +33,18 @@ const MAX_DESCRIPTOR_BYTES = 16 * 1024 * 1024;
  *   stream, a referenced file that never came, a delta disk (which needs random access);
  *   ManifestError as the indexed import; whatever importPackage throws otherwise.
  */
-export async function importSequential(opts: ResolvedImportOptions, reporter: Reporter, input?: Readable): Promise<ImportResult> {
-  const bytes = input ?? openSequentialInput(opts.source);
+export async function importSequential(opts: ResolvedImportOptions, reporter: Reporter, input?: { input: Readable; totalBytes: number }): Promise<ImportResult> {
+  const { input: bytes, totalBytes } = input ?? openSequentialInput(opts.source);
+  const name = opts.source === '-' ? 'standard input' : opts.source;
+  let told = 0;
+  const progress = (done: number): void => {
+    // A bar update every 4 MiB, and the last one.
+    if (done - told < 4 * 2 ** 20 && done !== totalBytes) return;
+    told = done;
+    reporter.emit({ kind: 'progress', task: 'read', name, bytesDone: done, bytesTotal: totalBytes });
+  };
   try {
-    const { pkg, archive, digests } = await openSequential(bytes, opts.source, reporter);
+    const { pkg, archive, digests } = await openSequential(bytes, opts.source, reporter, progress);
     const opened = await openPackage(opts, reporter, archive);
     checkStreamable(opened);
     for (const note of sequentialNotes(opened)) reporter.emit({ kind: 'info', message: note });
@@ -45,6 +53,7 @@ export async function importSequential(opts: ResolvedImportOptions, reporter: Re
       fill: (plan, draft) => (rollback, signal) => streamMembers({ plan, draft, opts, reporter, rollback, signal, pkg, archive, digests }),
     });
   } finally {
+    if (told > 0) reporter.emit({ kind: 'progress-end', task: 'read', name });
     bytes.destroy();
   }
 }
@@ -62,9 +71,9 @@ export interface OpenedSequential {
  * @throws PackageError (file = `source`) when the package is empty, its first member is not a
  *   top-level `.ovf`, or the descriptor is larger than 16 MiB; what openStreamPackage throws.
  */
-export async function openSequential(bytes: Readable, source: string, reporter: Reporter): Promise<OpenedSequential> {
+export async function openSequential(bytes: Readable, source: string, reporter: Reporter, onRead?: (bytes: number) => void): Promise<OpenedSequential> {
   const digests = new StreamDigests(source);
-  const pkg = await openStreamPackage(bytes, source, (name) => digests.tap(name));
+  const pkg = await openStreamPackage(bytes, source, (name) => digests.tap(name), onRead);
   reporter.emit({ kind: 'stage', message: `Reading ${source === '-' ? 'standard input' : source} in one pass (${pkg.packing === 'none' ? 'tar' : pkg.packing === 'zip' ? 'zip' : `${pkg.packing}-compressed tar`})` });
   const first = await pkg.members.next();
   const fail = (why: string): PackageError => new PackageError(`${source}: ${why}`, { file: source });
@@ -108,7 +117,7 @@ function checkStreamable(plan: ImportPlan): void {
  * @throws as openSequential and planImport.
  */
 export async function planSequential(opts: PackageOptions): Promise<ImportPlan> {
-  const bytes = openSequentialInput(opts.source);
+  const { input: bytes } = openSequentialInput(opts.source);
   try {
     const { archive } = await openSequential(bytes, opts.source, silentReporter());
     return await planArchive(archive, { ...opts, descriptorOnly: true });
