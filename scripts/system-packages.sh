@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
-# dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage, openssl for package signature chains);
+# dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage, openssl for package signature chains,
+# xz and zstd to read compressed OVAs, zip for the tests that pack one);
 # skips apt entirely when they are all present.
 # --test-peers also installs the peer tools the test suite checks exports against (virt-v2v, ~100 MiB).
 set -euo pipefail
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl)
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl xz-utils zstd zip)
 if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v); fi
 missing=()
 for p in "${PACKAGES[@]}"; do

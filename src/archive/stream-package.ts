@@ -72,6 +72,8 @@ export interface StreamPackage {
   readonly members: AsyncGenerator<StreamMember>;
   /** Bytes read from the source so far (before decompression). */
   bytesRead(): number;
+  /** Stops reading: the source fails with `reason`, so a read waiting on it (a stalled pipe) ends. */
+  abort(reason: Error): void;
 }
 
 /**
@@ -88,8 +90,9 @@ export async function openStreamPackage(input: Readable, source: string, tap: (n
   const raw = new SequentialReader(input, onRead);
   const packing = detectPacking(await raw.peek(MAGIC_BYTES));
   const bytesRead = (): number => raw.position;
-  if (packing === 'zip') return { packing, members: checkedZip(readZipStream(raw, source, (n) => tap(canonicalName(n))), source), bytesRead };
-  if (packing === 'none') return { packing, members: readTarStream(raw, source, tap), bytesRead };
+  const abort = (reason: Error): void => void input.destroy(reason);
+  if (packing === 'zip') return { packing, members: checkedZip(readZipStream(raw, source, (n) => tap(canonicalName(n))), source), bytesRead, abort };
+  if (packing === 'none') return { packing, members: readTarStream(raw, source, tap), bytesRead, abort };
   async function* rawChunks(): AsyncGenerator<Buffer> {
     for (;;) {
       const chunk = await raw.readExact(FILE_CHUNK);
@@ -98,7 +101,7 @@ export async function openStreamPackage(input: Readable, source: string, tap: (n
     }
   }
   const tar = new SequentialReader(decompress(Readable.from(rawChunks(), { objectMode: false }), packing, source));
-  return { packing, members: readTarStream(tar, source, tap), bytesRead };
+  return { packing, members: readTarStream(tar, source, tap), bytesRead, abort };
 }
 
 /** The file members of a zip, through the package policy (policy.ts memberChecker) as tar members are; directories drained. */

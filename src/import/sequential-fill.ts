@@ -57,16 +57,34 @@ const MAX_COMPANION_BYTES = 16 * 1024 * 1024;
  */
 export async function streamMembers(c: FillContext): Promise<ConvertedDrive[]> {
   const failed = new AbortController();
+  const volumes = new Map<TargetedDrive, Promise<CreatedVolume>>();
+  const inputs: Readable[] = [];
+  try {
+    return await fillAll(c, failed, volumes, inputs);
+  } catch (err) {
+    // No conversion may outlive the failure: each is stopped (its input fails, so one waiting for
+    // bytes that will not come wakes up) and settles, its volume registered with the rollback, first.
+    if (!failed.signal.aborted) failed.abort(err);
+    for (const input of inputs) input.destroy(err as Error);
+    await Promise.allSettled(volumes.values());
+    throw err;
+  }
+}
+
+/** The member loop of {@link streamMembers}; `volumes` receives each conversion as it starts. */
+async function fillAll(c: FillContext, failed: AbortController, volumes: Map<TargetedDrive, Promise<CreatedVolume>>, inputs: Readable[]): Promise<ConvertedDrive[]> {
   const signal = AbortSignal.any([c.signal, failed.signal]);
+  // A read waiting on a stalled source (a pipe that sends nothing more) ends with the abort.
+  signal.addEventListener('abort', () => c.pkg.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))), { once: true });
   const ctx: ConvertContext = { archive: c.plan.archive, store: c.draft.store, rollback: c.rollback, reporter: c.reporter, signal, tempDir: tempDirOf(c.opts) };
   const owners = partOwners(c.draft.drives);
   const feeds = new Map<Targeted, Feed>();
-  const volumes = new Map<TargetedDrive, Promise<CreatedVolume>>();
   const failure = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
   failure.catch(() => undefined);
   const start = (drive: Targeted, input?: Readable): void => {
     const what = input ? `Converting ${drive.placed.device} (${(drive as FileDrive).file.href}, ${(drive as FileDrive).format}) as it streams by` : drive.kind === 'generated' ? 'Writing the OVF environment CD-ROM' : `Creating empty ${drive.placed.device}`;
     c.reporter.emit({ kind: 'stage', message: `${what} to ${drive.target.name}` });
+    if (input) inputs.push(input);
     const p = convertDrive(drive, ctx, input);
     p.catch((err: unknown) => failed.abort(err));
     volumes.set(drive, p);
