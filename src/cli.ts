@@ -73,6 +73,13 @@ function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
     .option('ovf-env', { type: 'boolean', default: false, describe: 'Attach the OVF environment (ovf-env.xml) on a CD-ROM even when the descriptor does not ask for the iso transport' });
 }
 
+/** --http-ca and --http-header-file: how a URL SOURCE is reached (credentials only from a file or $VIRT_OVF_HTTP_HEADER, never from argv). */
+function urlOptions<T>(y: Argv<T>) {
+  return y
+    .option('http-ca', { type: 'string', describe: 'For an https:// SOURCE: PEM file of the CAs trusted for the server certificate (default: the system CA store); --ca is the package signature\'s' })
+    .option('http-header-file', { type: 'string', describe: 'For a URL SOURCE: file of request headers, one "Name: value" per line (e.g. Authorization), sent to that server only, never printed; $VIRT_OVF_HTTP_HEADER may hold more' });
+}
+
 async function main(argv: string[]): Promise<number> {
   // Read before yargs validates anything, so that a usage error is reported in the form asked for.
   const early = Parser(argv, { string: ['mappings'], boolean: ['json', 'quiet', 'verbose'], alias: { quiet: ['q'], verbose: ['v'] } });
@@ -94,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       'import <source>',
       'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
       (y) =>
-        mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay)
+        urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, directory with one .ovf, or http(s):// URL of an OVA or .ovf' }), overlay))
           .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
           .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
           .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
@@ -117,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'inspect <source>',
       'Show what import would create, without touching libvirt or the disks',
-      (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay),
+      (y) => urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, directory with one .ovf, or http(s):// URL of an OVA or .ovf' }), overlay)),
     )
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
       profileOptions(
@@ -215,6 +222,8 @@ async function main(argv: string[]): Promise<number> {
       ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),
       ...(args['name'] !== undefined ? { name: String(args['name']) } : {}),
       ...(args['mappings'] !== undefined ? { mappingsDir: String(args['mappings']) } : {}),
+      ...(args['http-ca'] !== undefined ? { httpCaFile: String(args['http-ca']) } : {}),
+      ...(args['http-header-file'] !== undefined ? { httpHeaderFile: String(args['http-header-file']) } : {}),
     };
     if (command === 'inspect') {
       const report = await runInspect(common);

@@ -5,7 +5,8 @@ import { planImport } from './plan.js';
 
 /** The inspect report (`--json` prints it as is). Sizes in bytes. */
 export interface InspectReport {
-  readonly package: { source: string; kind: string; descriptor: string; ovfVersion: string; producer: string };
+  /** `bytesTransferred`: for a URL, the bytes read from the server (tar headers, descriptor, manifest, certificate); absent for a local package. */
+  readonly package: { source: string; kind: string; descriptor: string; ovfVersion: string; producer: string; bytesTransferred?: number };
   readonly virtualSystems: readonly { id: string; name?: string; selected: boolean }[];
   readonly domain: {
     name: string;
@@ -62,8 +63,9 @@ export async function inspectPackage(opts: InspectOptions): Promise<InspectRepor
   const m = plan.mapped;
   const os = plan.virtualSystem.operatingSystem;
   const controllers = m.controllers;
+  const a = plan.archive;
   return {
-    package: { source: plan.archive.source, kind: plan.archive.kind, descriptor: plan.archive.descriptorName, ovfVersion: plan.envelope.version, producer: plan.producer },
+    package: { source: a.source, kind: a.kind, descriptor: a.descriptorName, ovfVersion: plan.envelope.version, producer: plan.producer, ...(a.local ? {} : { bytesTransferred: a.bytesTransferred }) },
     virtualSystems: plan.envelope.virtualSystems.map((v) => ({ id: v.id, ...(v.name ? { name: v.name } : {}), selected: v === plan.virtualSystem })),
     domain: {
       name: plan.name,

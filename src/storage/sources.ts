@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Archive } from '../archive/model.js';
 import { chunkName, type StoredFile } from '../archive/chunks.js';
-import { PackageError } from '../errors.js';
+import { PackageError, VirtOvfError } from '../errors.js';
 import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import type { OvfFile } from '../ovf/model.js';
 import { isNoSpaceErrno, noSpaceError } from './no-space.js';
@@ -94,7 +94,7 @@ export async function prepareDeltaChain(
  * gzip-compressed (`ovf:compression="gzip"`) or chunked (`ovf:chunkSize`) file is joined from
  * `stored.parts` and decompressed into a sparse temporary file (zero runs are holes) in a
  * private directory in `tempDir` (default: os.tmpdir(), i.e. `$TMPDIR` or /tmp), capped at
- * `maxBytes`.
+ * `maxBytes`. A file of a package that is not local (a URL) is copied the same way.
  * @throws PackageError for an unknown compression, missing chunks, corrupt gzip data, output
  *   beyond maxBytes, or tar padding that is missing or not zeros; NoSpaceError (exit 5) when the
  *   temporary directory's filesystem fills up.
@@ -108,7 +108,8 @@ export async function prepareSource(
   if (file.compression !== undefined && file.compression !== 'gzip') {
     throw new PackageError(`File "${file.href}": unknown ovf:compression "${file.compression}" (only gzip is defined)`, { file: file.href });
   }
-  if (file.compression === undefined && !from.stored.chunked) {
+  // A package read from a URL (archive.local false) has no host range: its bytes go the copy way below.
+  if (file.compression === undefined && !from.stored.chunked && archive.local) {
     if (archive.kind !== 'ova') {
       const range = archive.locate(file.href);
       return { source: { ...range, format, label: `"${range.path}"`, wholeFile: true }, temporary: false, release: async () => {} };
@@ -121,7 +122,7 @@ export async function prepareSource(
   if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${chunkName(file.href, 0)} in the package`, { file: file.href });
   const { dir, release } = await privateDir(opts.tempDir);
   const path = join(dir, 'source');
-  const how = file.compression === 'gzip' ? 'decompress' : 'join';
+  const how = file.compression === 'gzip' ? 'decompress' : from.stored.chunked ? 'join' : 'copy';
   try {
     let written = 0;
     const cap = new Transform({
@@ -135,11 +136,11 @@ export async function prepareSource(
       for (const part of parts) yield* archive.createReadStream(part);
     };
     const size = await copySparse(Readable.from(joined()), path, file.compression === 'gzip' ? [createGunzip(), cap] : [cap], opts.signal);
-    return { source: { path, offset: 0, size, format, label: `"${file.href}" (${how === 'decompress' ? 'decompressed' : 'joined'} into ${path})` }, temporary: true, release };
+    return { source: { path, offset: 0, size, format, label: `"${file.href}" (${how === 'decompress' ? 'decompressed' : how === 'join' ? 'joined' : 'copied'} into ${path})` }, temporary: true, release };
   } catch (err) {
     await release();
     throw await copyFailure(err, path, `"${file.href}"`, opts.signal, () =>
-      err instanceof PackageError ? err : new PackageError(`File "${file.href}": cannot ${how} it: ${(err as Error).message}`, { file: file.href, cause: err }),
+      err instanceof VirtOvfError ? err : new PackageError(`File "${file.href}": cannot ${how} it: ${(err as Error).message}`, { file: file.href, cause: err }),
     );
   }
 }
