@@ -50,7 +50,7 @@ export function connectionError(url: URL, err: unknown, session: Pick<HttpSessio
   if (code === 'ENOTFOUND') return new TransferError(`${where}: the host name ${url.hostname} does not resolve; check the URL`, { url: where, exitCode: ExitCode.Usage, cause: err });
   const what: Record<string, string> = {
     ECONNREFUSED: 'the connection was refused (is the server running?)',
-    ECONNRESET: 'the connection was reset by the server',
+    ECONNRESET: 'the connection was dropped (reset by the server)',
     ETIMEDOUT: 'the server did not answer in time',
     ABORTED: 'the connection was dropped before the end of the body',
     ERR_STREAM_PREMATURE_CLOSE: 'the connection was dropped before the end of the body',
