@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import { PackageError } from '../errors.js';
 import type { HttpSession } from '../source/http-options.js';
+import { memoryReader } from '../source/reader.js';
 import type { HttpRangeReader } from '../source/http-reader.js';
 import { statHttpFile } from '../source/http-source.js';
 import { decodeXmlBytes, parseXml, type XmlElement } from '../xml/parse.js';
@@ -84,11 +85,9 @@ class OvfUrlArchive extends RangeReader implements Archive {
 
   span(href: string): Span {
     const name = checkHref(href, this.source);
+    if (name === this.descriptorName) return { reader: memoryReader(this.source, this.descriptor), offset: 0, size: this.descriptor.length };
     const reader = this.files.get(name);
-    if (!reader) {
-      if (name === this.descriptorName) throw new PackageError(`${this.source}: the descriptor is read with readDescriptor`, { file: href });
-      throw new PackageError(describeMissing(this, href), { file: href });
-    }
+    if (!reader) throw new PackageError(describeMissing(this, href), { file: href });
     return { reader, offset: 0, size: reader.size };
   }
 

@@ -68,6 +68,16 @@ class FileReader implements ByteReader {
   }
 }
 
+/** Bytes already in memory (a descriptor fetched whole) as a ByteReader; `name` for messages. */
+export function memoryReader(name: string, bytes: Buffer): ByteReader {
+  return {
+    name,
+    size: bytes.length,
+    read: async (offset, length) => Buffer.from(bytes.subarray(offset, offset + length)),
+    stream: (offset, length) => Readable.from([bytes.subarray(offset, offset + length)]),
+  };
+}
+
 /** A host file of known size (stat(2) already done) as a ByteReader that opens the file for each read. */
 export function localFile(path: string, size: number): ByteReader {
   return new FileReader(path, size);
