@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       'import <source>',
       'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
       (y) =>
-        urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, directory with one .ovf, or http(s):// URL of an OVA or .ovf' }), overlay))
+        urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, - for standard input, or an http(s):// URL of an OVA or .ovf' }), overlay))
           .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
           .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
           .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'inspect <source>',
       'Show what import would create, without touching libvirt or the disks',
-      (y) => urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, directory with one .ovf, or http(s):// URL of an OVA or .ovf' }), overlay)),
+      (y) => urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, - for standard input, or an http(s):// URL of an OVA or .ovf' }), overlay)),
     )
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
       profileOptions(
@@ -210,7 +210,8 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.Success;
     }
     const common = {
-      source: String(args['source']),
+      // yargs reads a lone `-` (standard input) as an empty string.
+      source: args['source'] === '' && argv.includes('-') ? '-' : String(args['source']),
       profile: String(args['profile']),
       lax: args['lax'] === true,
       userNetwork: args['user-net'] === true,

@@ -97,17 +97,33 @@ export async function indexTar(source: string | ByteReader): Promise<TarIndex> {
   }
 }
 
-/** The header loop of {@link indexTar}. */
+/** The header loop of {@link indexTar}: every member of the file, read through {@link tarMembers}. */
 async function walk(reader: ByteReader): Promise<TarIndex> {
   const path = reader.name;
-  const fail = (why: string): PackageError => new PackageError(`${path}: ${why}`, { file: path });
-  const fileSize = reader.size;
-  if (fileSize === 0) throw fail('not a tar archive: the file is empty');
+  if (reader.size === 0) throw new PackageError(`${path}: not a tar archive: the file is empty`, { file: path });
   const members: TarMember[] = [];
+  for await (const m of tarMembers((at, length) => reader.read(at, length), path, reader.size)) members.push(m);
+  return { members };
+}
+
+/**
+ * The members of a tar archive as its headers are read, in archive order (see indexTar for the
+ * formats understood and the checks made). The reads only go forward: between two members the
+ * caller may consume the member's data, so a stream serves as well as a file.
+ * @param read up to `length` bytes at byte `offset`, fewer only at the end of the archive;
+ *   offsets never decrease and never fall inside data already passed.
+ * @param path the archive's name, for messages.
+ * @param size the archive's length in bytes when known (a member running past it is refused
+ *   as truncated at once); undefined for a stream (the member's reader notices).
+ * @throws PackageError (file = `path`) as indexTar.
+ */
+export async function* tarMembers(read: (offset: number, length: number) => Promise<Buffer>, path: string, size: number | undefined): AsyncGenerator<TarMember> {
+  const fail = (why: string): PackageError => new PackageError(`${path}: ${why}`, { file: path });
   let pending: Pending = {};
   let pos = 0;
   for (;;) {
-    const block = await reader.read(pos, BLOCK_SIZE);
+    const block = await read(pos, BLOCK_SIZE);
+    if (pos === 0 && block.length === 0) throw fail('not a tar archive: the file is empty');
     if (block.length === 0 || (block.length === BLOCK_SIZE && isZeroBlock(block))) break;
     if (pos === 0 && !isTarHeaderBlock(block)) throw fail('not a tar archive (no valid tar header at byte 0)');
     if (block.length < BLOCK_SIZE) throw fail(`truncated archive: the header at byte ${pos} is cut short`);
@@ -122,13 +138,14 @@ async function walk(reader: ByteReader): Promise<TarIndex> {
     if (paxSize !== undefined && !/^[0-9]{1,16}$/.test(paxSize)) throw fail(`bad pax size for the member at byte ${pos}`);
     const dataSize = isExtension ? raw.size : NO_DATA_FLAGS.has(flag) ? 0 : Number(paxSize ?? raw.size);
     if (!Number.isSafeInteger(dataSize)) throw fail(`bad pax size for the member at byte ${pos}`);
-    if (dataStart + dataSize > fileSize) {
+    if (size !== undefined && dataStart + dataSize > size) {
       throw fail(`truncated archive: the data of "${raw.name}" (header at byte ${pos}, ${dataSize} bytes) runs past the end of the file`);
     }
     pos = dataStart + paddedSize(dataSize);
     if (isExtension) {
       if (dataSize > MAX_EXTENSION_BYTES) throw fail(`extension header at byte ${dataStart - BLOCK_SIZE} is larger than ${MAX_EXTENSION_BYTES} bytes`);
-      const data = await reader.read(dataStart, dataSize);
+      const data = await read(dataStart, dataSize);
+      if (data.length < dataSize) throw fail(`truncated archive: the extension header at byte ${dataStart - BLOCK_SIZE} is cut short`);
       if (flag === 'g') {
         const key = [...parsePaxRecords(data, path, dataStart - BLOCK_SIZE).keys()].find((k) => GLOBAL_FORBIDDEN.test(k));
         if (key !== undefined) throw fail(`the pax global header at byte ${dataStart - BLOCK_SIZE} sets "${key}" for every member; not supported`);
@@ -148,13 +165,12 @@ async function walk(reader: ByteReader): Promise<TarIndex> {
     if (type === 'symlink' || type === 'hardlink') member.linkName = linkName;
     if (rawName !== raw.name) member.headerName = raw.name;
     if ([...(pending.pax?.keys() ?? [])].some((k) => k.startsWith('GNU.sparse.'))) member.sparse = true;
-    members.push(member);
     pending = {};
+    yield member;
   }
   if (pending.longName !== undefined || pending.longLink !== undefined || pending.pax !== undefined) {
     throw fail('truncated archive: an extended header is not followed by a member header');
   }
-  return { members };
 }
 
 /** Treats an empty pax value as absent (an empty value cancels the keyword, per pax). */

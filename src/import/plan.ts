@@ -65,7 +65,14 @@ export function selectVirtualSystem(env: Envelope, vm?: string): VirtualSystem {
  *   UsageError for an unknown vm, profile or property; UnsupportedItemError (see mapVirtualSystem).
  */
 export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
-  const archive = await openArchive(opts.source, sourceOptionsOf(opts));
+  return planArchive(await openArchive(opts.source, sourceOptionsOf(opts)), opts);
+}
+
+/**
+ * planImport over a package already opened (a package read in one pass: import/sequential.ts).
+ * @throws as planImport.
+ */
+export async function planArchive(archive: Archive, opts: PlanOptions): Promise<ImportPlan> {
   const envelope = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
     ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
     ...(opts.properties ? { properties: opts.properties } : {}),
