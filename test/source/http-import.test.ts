@@ -14,6 +14,7 @@ describe('import from a URL', () => {
   let work: string;
   let app: ApplianceResult;
   let server: TestServer;
+  let noRanges: TestServer;
   let big: ApplianceResult;
   /** A byte 256 KiB into the disk member of big.ova: beyond the first 64 KiB window, so only the disk transfers cross it. */
   let vmdkOffset: number;
@@ -24,10 +25,12 @@ describe('import from a URL', () => {
     app = await buildAppliance({ dir: join(work, 'app'), name: 'appliance', marker: `MARKER-URL-${Date.now()}`, manifest: 'sha256' });
     big = await buildAppliance({ dir: join(work, 'app'), name: 'big', content: 'mixed', diskSizeBytes: 8 * 2 ** 20, manifest: 'sha256' });
     server = await startHttpServer({ root: join(work, 'app') });
+    noRanges = await startHttpServer({ root: join(work, 'app'), ranges: false });
     vmdkOffset = (await indexTar(big.ova!)).members.find((m) => m.name === 'big-disk1.vmdk')!.offset + 256 * 1024;
   });
   after(async () => {
     await server?.close();
+    await noRanges?.close();
     await closeScratch(pool, work, domains);
   });
 
@@ -50,6 +53,17 @@ describe('import from a URL', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Manifest appliance\.mf: 2 file\(s\) verified/);
     assert.ok(domainExists(name));
+  });
+
+  test('from a server without range support the OVA is imported in one pass, disks converted as they stream by', async () => {
+    const name = uniqueName('url-oneshot');
+    domains.push(name);
+    const from = noRanges.requests.length;
+    const r = await runCli(['import', noRanges.url('big.ova'), '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /in one pass/);
+    assert.ok(domainExists(name));
+    assert.deepEqual(noRanges.requests.slice(from).map((q) => q.method), ['GET'], 'one request: the body read once');
   });
 
   test('a disk transfer dropped once mid-disk is resumed and the import succeeds', async () => {
