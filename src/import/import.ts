@@ -11,7 +11,7 @@ import { alongside } from '../rollback.js';
 import { importSequential } from './sequential.js';
 import { importPlanned, openPackage, type ConvertedDrive } from './steps.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
-import { verifyManifest } from './verify.js';
+import { streamedDigests, verifyManifest } from './verify.js';
 
 /**
  * Imports an OVF package as a libvirt domain. printXml and dryRun follow the same path and stop
@@ -41,12 +41,16 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
   // 3-8. Draft, check the host, then convert each disk while the manifest is checked over the same bytes; either failing stops both.
   return importPlanned(opts, reporter, opened, {
     signature: 'before',
-    fill: (plan, draft) => (rollback, signal) =>
-      alongside(
+    fill: (plan, draft) => async (rollback, signal) => {
+      // The members the conversion streams are hashed as they are read (single pass): digests.
+      const digests = await streamedDigests(plan, draft.drives, opts.verify);
+      const ctx = { archive: plan.archive, store: draft.store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
+      return alongside(
         signal,
-        (s) => convertDrives(plan, draft.drives, { archive: plan.archive, store: draft.store, rollback, reporter, signal: s, tempDir: tempDirOf(opts) }),
-        (s) => verifyManifest(plan, { verify: opts.verify, reporter }, s),
-      ),
+        (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),
+        (s) => verifyManifest(plan, { verify: opts.verify, reporter, ...(digests ? { digests } : {}) }, s),
+      );
+    },
   });
 }
 
