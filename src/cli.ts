@@ -73,6 +73,13 @@ function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
     .option('ovf-env', { type: 'boolean', default: false, describe: 'Attach the OVF environment (ovf-env.xml) on a CD-ROM even when the descriptor does not ask for the iso transport' });
 }
 
+/** --http-ca and --http-header-file: how a URL SOURCE is reached (credentials only from a file or $VIRT_OVF_HTTP_HEADER, never from argv). */
+function urlOptions<T>(y: Argv<T>) {
+  return y
+    .option('http-ca', { type: 'string', describe: 'For an https:// SOURCE: PEM file of the CAs trusted for the server certificate (default: the system CA store); --ca is the package signature\'s' })
+    .option('http-header-file', { type: 'string', describe: 'For a URL SOURCE: file of request headers, one "Name: value" per line (e.g. Authorization), sent to that server only, never printed; $VIRT_OVF_HTTP_HEADER may hold more' });
+}
+
 async function main(argv: string[]): Promise<number> {
   // Read before yargs validates anything, so that a usage error is reported in the form asked for.
   const early = Parser(argv, { string: ['mappings'], boolean: ['json', 'quiet', 'verbose'], alias: { quiet: ['q'], verbose: ['v'] } });
@@ -94,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       'import <source>',
       'Import an OVA, an .ovf file or a directory holding one as a libvirt domain',
       (y) =>
-        mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, or - for standard input' }), overlay)
+        urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, - for standard input, or an http(s):// URL of an OVA or .ovf' }), overlay))
           .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
           .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
           .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
@@ -109,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
           .option('require-signature', { type: 'boolean', default: false, describe: 'Refuse a package that is unsigned or whose certificate chain does not validate (dates, key usage, CA constraints), is self-signed or untrusted' })
           .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
           .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
+          .option('converter', { choices: ['auto', 'qemu-img'] as const, default: 'auto' as const, describe: 'Disk converter: auto streams streamOptimized VMDK and raw disks straight into the volume and uses qemu-img for the rest; qemu-img uses it for every disk' })
           .option('tmpdir', {
             type: 'string',
             describe: 'Directory for the sparse temporary copy a gzip-compressed or chunked disk needs (default: $TMPDIR, else /tmp; never inside the pool or output directory); removed afterwards',
@@ -117,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'inspect <source>',
       'Show what import would create, without touching libvirt or the disks',
-      (y) => mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, or - for standard input' }), overlay),
+      (y) => urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, - for standard input, or an http(s):// URL of an OVA or .ovf' }), overlay)),
     )
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
       profileOptions(
@@ -216,6 +224,8 @@ async function main(argv: string[]): Promise<number> {
       ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),
       ...(args['name'] !== undefined ? { name: String(args['name']) } : {}),
       ...(args['mappings'] !== undefined ? { mappingsDir: String(args['mappings']) } : {}),
+      ...(args['http-ca'] !== undefined ? { httpCaFile: String(args['http-ca']) } : {}),
+      ...(args['http-header-file'] !== undefined ? { httpHeaderFile: String(args['http-header-file']) } : {}),
     };
     if (command === 'inspect') {
       const report = await runInspect(common);
@@ -240,6 +250,7 @@ async function main(argv: string[]): Promise<number> {
         ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
         ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
         macPolicy: args['mac-policy'] as 'keep' | 'new' | 'auto',
+        converter: args['converter'] as 'auto' | 'qemu-img',
         acceptEula: args['accept-eula'] === true,
         requireSignature: args['require-signature'] === true,
         ...(args['ca'] !== undefined ? { caFile: String(args['ca']) } : {}),

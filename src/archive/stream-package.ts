@@ -123,6 +123,10 @@ async function* checkedZip(members: AsyncGenerator<ZipMember>, source: string): 
 export class StreamArchive implements Archive {
   readonly kind = 'ova' as const;
   readonly directory = undefined;
+  /** Read in one pass: no member has a host byte range. */
+  readonly local = false;
+  /** Bytes read from the source so far, when the one-pass reader counts them (a URL without ranges). */
+  bytesTransferred = 0;
   private readonly seen = new Map<string, { size: number; data?: Buffer }>();
 
   constructor(

@@ -20,7 +20,8 @@ import { checkCompression, imageBytes, peek, storedBytes } from '../storage/stor
 import { isStreamOptimized, NotStreamableError } from '../storage/vmdk-stream/index.js';
 import { checkFreeSpace } from '../storage/free-space.js';
 import type { StreamedDigests } from './digests.js';
-import { openTargetSink, planRaw, planVmdk, targetFailure, type StreamPlan } from './stream-convert.js';
+import { openTargetSink, planRaw, planVmdk, targetFailure, type Converter, type StreamPlan } from './stream-convert.js';
+export type { Converter } from './stream-convert.js';
 import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
@@ -48,8 +49,6 @@ export interface ConvertContext {
   readonly digests?: StreamedDigests;
 }
 
-/** Which converter fills a drive's volume: see ConvertContext.converter. */
-export type Converter = 'auto' | 'qemu-img';
 
 /** Bytes prepared for qemu-img, and their virtual size in bytes (what checkImage found, when it ran). */
 interface Prepared {

@@ -7,7 +7,7 @@ import { safeName } from '../naming.js';
 import { parseEnvelope } from '../ovf/parse.js';
 import { silentReporter, type Reporter } from '../report.js';
 import { importPackage } from './import.js';
-import { withDefaults, type ImportOptions, type ImportResult } from './options.js';
+import { sourceOptionsOf, withDefaults, type ImportOptions, type ImportResult } from './options.js';
 
 /**
  * Imports every VirtualSystem in the package, each named PREFIX-MEMBER where PREFIX is
@@ -18,7 +18,7 @@ import { withDefaults, type ImportOptions, type ImportResult } from './options.j
 export async function importAll(options: ImportOptions, reporter: Reporter = options.reporter ?? silentReporter()): Promise<ImportResult[]> {
   if (options.vm !== undefined) throw new UsageError(`importAll imports every VirtualSystem, so it takes no vm ("${options.vm}")`);
   const opts = withDefaults(options);
-  const archive = await openArchive(opts.source);
+  const archive = await openArchive(opts.source, sourceOptionsOf(opts));
   const env = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
     ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
     ...(opts.properties ? { properties: opts.properties } : {}),

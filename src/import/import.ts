@@ -1,14 +1,17 @@
 // The import driver, top-down: usage checks, open package and plan, draft the domain, check host, convert and verify, define, start.
 import { silentReporter, type Reporter } from '../report.js';
+import { openSource } from '../archive/archive.js';
+import type { Archive } from '../archive/model.js';
 import { readingMode } from '../archive/stream-package.js';
+import { isHttpUrl } from '../source/http-source.js';
 import { convertDrive, type ConvertContext } from './convert.js';
-import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult } from './options.js';
+import { checkUsage, sourceOptionsOf, tempDirOf, withDefaults, type ImportOptions, type ImportResult } from './options.js';
 import type { ImportPlan } from './plan.js';
 import { alongside } from '../rollback.js';
 import { importSequential } from './sequential.js';
 import { importPlanned, openPackage, type ConvertedDrive } from './steps.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
-import { verifyManifest } from './verify.js';
+import { streamedDigests, verifyManifest } from './verify.js';
 
 /**
  * Imports an OVF package as a libvirt domain. printXml and dryRun follow the same path and stop
@@ -26,17 +29,28 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
   checkUsage(opts);
   // Standard input and compressed packages are read in one pass (sequential.ts).
   if ((await readingMode(opts.source)) === 'sequential') return importSequential(opts, reporter);
+  // A URL is read by range requests; one whose server ignores ranges, or a compressed one, in one pass.
+  let archive: Archive | undefined;
+  if (isHttpUrl(opts.source)) {
+    const source = await openSource(opts.source, sourceOptionsOf(opts));
+    if ('sequential' in source) return importSequential(opts, reporter, { input: source.sequential.stream, totalBytes: source.sequential.sizeBytes ?? 0 });
+    archive = source.archive;
+  }
   // 2. Open the package and plan the domain: one record per drive.
-  const opened = await openPackage(opts, reporter);
+  const opened = await openPackage(opts, reporter, archive);
   // 3-8. Draft, check the host, then convert each disk while the manifest is checked over the same bytes; either failing stops both.
   return importPlanned(opts, reporter, opened, {
     signature: 'before',
-    fill: (plan, draft) => (rollback, signal) =>
-      alongside(
+    fill: (plan, draft) => async (rollback, signal) => {
+      // The members the conversion streams are hashed as they are read (single pass): digests.
+      const digests = await streamedDigests(plan, draft.drives, opts.verify);
+      const ctx = { archive: plan.archive, store: draft.store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
+      return alongside(
         signal,
-        (s) => convertDrives(plan, draft.drives, { archive: plan.archive, store: draft.store, rollback, reporter, signal: s, tempDir: tempDirOf(opts) }),
-        (s) => verifyManifest(plan, { verify: opts.verify, reporter }, s),
-      ),
+        (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),
+        (s) => verifyManifest(plan, { verify: opts.verify, reporter, ...(digests ? { digests } : {}) }, s),
+      );
+    },
   });
 }
 

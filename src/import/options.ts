@@ -14,8 +14,19 @@ export type ProfileName = 'faithful' | 'virtio' | (string & {});
 
 /** Options shared by importPackage and inspectPackage. */
 export interface PackageOptions {
-  /** The package: an OVA file, an .ovf file, or a directory holding one .ovf. */
+  /**
+   * The package: an OVA file, an .ovf file, or a directory holding one .ovf; or an http:// or
+   * https:// URL of an OVA, or of an .ovf whose files sit beside it (read by range requests).
+   */
   readonly source: string;
+  /** For an https:// source: PEM file of the CAs trusted for the server's certificate; replaces the system store. Not the signature's (caFile). */
+  readonly httpCaFile?: string;
+  /**
+   * For a URL source: file of request headers, one `Name: value` per line (e.g. an
+   * Authorization header), sent to the URL's origin only and never printed;
+   * `$VIRT_OVF_HTTP_HEADER` may hold more.
+   */
+  readonly httpHeaderFile?: string;
   /** VirtualSystem ovf:id inside a VirtualSystemCollection; default: the first. */
   readonly vm?: string;
   /** Domain name; default: the VirtualSystem's Name or ovf:id, made safe for libvirt and file names. */
@@ -51,6 +62,12 @@ export interface ImportOptions extends PackageOptions {
   readonly pool?: string;
   /** Write the disks and DOMAIN.xml into this directory instead of a pool (excludes `pool`). */
   readonly outputDir?: string;
+  /**
+   * How disks are converted: `auto` decodes a streamOptimized VMDK or raw disk (gzip-compressed
+   * or chunked too) straight into the volume, reading it once, and uses qemu-img for every other
+   * format; `qemu-img` uses qemu-img for every disk. @default 'auto'
+   */
+  readonly converter?: 'auto' | 'qemu-img';
   /** Target volume format; default: qcow2 on file-based pools and directories, raw on block pools (system.json). */
   readonly volumeFormat?: 'qcow2' | 'raw';
   /** Domain type; default: kvm when the host offers it, else qemu. */
@@ -85,7 +102,7 @@ export interface ImportOptions extends PackageOptions {
   readonly stateDir?: string;
   /** The user accepts the package's EULA; required when it has one. */
   readonly acceptEula?: boolean;
-  /** PEM bundle of CAs trusted for the package signature; default: the system store. */
+  /** PEM bundle of CAs trusted for the package signature; default: the system store. Not the HTTPS server's (httpCaFile). */
   readonly caFile?: string;
   /** Refuse an unsigned package, or one whose certificate is expired, self-signed or untrusted. */
   readonly requireSignature?: boolean;
@@ -115,6 +132,11 @@ export interface ImportResult {
   /** DOMAIN.xml written with outputDir. */
   readonly xmlFile?: string;
   readonly warnings: readonly string[];
+}
+
+/** The HTTP(S) settings of a package's source (archive/archive.ts SourceOptions). */
+export function sourceOptionsOf(opts: Pick<PackageOptions, 'httpCaFile' | 'httpHeaderFile'>): { http: { caFile?: string; headerFile?: string } } {
+  return { http: { ...(opts.httpCaFile !== undefined ? { caFile: opts.httpCaFile } : {}), ...(opts.httpHeaderFile !== undefined ? { headerFile: opts.httpHeaderFile } : {}) } };
 }
 
 /** The defaults of the optional options, as the types document them. */

@@ -113,11 +113,12 @@ function checkStreamable(plan: ImportPlan): void {
 
 /**
  * inspect of a package read in one pass: reads only the descriptor (the first member), plans
- * with missing files as warnings, and stops reading.
+ * with missing files as warnings, and stops reading. `input` gives the bytes instead of
+ * `opts.source` (the body of a URL whose server ignores ranges: archive/archive.ts openSource).
  * @throws as openSequential and planImport.
  */
-export async function planSequential(opts: PackageOptions): Promise<ImportPlan> {
-  const { input: bytes } = openSequentialInput(opts.source);
+export async function planSequential(opts: PackageOptions, input?: Readable): Promise<ImportPlan> {
+  const bytes = input ?? openSequentialInput(opts.source).input;
   try {
     const { archive } = await openSequential(bytes, opts.source, silentReporter());
     return await planArchive(archive, { ...opts, descriptorOnly: true });

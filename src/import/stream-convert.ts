@@ -10,10 +10,25 @@ import { copyRaw } from '../storage/raw-copy.js';
 import { RawFileSink } from '../storage/raw-file-sink.js';
 import type { DiskSink } from '../storage/sink.js';
 import { virtualSizeProblem } from '../storage/size-policy.js';
+import { TARGET_FULL } from '../storage/qemu-img.js';
 import type { CreatedTarget } from '../storage/volumes.js';
 import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-stream/index.js';
 import { NbdSink } from '../transfer/nbd-sink.js';
 import type { DriveTarget } from './targets.js';
+
+/** Which converter fills a drive's volume: `auto` streams what it can (see convertDrive), `qemu-img` converts every disk with qemu-img. */
+export type Converter = 'auto' | 'qemu-img';
+
+/**
+ * True when a file drive is expected to stream with the auto converter (no temporary copy): a
+ * VMDK (streamOptimized, told by its header once read; another VMDK is spilled then, with its
+ * own space check) or a raw disk whose size is known beforehand (not gzip-compressed, or with
+ * an ovf:capacity); never a delta chain.
+ */
+export function expectsStream(drive: FileDrive): boolean {
+  if (drive.parents.length > 0) return false;
+  return drive.format === 'vmdk' || (drive.format === 'raw' && (drive.file.compression === undefined || drive.capacityBytes > 0));
+}
 
 /** A disk the streaming path will decode: its bytes, opened once, and the virtual size in bytes. */
 export interface StreamPlan {
@@ -71,5 +86,5 @@ export async function openTargetSink(created: CreatedTarget, target: DriveTarget
 export async function targetFailure(err: unknown, created: CreatedTarget, signal: AbortSignal): Promise<unknown> {
   if (signal.aborted) return signal.reason;
   if (err instanceof NoSpaceError || !isNoSpaceErrno(err)) return err;
-  return noSpaceError(err, { path: created.path, what: `writing the disk failed: ${(err as Error).message}`, remedy: 'free some space in the pool, or choose another pool' });
+  return noSpaceError(err, { path: created.path, what: `writing the disk failed: ${(err as Error).message}`, remedy: TARGET_FULL });
 }

@@ -38,15 +38,24 @@ export const CMD_FLAG_NO_HOLE = 1 << 1;
 export const DEFAULT_MAX_BLOCK = 32 * 2 ** 20;
 
 /** The errno names of NBD error replies (the values the protocol defines). */
-const ERRORS: Readonly<Record<number, string>> = { 1: 'EPERM', 5: 'EIO', 12: 'ENOMEM', 22: 'EINVAL', 28: 'ENOSPC', 75: 'EOVERFLOW', 95: 'ENOTSUP', 108: 'ESHUTDOWN' };
+const ERRORS: Readonly<Record<number, readonly [string, string]>> = {
+  1: ['EPERM', 'Operation not permitted'],
+  5: ['EIO', 'Input/output error'],
+  12: ['ENOMEM', 'Cannot allocate memory'],
+  22: ['EINVAL', 'Invalid argument'],
+  28: ['ENOSPC', 'No space left on device'],
+  75: ['EOVERFLOW', 'Value too large for defined data type'],
+  95: ['ENOTSUP', 'Operation not supported'],
+  108: ['ESHUTDOWN', 'Cannot send after transport endpoint shutdown'],
+};
 
 /** An error reply of the NBD server; `code` is the errno name (ENOSPC, EIO, …) as Node's OS errors carry it. */
 export class NbdReplyError extends Error {
   readonly code: string;
   readonly errno: number;
   constructor(what: string, errno: number) {
-    const code = ERRORS[errno] ?? `error ${errno}`;
-    super(`NBD ${what} failed: ${code}`);
+    const [code, text] = ERRORS[errno] ?? [`error ${errno}`, 'unknown error'];
+    super(`NBD ${what} failed: ${text} (${code})`);
     this.name = 'NbdReplyError';
     this.code = code;
     this.errno = errno;
