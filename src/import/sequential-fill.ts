@@ -76,7 +76,7 @@ async function fillAll(c: FillContext, failed: AbortController, volumes: Map<Tar
   const signal = AbortSignal.any([c.signal, failed.signal]);
   // A read waiting on a stalled source (a pipe that sends nothing more) ends with the abort.
   signal.addEventListener('abort', () => c.pkg.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))), { once: true });
-  const ctx: ConvertContext = { archive: c.plan.archive, store: c.draft.store, rollback: c.rollback, reporter: c.reporter, signal, tempDir: tempDirOf(c.opts) };
+  const ctx: ConvertContext = { archive: c.plan.archive, store: c.draft.store, rollback: c.rollback, reporter: c.reporter, signal, tempDir: tempDirOf(c.opts), converter: c.opts.converter ?? 'auto' };
   const owners = partOwners(c.draft.drives);
   const feeds = new Map<Targeted, Feed>();
   const failure = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
