@@ -1,10 +1,11 @@
-// Benchmark of the URL source: `virt-ovf import` of the mixed-content OVA from a loopback HTTP server,
-// with and without range support, side by side with the same import from the local file (issue 11: within 1.10×).
+// Benchmark of the URL and stdin sources: `virt-ovf import` of the mixed-content OVA from a loopback
+// HTTP server with and without range support, and piped into standard input (`cat x.ova | virt-ovf
+// import -`), side by side with the same import from the local file (issue 11: within 1.10×).
 //
 //   node dist/scripts/bench-sources.js [--size GiB] [--runs N] [--json] [--work-dir DIR]
 //
-// Each run imports the OVA three ways, in rotating order: local path, http:// with ranges, http://
-// without ranges (one pass). Reported: median wall time, ratio to the local import, peak RSS, and the
+// Each run imports the OVA four ways, in rotating order: local path, http:// with ranges, http://
+// without ranges (one pass), a pipe on standard input (one pass). Reported: median wall time, ratio to the local import, peak RSS, and the
 // bytes the server sent over the OVA's size (1.00 = each byte read once).
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,11 +23,12 @@ import { cleanupImport, type Bench } from './bench/runs.js';
 const VIRT_OVF = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'virt-ovf');
 const USAGE = 'usage: node dist/scripts/bench-sources.js [--size GiB] [--runs N] [--json] [--work-dir DIR]\n';
 
-/** One way of naming the package, and the server that serves it (none for the local file). */
+/** One way of naming the package, and the server that serves it (none for the local file), or the file `cat` pipes into stdin. */
 interface Way {
   readonly label: string;
   readonly source: string;
   readonly server?: TestServer;
+  readonly pipe?: string;
 }
 
 /** Figures of one way over the runs. */
@@ -42,7 +44,9 @@ async function importOnce(way: Way, pool: ScratchPool, workDir: string, ova: str
   const domain = uniqueName('bench-sources');
   await prepareCache([ova]);
   const before = way.server?.bytesServed ?? 0;
-  const m = await measure(process.execPath, [VIRT_OVF, 'import', way.source, '--connect', TEST_URI, '--pool', pool.name, '--name', domain, '--virt-type', 'qemu', '--json'], pool.path, workDir);
+  const argv = [VIRT_OVF, 'import', way.source, '--connect', TEST_URI, '--pool', pool.name, '--name', domain, '--virt-type', 'qemu', '--json'];
+  // `cat FILE | node virt-ovf import - …`: sh runs the pipeline, GNU time's peak RSS is the largest of its children.
+  const m = way.pipe ? await measure('sh', ['-c', 'f=$1; shift; cat "$f" | "$@"', 'sh', way.pipe, process.execPath, ...argv], pool.path, workDir) : await measure(process.execPath, argv, pool.path, workDir);
   const served = (way.server?.bytesServed ?? 0) - before;
   await cleanupImport({ pool } as Bench, domain, undefined);
   if (m.exitCode !== 0) throw new Error(`virt-ovf import ${way.source} exited with ${m.exitCode}: ${m.stderr.trim().split('\n').pop() ?? ''}`);
@@ -80,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       { label: 'local file', source: ova },
       { label: 'http, ranges', source: ranged.url('benchvm.ova'), server: ranged },
       { label: 'http, no ranges (one pass)', source: whole.url('benchvm.ova'), server: whole },
+      { label: 'stdin pipe (one pass)', source: '-', pipe: ova },
     ];
     const figures: WayFigures[] = ways.map((w) => ({ label: w.label, wallMs: [], peakRssBytes: [], servedBytes: [] }));
     for (let i = 0; i < runs; i++) {
@@ -100,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       peakRssMiB: Math.max(...f.peakRssBytes) / MiB,
       ...(ways[j]!.server ? { servedOverOva: median(f.servedBytes) / ovaBytes } : {}),
     }));
-    process.stdout.write(`\nImport of a ${sizeGiB} GiB mixed-content OVA (${fmtMiB(ovaBytes)}), median of ${runs} run(s); target: URL within 1.10x of the local file\n`);
+    process.stdout.write(`\nImport of a ${sizeGiB} GiB mixed-content OVA (${fmtMiB(ovaBytes)}), median of ${runs} run(s); target: URL and stdin within 1.10x of the local file\n`);
     for (const r of rows) {
       process.stdout.write(`  ${r.way.padEnd(28)} ${fmtS(r.medianWallMs).padStart(9)}  ${r.ratioToLocal.toFixed(2)}x local  peak RSS ${r.peakRssMiB.toFixed(0)} MiB${r.servedOverOva !== undefined ? `  served ${r.servedOverOva.toFixed(3)}x the OVA` : ''}\n`);
     }
