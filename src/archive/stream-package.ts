@@ -7,6 +7,7 @@ import { PackageError } from '../errors.js';
 import { decompress, detectPacking, MAGIC_BYTES, type Packing } from '../source/decompress.js';
 import { SequentialReader, type StreamMember } from '../source/sequential-reader.js';
 import { isStdin, openStdin } from '../source/stdin.js';
+import { readZipCentral } from '../source/zip-central.js';
 import { readZipStream, type ZipMember } from '../source/zip-stream.js';
 import { checkHref, DEFAULT_SMALL_MAX } from './access.js';
 import type { Archive, ArchiveEntry, ByteRange } from './model.js';
@@ -79,7 +80,8 @@ export interface StreamPackage {
 /**
  * Unpacks `input` into its members as they pass: the packing is told by the first bytes
  * (decompress.ts detectPacking), a compressed tar is decompressed on the fly and read by
- * readTarStream, a zip by readZipStream, a plain tar directly.
+ * readTarStream, a zip by readZipStream (with the central directory of a zip file on disk,
+ * zip-central.ts, for members whose sizes follow their data), a plain tar directly.
  * @param source the package's name for messages (`-`, a path or URL).
  * @param tap gives a function called with each chunk of a member's bytes (digests), or none.
  * @param onRead called with the bytes read from `input` so far (progress).
@@ -91,7 +93,11 @@ export async function openStreamPackage(input: Readable, source: string, tap: (n
   const packing = detectPacking(await raw.peek(MAGIC_BYTES));
   const bytesRead = (): number => raw.position;
   const abort = (reason: Error): void => void input.destroy(reason);
-  if (packing === 'zip') return { packing, members: checkedZip(readZipStream(raw, source, (n) => tap(canonicalName(n))), source), bytesRead, abort };
+  if (packing === 'zip') {
+    // A zip file on disk has its central directory: the sizes of members whose local header defers them.
+    const central = sizeOf(() => statSync(source)) > 0 ? await readZipCentral(source) : undefined;
+    return { packing, members: checkedZip(readZipStream(raw, source, (n) => tap(canonicalName(n)), central), source), bytesRead, abort };
+  }
   if (packing === 'none') return { packing, members: readTarStream(raw, source, tap), bytesRead, abort };
   async function* rawChunks(): AsyncGenerator<Buffer> {
     for (;;) {

@@ -79,7 +79,7 @@ export async function* readZipStream(reader: SequentialReader, source: string, t
     let expectedCrc: number | undefined = crc;
     if (deferred) {
       const sizes = central?.get(rawName);
-      if (!sizes) throw refuse('gives its sizes only after its data (a data descriptor, as zip tools write to a pipe), which a one-pass read cannot use; give the zip as a file, or repack it (zip -fz- or a tar)');
+      if (!sizes) throw refuse('gives its sizes only after its data (a data descriptor, as zip tools write to a pipe), which a one-pass read cannot use; give the zip as a file, or repack it as a tar');
       [compressed, size, expectedCrc] = [sizes.compressedBytes, sizes.uncompressedBytes, undefined];
     }
     if (!Number.isSafeInteger(compressed) || !Number.isSafeInteger(size)) throw refuse('has a size beyond 2^53 bytes');
