@@ -93,9 +93,12 @@ async function fillAll(c: FillContext, failed: AbortController, volumes: Map<Tar
     signal.throwIfAborted();
     c.archive.noteMember(m.name, m.size);
     const owner = owners.get(m.name);
-    if (owner) await feed(m, owner, feeds, start, failure);
-    else if (isCompanion(m.name)) await keepCompanion(m, c);
-    await Promise.race([m.settled, failure]);
+    if (owner) {
+      await feed(m, owner, feeds, start, failure);
+      // The conversion reads the body; the next member starts once it is through.
+      await Promise.race([m.settled, failure]);
+    } else if (isCompanion(m.name)) await keepCompanion(m, c);
+    // What nobody read (a member the descriptor does not reference) is read here, through the digests.
     await m.drain();
     c.digests.checkMember(m.name);
   }
