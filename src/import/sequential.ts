@@ -7,9 +7,8 @@ import { chunkName } from '../archive/chunks.js';
 import { canonicalName } from '../archive/policy.js';
 import { openSequentialInput, openStreamPackage, StreamArchive, type StreamPackage } from '../archive/stream-package.js';
 import { PackageError } from '../errors.js';
-import type { Reporter } from '../report.js';
+import { silentReporter, type Reporter } from '../report.js';
 import { readMember } from '../source/sequential-reader.js';
-import { silentReporter } from '../report.js';
 import type { ImportResult, PackageOptions, ResolvedImportOptions } from './options.js';
 import { planArchive, type ImportPlan } from './plan.js';
 import { StreamDigests } from './sequential-digests.js';
@@ -136,7 +135,9 @@ export function sequentialNotes(plan: ImportPlan): string[] {
   const notes = [`${plan.archive.source} is read in one pass: the manifest and signature are checked as the members pass, and at the end before the domain is defined`];
   for (const d of plan.drives) {
     if (d.kind !== 'file' || d.format === undefined) continue;
-    const spill = SPILLED_FORMATS[d.format];
+    // A VMDK the descriptor declares streamOptimized (its ovf:format URI says so) streams.
+    const declaredStreaming = d.format === 'vmdk' && /#streamOptimized$/i.test(d.ovfDisk?.format ?? '');
+    const spill = declaredStreaming ? undefined : SPILLED_FORMATS[d.format];
     if (spill) notes.push(`File "${d.file.href}" (${d.format}) ${spill}: a sparse temporary file of up to ${d.capacityBytes || d.dataBytes} bytes in the temporary directory`);
   }
   return notes;
@@ -152,5 +153,5 @@ const SPILLED_FORMATS: Readonly<Record<string, string | undefined>> = {
   vdi: 'needs random access, so it is copied',
   vpc: 'needs random access, so it is copied',
   vhdx: 'needs random access, so it is copied',
-  vmdk: 'is copied unless it is a streamOptimized VMDK',
+  vmdk: 'is copied unless its header says streamOptimized',
 };

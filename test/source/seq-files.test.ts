@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeScratch, domainExists, openScratch, poolVolumes, runCli } from '../commands/helpers.js';
@@ -105,5 +105,30 @@ describe('the files of a one-pass package', () => {
     const r = await piped(zip, uniqueName('seq-zip-pipe'));
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /-: zip member "appliance\.ovf" gives its sizes only after its data \(a data descriptor, as zip tools write to a pipe\), which a one-pass read cannot use/);
+  });
+
+  test('a qcow2 disk from a pipe: inspect says it will be copied; import spills it to the temporary directory and leaves it empty', async () => {
+    const dir = join(work, 'qcow2');
+    await mkdir(dir);
+    await execa('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', packed.app.rawDisk, join(dir, 'appliance-disk1.qcow2')]);
+    const qovf = ovf
+      .replace(/appliance-disk1\.vmdk/g, 'appliance-disk1.qcow2')
+      .replace(/ovf:size="\d+"/, '')
+      .replace(/ovf:format="[^"]+"/, 'ovf:format="http://www.gnome.org/~markmc/qcow-image-format.html"');
+    await writeFile(join(dir, 'appliance.ovf'), qovf);
+    const ova = join(work, 'qcow2.ova');
+    await execa('tar', ['--format=ustar', '-cf', ova, '-C', dir, 'appliance.ovf', 'appliance-disk1.qcow2']);
+    const inspect = await runPiped(['inspect', '-', '--json'], ova);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const warnings = (JSON.parse(inspect.stdout) as { warnings: string[] }).warnings;
+    assert.ok(warnings.some((w) => /File "appliance-disk1\.qcow2" \(qcow2\) needs random access, so it is copied: a sparse temporary file/.test(w)), warnings.join('\n'));
+    const tmp = join(work, 'tmp-qcow2');
+    await mkdir(tmp);
+    const name = uniqueName('seq-qcow2');
+    domains.push(name);
+    const r = await runPiped(['import', '-', '--pool', pool.name, '--name', name, '--virt-type', 'qemu'], ova, { env: { TMPDIR: tmp } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await sameContent(packed.app.rawDisk, join(pool.path, `${name}-vmdisk1.qcow2`)));
+    assert.deepEqual(await readdir(tmp), [], 'the temporary copy was removed');
   });
 });
