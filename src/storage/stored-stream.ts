@@ -5,7 +5,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Archive } from '../archive/model.js';
 import { chunkName, type StoredFile } from '../archive/chunks.js';
-import { PackageError } from '../errors.js';
+import { PackageError, VirtOvfError } from '../errors.js';
 import type { OvfFile } from '../ovf/model.js';
 
 /** A running digest of one package member, fed with every byte of it in order. */
@@ -80,7 +80,8 @@ export function expandsBeyond(file: OvfFile, maxBytes: number): PackageError {
  * The file's bytes as the image holds them: `stored` inflated when the file is gzip-compressed,
  * capped at `maxBytes`. Ending the iteration early stops the reads.
  * @throws PackageError (on iteration): "cannot decompress it" for a corrupt gzip stream (or
- *   "cannot join it" for a failed read), "expands beyond" past maxBytes.
+ *   "cannot join it" for a failed read), "expands beyond" past maxBytes; a read's VirtOvfError
+ *   (TransferError of a URL) as it is.
  */
 export async function* imageBytes(file: OvfFile, stored: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
   const stages: NodeJS.ReadWriteStream[] = file.compression === 'gzip' ? [createGunzip()] : [];
@@ -88,7 +89,8 @@ export async function* imageBytes(file: OvfFile, stored: AsyncIterable<Uint8Arra
   try {
     for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;
   } catch (err) {
-    if (err instanceof PackageError || (err as Error).name === 'AbortError') throw err;
+    // A PackageError, an abort, or a URL's TransferError (exit 5: the transfer failed) as it is.
+    if (err instanceof VirtOvfError || (err as Error).name === 'AbortError') throw err;
     throw new PackageError(`File "${file.href}": cannot ${file.compression === 'gzip' ? 'decompress' : 'join'} it: ${(err as Error).message}`, { file: file.href, cause: err });
   } finally {
     out.destroy();

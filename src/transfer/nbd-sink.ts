@@ -26,7 +26,7 @@ export class NbdSink implements DiskSink {
   readonly label: string;
   readonly capacityBytes: number;
   bytesWritten = 0;
-  private readonly gather: Buffer;
+  private gather: Buffer;
   private gatherOffset = 0;
   private gatherLength = 0;
   private zeroRun: { offset: number; length: number } | undefined;
@@ -42,7 +42,7 @@ export class NbdSink implements DiskSink {
   ) {
     this.label = opts.label;
     this.capacityBytes = server.client.sizeBytes;
-    this.gather = Buffer.allocUnsafe(Math.min(GATHER_BYTES, server.client.maxBlockBytes));
+    this.gather = Buffer.allocUnsafeSlow(Math.min(GATHER_BYTES, server.client.maxBlockBytes));
     this.coverage = opts.zeroInitialized ? undefined : new Coverage();
   }
 
@@ -51,7 +51,8 @@ export class NbdSink implements DiskSink {
    * @throws ToolError when qemu-nbd cannot serve the image or the export is read-only.
    */
   static async open(image: NbdImage, opts: NbdSinkOptions): Promise<NbdSink> {
-    const server = await openQemuNbd(image, opts);
+    // A zero-initialized target gets no zero writes, so QEMU need not look for zeros or unmap.
+    const server = await openQemuNbd(image, { unmap: !opts.zeroInitialized, ...opts });
     if (!server.client.writable) {
       await server.kill();
       throw await server.failure(new Error('the export is read-only'));
@@ -130,11 +131,11 @@ export class NbdSink implements DiskSink {
     if (this.error !== undefined) throw this.error;
   }
 
-  /** Sends the gathered bytes (a copy: the gather buffer is reused at once). */
+  /** Sends the gathered bytes; the request keeps the buffer, a new one gathers the next writes. */
   private sendGathered(): void {
     if (this.gatherLength === 0) return;
-    const copy = Buffer.from(this.gather.subarray(0, this.gatherLength));
-    void this.send(this.server.client.write(this.gatherOffset, copy), copy.length);
+    void this.send(this.server.client.write(this.gatherOffset, this.gather.subarray(0, this.gatherLength)), this.gatherLength);
+    this.gather = Buffer.allocUnsafeSlow(this.gather.length);
     this.gatherLength = 0;
   }
 

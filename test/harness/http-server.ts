@@ -42,6 +42,8 @@ export interface TestServer {
   redirect(from: string, location: string, status?: number): void;
   /** Answers `path` with `status` (404, 500, …). */
   fail(path: string, status: number): void;
+  /** Never answers requests for `path` (the connection stays open until the client gives up). */
+  stall(path: string): void;
   /** The next `times` responses for `path` that would carry file byte `offset` stop just before it (after the headers) and drop the connection. */
   dropAt(path: string, offset: number, times?: number): void;
   close(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startHttpServer(opts: ServeOptions): Promise<TestServer> {
     const redirect = redirects.get(path);
     if (redirect) return void res.writeHead(redirect.status, { location: redirect.location, 'content-length': 0 }).end();
     const status = failures.get(path);
+    if (status === 0) return;
     if (status !== undefined) return void res.writeHead(status, { 'content-length': 0 }).end();
     const file = normalize(join(opts.root, path));
     if (!file.startsWith(opts.root + sep)) return void res.writeHead(403, { 'content-length': 0 }).end();
@@ -130,6 +133,7 @@ export async function startHttpServer(opts: ServeOptions): Promise<TestServer> {
     ...(caFile !== undefined ? { caFile } : {}),
     redirect: (from, location, status = 302) => void redirects.set(`/${from}`, { location: /^https?:/.test(location) ? location : base + location, status }),
     fail: (path, status) => void failures.set(`/${path}`, status),
+    stall: (path) => void failures.set(`/${path}`, 0),
     dropAt: (path, offset, times = Infinity) => void drops.set(`/${path}`, { offset, times }),
     close: async () => {
       server.closeAllConnections();

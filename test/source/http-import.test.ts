@@ -1,4 +1,4 @@
-// import from an http:// URL on a real libvirtd: the boot appliance boots from a URL OVA, an .ovf URL with its files beside it, a disk transfer dropped once (resumed) and for good (rolled back, exit 5).
+// import from an http(s):// URL on a real libvirtd: the boot appliance boots from a URL OVA, an https .ovf URL with its files beside it, a disk transfer dropped once (resumed) and for good (rolled back, exit 5).
 import assert from 'node:assert/strict';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ describe('import from a URL', () => {
   let app: ApplianceResult;
   let server: TestServer;
   let noRanges: TestServer;
+  let secure: TestServer;
   let big: ApplianceResult;
   /** A byte 256 KiB into the disk member of big.ova: beyond the first 64 KiB window, so only the disk transfers cross it. */
   let vmdkOffset: number;
@@ -26,11 +27,13 @@ describe('import from a URL', () => {
     big = await buildAppliance({ dir: join(work, 'app'), name: 'big', content: 'mixed', diskSizeBytes: 8 * 2 ** 20, manifest: 'sha256' });
     server = await startHttpServer({ root: join(work, 'app') });
     noRanges = await startHttpServer({ root: join(work, 'app'), ranges: false });
+    secure = await startHttpServer({ root: join(work, 'app'), tls: true });
     vmdkOffset = (await indexTar(big.ova!)).members.find((m) => m.name === 'big-disk1.vmdk')!.offset + 256 * 1024;
   });
   after(async () => {
     await server?.close();
     await noRanges?.close();
+    await secure?.close();
     await closeScratch(pool, work, domains);
   });
 
@@ -46,10 +49,10 @@ describe('import from a URL', () => {
     assert.ok((await poolVolumes(pool)).includes(`${name}-vmdisk1.qcow2`));
   });
 
-  test('an .ovf URL with its disk and manifest beside it is imported', async () => {
+  test('an https:// .ovf URL with its disk and manifest beside it is imported, the server trusted with --http-ca', async () => {
     const name = uniqueName('url-ovf');
     domains.push(name);
-    const r = await runCli(['import', server.url('appliance.ovf'), '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
+    const r = await runCli(['import', secure.url('appliance.ovf'), '--http-ca', secure.caFile!, '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Manifest appliance\.mf: 2 file\(s\) verified/);
     assert.ok(domainExists(name));

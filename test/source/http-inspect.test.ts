@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { runCli } from '../commands/helpers.js';
+import { memberBytes, tarOf } from '../archive/tar-writer.js';
 import { startHttpServer, type TestServer } from '../harness/http-server.js';
 
 describe('inspect of a URL', () => {
@@ -131,5 +132,14 @@ describe('inspect of a URL', () => {
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /"\.\.\/outside\.vmdk" contains a "\.\." path step/);
     assert.ok(!server.requests.some((q) => q.path.includes('outside')), JSON.stringify(server.requests.map((q) => q.path)));
+  });
+
+  test('a hostile OVA at a URL is refused as a local one is: a member named ../ (exit 3)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const descriptor = await readFile(app.ovf);
+    await writeFile(join(work, 'app', 'traversal.ova'), tarOf(memberBytes({ name: 'appliance.ovf', data: descriptor }), memberBytes({ name: '../../etc/evil', data: 'x' })));
+    const r = await runCli(['inspect', plain.url('traversal.ova')]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /member "\.\.\/\.\.\/etc\/evil" contains a "\.\." path step/);
   });
 });

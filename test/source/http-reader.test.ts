@@ -93,4 +93,16 @@ describe('HTTP range reader', () => {
     const { stream } = await openHttpStream(noRanges.url('blob.bin'));
     await assert.rejects(drain(stream), (err: unknown) => err instanceof TransferError && err.exitCode === ExitCode.Conversion);
   });
+
+  test('a server that never answers is given up after the connect timeout: TransferError, exit 5', async () => {
+    server.stall('silent.bin');
+    const started = Date.now();
+    await assert.rejects(openHttpSource(server.url('silent.bin'), { connectTimeoutMs: 300 }), (err: unknown) => {
+      assert.ok(err instanceof TransferError, String(err));
+      assert.equal(err.exitCode, ExitCode.Conversion);
+      assert.match(err.message, /silent\.bin: the server did not answer in time/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5000);
+  });
 });
