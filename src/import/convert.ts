@@ -127,7 +127,8 @@ async function convertFile(drive: FileDrive & { readonly target: DriveTarget }, 
   const counted = async function* (bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const chunk of bytes) yield ((storedRead += chunk.length), chunk);
   };
-  const stored = counted(storedBytes(ctx.archive, drive.stored, { ...(input ? { input } : {}), ...(ctx.digests ? { taps: ctx.digests } : {}) }));
+  // An uncompressed file is read into reused buffers; spillFile copies what it keeps.
+  const stored = counted(storedBytes(ctx.archive, drive.stored, { ...(input ? { input } : {}), ...(ctx.digests ? { taps: ctx.digests } : {}), reuse: drive.file.compression === undefined }));
   const opened = await peek(imageBytes(drive.file, stored, expandedLimit(drive)), SECTOR_BYTES);
   let plan: StreamPlan | 'reread' | undefined;
   let inPlace: Prepared | undefined;
@@ -214,7 +215,10 @@ function expandedLimit(drive: FileDrive): number {
 async function spillFile(drive: FileDrive, ctx: ConvertContext, bytes: AsyncIterable<Uint8Array>): Promise<Prepared> {
   const tempDir = ctx.tempDir ?? tmpdir();
   await checkFreeSpace({ dir: tempDir }, drive.dataBytes, `temporary space for "${drive.file.href}"`, { option: 'tempDir' });
-  const prepared = await spill(bytes, { file: drive.file, format: drive.format!, tempDir, signal: ctx.signal });
+  const copies = async function* (): AsyncGenerator<Uint8Array> {
+    for await (const chunk of bytes) yield Uint8Array.prototype.slice.call(chunk);
+  };
+  const prepared = await spill(copies(), { file: drive.file, format: drive.format!, tempDir, signal: ctx.signal });
   return checkPrepared(drive, ctx, prepared, true);
 }
 
