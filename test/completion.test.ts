@@ -32,7 +32,7 @@ describe('virt-ovf completion', async () => {
       [['virt-ovf', 'imp'], 1, 'import'],
       [['virt-ovf', ''], 1, 'import inspect export corpus cleanup completion'],
       [['virt-ovf', 'import', 'a.ova', '--pro'], 3, '--profile --prop'],
-      [['virt-ovf', 'import', 'a.ova', '--c'], 3, '--connect --ca'],
+      [['virt-ovf', 'import', 'a.ova', '--c'], 3, '--connect --ca --converter'],
       [['virt-ovf', 'export', 'web1', '--disk-format', ''], 4, 'vmdk qcow2 raw'],
       [['virt-ovf', 'completion', ''], 2, 'bash zsh'],
       [['virt-ovf', 'import', ''], 2, ''],

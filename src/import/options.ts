@@ -167,6 +167,7 @@ export function checkUsage(opts: ResolvedImportOptions): void {
     throw new UsageError(`starting the domain is not supported with ${uri}: import without starting it, then start it with virsh -c '${uri}' start NAME`);
   }
   if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
+  if (opts.converter !== undefined && opts.converter !== 'auto' && opts.converter !== 'qemu-img') throw new UsageError(`unknown converter ${JSON.stringify(opts.converter)}: auto or qemu-img`, { option: 'converter' });
   if (opts.caFile !== undefined) checkCaFile(opts.caFile);
 }
 

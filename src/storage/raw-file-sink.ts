@@ -28,7 +28,7 @@ export interface RawFileSinkOptions {
  * Writes guest bytes into an existing raw file or block device at their offsets (pwrite(2)).
  * Not sequential: ranges may come in any order, and several calls may be in flight at once
  * (each is an independent positioned write). finish() sets a regular file's size to the
- * capacity (ftruncate(2)) and flushes it (fdatasync(2)), as qemu-img convert flushes its target.
+ * capacity (ftruncate(2)); like qemu-img convert (cache mode unsafe) it does not fsync.
  * Never creates, truncates on open or removes the file.
  */
 export class RawFileSink implements DiskSink {
@@ -91,7 +91,6 @@ export class RawFileSink implements DiskSink {
   async finish(): Promise<void> {
     if (this.closed) throw new Error(`${this.label}: finished twice`);
     if (this.regular) await this.fh.truncate(this.capacityBytes);
-    await this.fh.datasync();
     this.closed = true;
     await this.fh.close();
   }

@@ -14,6 +14,8 @@ import { GrainTables } from './tables.js';
 const BATCH_BYTES = 2 ** 20;
 /** Batches inflating or waiting to be written, per worker thread. */
 const QUEUE_PER_WORKER = 3;
+/** Sink calls in flight at once on a non-sequential sink (positioned writes, NBD requests); 1 on a sequential one. */
+const SINK_CALLS_IN_FLIGHT = 4;
 
 /** What a decode did; bytes are counts of the stream and of the guest data. */
 export interface DecodeResult {
@@ -63,8 +65,7 @@ export async function decodeStream(reader: StreamReader, h: StreamHeader, sink: 
     inflated.catch(() => undefined);
     chain = chain.then(async () => {
       const r = await inflated;
-      await emitter.batch(b.markers, r);
-      pool.releaseOutput(r.output);
+      await emitter.batch(b.markers, r, () => pool.releaseOutput(r.output));
     });
     chain.catch(() => undefined);
     queue.push(chain);
@@ -86,6 +87,9 @@ export async function decodeStream(reader: StreamReader, h: StreamHeader, sink: 
     await submit();
     await chain;
     await emitter.end();
+  } catch (err) {
+    await emitter.drain().catch(() => undefined);
+    throw err;
   } finally {
     await pool.close();
   }
@@ -98,16 +102,37 @@ class Emitter {
   private cursor = 0;
   /** Start of the zero range not yet sent (it ends at `cursor`), or -1. */
   private zeroFrom = -1;
+  /** Sink calls not yet settled, oldest first. */
+  private readonly inflight: Promise<void>[] = [];
+  private readonly maxInflight: number;
   dataBytes = 0;
 
   constructor(
     private readonly sink: DiskSink,
     private readonly h: StreamHeader,
     private readonly refuse: (why: string) => PackageError,
-  ) {}
+  ) {
+    this.maxInflight = sink.sequential ? 1 : SINK_CALLS_IN_FLIGHT;
+  }
 
-  /** Sends the grains of one inflated batch; data grains adjacent in the guest and in the batch go as one write. */
-  async batch(markers: readonly GrainMarker[], r: InflatedBatch): Promise<void> {
+  /** Starts a sink call; waits while too many are in flight. */
+  private async send(call: Promise<void>): Promise<void> {
+    call.catch(() => undefined);
+    this.inflight.push(call);
+    while (this.inflight.length >= this.maxInflight) await this.inflight.shift();
+  }
+
+  /** Waits for every sink call in flight. */
+  async drain(): Promise<void> {
+    while (this.inflight.length > 0) await this.inflight.shift();
+  }
+
+  /**
+   * Sends the grains of one inflated batch; data grains adjacent in the guest and in the batch go
+   * as one write. `release` is called once no call uses the batch's output buffer any more.
+   */
+  async batch(markers: readonly GrainMarker[], r: InflatedBatch, release: () => void): Promise<void> {
+    const uses: Promise<void>[] = [];
     const G = this.h.grainBytes;
     const out = new Uint8Array(r.output);
     let run = -1; // first grain (batch index) of the data run being merged
@@ -115,7 +140,7 @@ class Emitter {
     const flushRun = async (): Promise<void> => {
       if (run < 0) return;
       const off = markers[run]!.index * G;
-      await this.data(off, out.subarray(run * G, run * G + (runEnd - off)));
+      uses.push((await this.data(off, out.subarray(run * G, run * G + (runEnd - off)))).write);
       run = -1;
     };
     const n = r.failed ? r.failed.index : markers.length;
@@ -134,6 +159,7 @@ class Emitter {
       }
     }
     await flushRun();
+    void Promise.allSettled(uses).then(release);
     if (r.failed) {
       const m = markers[r.failed.index]!;
       throw this.refuse(`the compressed grain at byte ${m.sector * 512} (LBA ${m.index * this.h.grainSectors}) does not inflate: ${r.failed.message}`);
@@ -152,25 +178,33 @@ class Emitter {
     if (this.zeroFrom < 0) return;
     const from = this.zeroFrom;
     this.zeroFrom = -1;
-    await this.sink.zero(from, this.cursor - from);
+    await this.send(this.sink.zero(from, this.cursor - from));
   }
 
   /**
    * Writes `bytes` at `off`, the gap before it declared zero first. A grain behind the cursor
    * (only on a non-sequential target: tables.ts refuses it on a sequential one) lands in a range
-   * declared zero before, which is sent first so that the data wins.
+   * declared zero before: every call in flight settles first so that the data wins.
+   * @returns the write, settled once the sink let go of `bytes`.
    */
-  private async data(off: number, bytes: Uint8Array): Promise<void> {
+  private async data(off: number, bytes: Uint8Array): Promise<{ write: Promise<void> }> {
+    if (off < this.cursor) {
+      await this.flushZero();
+      await this.drain();
+    }
     this.zeroTo(off);
     await this.flushZero();
-    await this.sink.write(off, bytes);
+    const write = this.sink.write(off, bytes);
+    await this.send(write);
     this.dataBytes += bytes.length;
     this.cursor = Math.max(this.cursor, off + bytes.length);
+    return { write };
   }
 
   /** Declares the tail after the last grain zero. */
   async end(): Promise<void> {
     this.zeroTo(this.h.capacityBytes);
     await this.flushZero();
+    await this.drain();
   }
 }
