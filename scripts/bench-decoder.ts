@@ -6,10 +6,10 @@
 //   node dist/scripts/bench-decoder.js [--size GiB] [--sparse-size GiB] [--runs N] [--workers N] [--work-dir DIR] [--keep] [--json]
 //   node dist/scripts/bench-decoder.js --decode VMDK OUT [--workers N]   (one decode; prints JSON)
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { inflateSync } from 'node:zlib';
 import { fileChunks } from '../src/storage/file-chunks.js';
 import { RawFileSink } from '../src/storage/raw-file-sink.js';
 import { openStreamOptimized } from '../src/storage/vmdk-stream/index.js';
-import { fmtMiB, fmtS, log, median, MiB } from './bench/format.js';
+import { fmtMiB, log, median, MiB } from './bench/format.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -33,7 +33,8 @@ async function decodeOnce(vmdk: string, out: string, workers: number): Promise<v
 
 /**
  * Inflates up to `limitBytes` of guest data from the grains of `vmdk` with zlib.inflateSync on
- * this thread; returns MiB/s of guest bytes (one core) and the bytes inflated.
+ * this thread; returns MiB of guest bytes per second of this process's CPU time (one core, so
+ * that other load on the machine does not count) and the bytes inflated.
  */
 function inflateRate(vmdk: string, limitBytes: number): { mibPerS: number; bytes: number } {
   const file = readFileSync(vmdk);
@@ -51,36 +52,50 @@ function inflateRate(vmdk: string, limitBytes: number): { mibPerS: number; bytes
     guest += 64 * 1024;
     at += Math.ceil((12 + size) / 512) * 512;
   }
-  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let bytes = 0;
   for (const g of grains) bytes += inflateSync(g).length;
-  return { mibPerS: bytes / MiB / ((performance.now() - t0) / 1000), bytes };
+  const cpu = process.cpuUsage(cpu0);
+  return { mibPerS: bytes / MiB / ((cpu.user + cpu.system) / 1e6), bytes };
 }
 
-/** Measures qemu-img and the decoder on `vmdk`, alternating, `runs` times each after one warm-up. */
-async function compare(vmdk: string, dir: string, runs: number, workers: number): Promise<{ qemuMs: number[]; oursMs: number[]; oursRss: number[]; qemuRss: number[] }> {
-  const { measure } = await import('./bench/measure.js');
+/** Wall time, CPU time (user + system, all threads) and peak RSS of one command, from GNU time. */
+interface Run {
+  wallS: number;
+  cpuS: number;
+  rssBytes: number;
+}
+
+/** Runs `cmd args` under /usr/bin/time; throws on failure. */
+async function timed(cmd: string, args: string[], dir: string): Promise<Run> {
+  const out = join(dir, 'time.txt');
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, cmd, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  const [wall, user, sys, kb] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number, number];
+  return { wallS: wall, cpuS: user + sys, rssBytes: kb * 1024 };
+}
+
+/** Measures qemu-img and the decoder on `vmdk`, alternating, `runs` times each after one warm-up run (which also compares their outputs). */
+async function compare(vmdk: string, dir: string, runs: number, workers: number): Promise<{ qemu: Run[]; ours: Run[] }> {
   const [q, o] = [join(dir, 'qemu.raw'), join(dir, 'ours.raw')];
-  const res = { qemuMs: [] as number[], oursMs: [] as number[], oursRss: [] as number[], qemuRss: [] as number[] };
+  const res = { qemu: [] as Run[], ours: [] as Run[] };
   for (let i = 0; i <= runs; i++) {
     await rm(q, { force: true });
-    const mq = await measure('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', vmdk, q], dir, dir);
-    if (mq.exitCode !== 0) throw new Error(`qemu-img convert failed: ${mq.stderr}`);
+    const mq = await timed('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', vmdk, q], dir);
     await rm(o, { force: true });
-    const mo = await measure(process.execPath, [SELF, '--decode', vmdk, o, '--workers', String(workers)], dir, dir);
-    if (mo.exitCode !== 0) throw new Error(`the decoder failed: ${mo.stderr}`);
+    const mo = await timed(process.execPath, [SELF, '--decode', vmdk, o, '--workers', String(workers)], dir);
     if (i === 0) {
       execFileSync('qemu-img', ['compare', '-q', '-f', 'raw', '-F', 'raw', q, o]);
-      continue; // warm-up (and the correctness check)
+      continue;
     }
-    res.qemuMs.push(mq.wallMs);
-    res.oursMs.push(mo.wallMs);
-    res.qemuRss.push(mq.peakRssBytes ?? NaN);
-    res.oursRss.push(mo.peakRssBytes ?? NaN);
-    log(`run ${i}: qemu-img ${fmtS(mq.wallMs)}, decoder ${fmtS(mo.wallMs)} (${fmtMiB(mo.peakRssBytes)})`);
+    res.qemu.push(mq);
+    res.ours.push(mo);
+    log(`run ${i} (load ${loadavg()[0]!.toFixed(1)}): qemu-img ${mq.wallS.toFixed(2)} s (cpu ${mq.cpuS.toFixed(2)} s), decoder ${mo.wallS.toFixed(2)} s (cpu ${mo.cpuS.toFixed(2)} s, ${fmtMiB(mo.rssBytes)})`);
   }
   return res;
 }
+
+const med = (runs: Run[], k: keyof Run): number => median(runs.map((r) => r[k]));
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -110,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     const app = await buildAppliance({ dir, name: 'benchdec', content: 'mixed', diskSizeBytes: sizeBytes, manifest: 'none', ova: false });
     await rm(app.rawDisk, { force: true });
     const rate = inflateRate(app.vmdk, 512 * MiB);
-    log(`inflate (node:zlib inflateSync, 64 KiB grains, one core): ${rate.mibPerS.toFixed(0)} MiB/s of guest data (${fmtMiB(rate.bytes)} inflated)`);
+    log(`inflate (node:zlib inflateSync, 64 KiB grains): ${rate.mibPerS.toFixed(0)} MiB of guest data per CPU second (${fmtMiB(rate.bytes)} inflated)`);
     const dense = await compare(app.vmdk, dir, Number(values.runs), workers);
     await rm(join(dir, 'qemu.raw'), { force: true });
     await rm(join(dir, 'ours.raw'), { force: true });
@@ -129,27 +144,29 @@ export async function main(argv: string[]): Promise<number> {
     const figures = {
       cores: availableParallelism(),
       workers,
-      inflateMiBPerSPerCore: Math.round(rate.mibPerS),
+      loadAverage: loadavg()[0],
+      inflateMiBPerCpuS: Math.round(rate.mibPerS),
       denseVmdkBytes: (await stat(app.vmdk)).size,
       denseCapacityBytes: sizeBytes,
-      qemuImgS: median(dense.qemuMs) / 1000,
-      decoderS: median(dense.oursMs) / 1000,
-      speedup: median(dense.qemuMs) / median(dense.oursMs),
-      decoderGuestMiBPerS: sizeBytes / MiB / (median(dense.oursMs) / 1000),
-      decoderPeakRssMiB: Math.max(...dense.oursRss) / MiB,
-      qemuImgPeakRssMiB: Math.max(...dense.qemuRss) / MiB,
+      qemuImgS: med(dense.qemu, 'wallS'),
+      decoderS: med(dense.ours, 'wallS'),
+      speedup: med(dense.qemu, 'wallS') / med(dense.ours, 'wallS'),
+      qemuImgCpuS: med(dense.qemu, 'cpuS'),
+      decoderCpuS: med(dense.ours, 'cpuS'),
+      decoderPeakRssMiB: Math.max(...dense.ours.map((r) => r.rssBytes)) / MiB,
+      qemuImgPeakRssMiB: Math.max(...dense.qemu.map((r) => r.rssBytes)) / MiB,
       sparseCapacityBytes: sparseBytes,
-      sparseQemuImgS: median(sparse.qemuMs) / 1000,
-      sparseDecoderS: median(sparse.oursMs) / 1000,
-      sparseDecoderPeakRssMiB: Math.max(...sparse.oursRss) / MiB,
+      sparseQemuImgS: med(sparse.qemu, 'wallS'),
+      sparseDecoderS: med(sparse.ours, 'wallS'),
+      sparseDecoderPeakRssMiB: Math.max(...sparse.ours.map((r) => r.rssBytes)) / MiB,
     };
     process.stderr.write(
       [
         '',
-        `per-core inflate rate (zlib inflateSync, 64 KiB grains): ${figures.inflateMiBPerSPerCore} MiB/s; ${figures.cores} cores`,
+        `inflate rate (zlib inflateSync, 64 KiB grains): ${figures.inflateMiBPerCpuS} MiB of guest data per CPU second; ${figures.cores} cores; load average ${figures.loadAverage!.toFixed(1)}`,
         `${values.size} GiB mixed VMDK (${fmtMiB(figures.denseVmdkBytes)}) into raw, median of ${values.runs}:`,
-        `  qemu-img convert -O raw   ${figures.qemuImgS.toFixed(2)} s   peak RSS ${figures.qemuImgPeakRssMiB.toFixed(1)} MiB`,
-        `  virt-ovf decoder (${workers} workers) ${figures.decoderS.toFixed(2)} s   peak RSS ${figures.decoderPeakRssMiB.toFixed(1)} MiB`,
+        `  qemu-img convert -O raw       ${figures.qemuImgS.toFixed(2)} s wall, ${figures.qemuImgCpuS.toFixed(2)} s CPU, peak RSS ${figures.qemuImgPeakRssMiB.toFixed(1)} MiB`,
+        `  virt-ovf decoder (${workers} workers)  ${figures.decoderS.toFixed(2)} s wall, ${figures.decoderCpuS.toFixed(2)} s CPU, peak RSS ${figures.decoderPeakRssMiB.toFixed(1)} MiB`,
         `  speed-up ${figures.speedup.toFixed(2)}× (target ≥ 1.70×: ${figures.speedup >= 1.7 ? 'ok' : 'MISS'})`,
         `${values['sparse-size']} GiB mostly-sparse VMDK: qemu-img ${figures.sparseQemuImgS.toFixed(2)} s, decoder ${figures.sparseDecoderS.toFixed(2)} s, decoder peak RSS ${figures.sparseDecoderPeakRssMiB.toFixed(1)} MiB`,
         '',

@@ -2,13 +2,13 @@
 # Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
 # dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage, openssl for package signature chains);
 # skips apt entirely when they are all present.
-# xz-utils, zstd and unzip read compressed OVAs; openssh-client carries qemu+ssh:// connections; qemu-block-extra
+# xz-utils, zstd and unzip read compressed OVAs (zip packs one for the tests); openssh-client carries qemu+ssh:// connections; qemu-block-extra
 # (QEMU's rbd driver) and libvirt-daemon-driver-storage-rbd serve Ceph RBD pools.
 # --test-peers also installs what the test suite runs against: the peer tools it checks exports with (virt-v2v,
 # ~100 MiB), an sshd for the qemu+ssh:// remote host, and a single-node Ceph (mon, mgr, osd) for rbd pools.
 set -euo pipefail
 PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common qemu-block-extra libvirt-daemon-driver-storage-rbd ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl xz-utils zstd unzip openssh-client)
-if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v openssh-server ceph-mon ceph-mgr ceph-osd ceph-common); fi
+if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v zip openssh-server ceph-mon ceph-mgr ceph-osd ceph-common); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -66,14 +66,24 @@ function mappingOptions<T>(y: Argv<T>, overlay: boolean) {
     .option('ovf-env', { type: 'boolean', default: false, describe: 'Attach the OVF environment (ovf-env.xml) on a CD-ROM even when the descriptor does not ask for the iso transport' });
 }
 
+/** --http-ca and --http-header-file: how a URL SOURCE is reached (credentials only from a file or $VIRT_OVF_HTTP_HEADER, never from argv). */
+function urlOptions<T>(y: Argv<T>) {
+  return y
+    .option('http-ca', { type: 'string', describe: 'For an https:// SOURCE: PEM file of the CAs trusted for the server certificate (default: the system CA store); --ca is the package signature\'s' })
+    .option('http-header-file', { type: 'string', describe: 'For a URL SOURCE: file of request headers, one "Name: value" per line (e.g. Authorization), sent to that server only, never printed; $VIRT_OVF_HTTP_HEADER may hold more' });
+}
+
+/** What SOURCE may be, for --help. */
+const SOURCE_KINDS = 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, - for standard input, or an http(s):// URL of an OVA or .ovf';
+
 /** `inspect SOURCE`: the package and mapping flags. */
 export function packageOptions<T>(y: Argv<T>, overlay: boolean) {
-  return mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay);
+  return urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: SOURCE_KINDS }), overlay));
 }
 
 /** `import SOURCE...`: the package flags plus where and how the domain is created. */
 export function importOptions<T>(y: Argv<T>, overlay: boolean) {
-  return mappingOptions(y.positional('source', { type: 'string', array: true, demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf; several import one domain each' }), overlay)
+  return urlOptions(mappingOptions(y.positional('source', { type: 'string', array: true, demandOption: true, describe: `${SOURCE_KINDS}; several import one domain each` }), overlay))
       .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
       .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
       .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
@@ -112,6 +122,8 @@ function packageOptionsOf(args: Args, source: string): PackageOptions {
     ...(args['vm'] !== undefined ? { vm: String(args['vm']) } : {}),
     ...(args['name'] !== undefined ? { name: String(args['name']) } : {}),
     ...(args['mappings'] !== undefined ? { mappingsDir: String(args['mappings']) } : {}),
+    ...(args['http-ca'] !== undefined ? { httpCaFile: String(args['http-ca']) } : {}),
+    ...(args['http-header-file'] !== undefined ? { httpHeaderFile: String(args['http-header-file']) } : {}),
   };
 }
 

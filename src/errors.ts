@@ -18,7 +18,11 @@ export const ExitCode = {
    * names (a domain's disk, a pool's directory) cannot be used.
    */
   Libvirt: 4,
-  /** A disk could not be inspected or converted by qemu-img, or a filesystem filled up while it was written. */
+  /**
+   * A disk could not be inspected or converted by qemu-img, its bytes could not be transferred
+   * from a URL (server error, connection dropped after the retries, timeout), or a filesystem
+   * filled up while it was written.
+   */
   Conversion: 5,
   /** Interrupted by SIGINT or SIGTERM; everything this run created was removed. */
   Interrupted: 130,
@@ -32,7 +36,7 @@ export const EXIT_STATUS: Readonly<Record<ExitCodeValue, string>> = {
   2: 'usage: a bad option, or a path you named is missing, read-only, not a directory or taken',
   3: 'invalid or unsupported package (archive, descriptor, manifest, signature, disk image)',
   4: 'libvirt refused or failed, or a file it names (a disk, a pool directory) cannot be used',
-  5: 'qemu-img could not read or convert a disk, or a filesystem filled up',
+  5: 'a disk could not be read (qemu-img, or the transfer from a URL failed) or converted, or a filesystem filled up',
   130: 'interrupted (SIGINT, SIGTERM); everything the run created was removed',
 };
 
@@ -171,6 +175,32 @@ export class ToolError extends VirtOvfError {
     this.command = info.command;
     this.toolExitCode = info.exitCode;
     this.stderr = info.stderr ?? '';
+  }
+}
+
+/** The exit codes a TransferError can carry: the URL named cannot be used (2), or the transfer failed (5). */
+export type TransferErrorExitCode = typeof ExitCode.Usage | typeof ExitCode.Conversion;
+
+/**
+ * A package named by an http:// or https:// URL could not be read (source/http-*.ts). Exit 2
+ * when the URL itself cannot be used as given: not found (HTTP 404, 410), access refused (401,
+ * 403: option `httpHeaderFile`), another 4xx answer, a host name that does not resolve, a
+ * server certificate not trusted (option `httpCaFile`), a redirect refused (more than 5, or from
+ * https to http). Exit 5 when the transfer failed: a server error (5xx), a connection refused,
+ * reset or dropped mid-body after the retries, a timeout, a file that changed on the server
+ * during the import. Messages never hold a request header's value.
+ */
+export class TransferError extends VirtOvfError {
+  override readonly exitCode: TransferErrorExitCode;
+  /** The URL at fault, without user information and with its query elided. */
+  readonly url: string;
+  /** The HTTP status of the answer at fault, when there was one. */
+  readonly status?: number;
+  constructor(message: string, info: { url: string; exitCode: TransferErrorExitCode; status?: number; option?: string; cause?: unknown }) {
+    super(message, { cause: info.cause, ...(info.option !== undefined ? { option: info.option } : {}) });
+    this.exitCode = info.exitCode;
+    this.url = info.url;
+    if (info.status !== undefined) this.status = info.status;
   }
 }
 

@@ -34,11 +34,13 @@ export {
   OvfParseError,
   PackageError,
   ToolError,
+  TransferError,
   UnsupportedItemError,
   UsageError,
   VirtOvfError,
   type ExitCodeValue,
   type FileErrorExitCode,
+  type TransferErrorExitCode,
   type VirtOvfErrorOptions,
 } from './errors.js';
 export { VERSION } from './version.js';

@@ -10,13 +10,14 @@ export type ReportEvent =
   | { readonly kind: 'debug'; readonly message: string }
   | {
       readonly kind: 'progress';
-      readonly task: 'convert' | 'verify';
+      readonly task: 'convert' | 'verify' | 'read';
       readonly name: string;
-      /** Bytes processed so far (for convert: estimated from qemu-img's percentage). */
+      /** Bytes processed so far (for convert: estimated from qemu-img's percentage; for read: bytes of a one-pass source). */
       readonly bytesDone: number;
+      /** 0 when unknown (a pipe on standard input): the rate is shown without an ETA. */
       readonly bytesTotal: number;
     }
-  | { readonly kind: 'progress-end'; readonly task: 'convert' | 'verify'; readonly name: string }
+  | { readonly kind: 'progress-end'; readonly task: 'convert' | 'verify' | 'read'; readonly name: string }
   | { readonly kind: 'result'; readonly result: unknown }
   | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly errorClass: string; readonly option?: string };
 
@@ -79,7 +80,8 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
   const lastPlain = new Map<string, number>();
   const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}]`;
   const line = (text: string) => (screen ? screen.line(text) : err.write(`${text}\n`));
-  const label = (task: 'convert' | 'verify', name: string) => `${task === 'convert' ? 'Converting' : 'Verifying '} ${terminalSafe(name)}`;
+  const verb = { convert: 'Converting', verify: 'Verifying', read: 'Reading' } as const;
+  const label = (task: keyof typeof verb, name: string) => `${verb[task].padEnd(10)} ${terminalSafe(name)}`;
   return {
     warnings,
     emit(event) {
@@ -115,10 +117,12 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
             bars.set(key, state);
             screen.bar(key, formatBar(state, { columns: screen.columns }));
           } else {
-            const pct = event.bytesTotal > 0 ? Math.floor((event.bytesDone / event.bytesTotal) * 10) * 10 : 100;
-            if ((lastPlain.get(key) ?? -1) < pct) {
-              lastPlain.set(key, pct);
-              err.write(`${stamp()} ${event.task === 'convert' ? 'Converting' : 'Verifying'} ${terminalSafe(event.name)}: ${pct}%\n`);
+            // An unknown total (a pipe) is told every 256 MiB read instead of every 10%.
+            const step = event.bytesTotal > 0 ? Math.floor((event.bytesDone / event.bytesTotal) * 10) * 10 : Math.floor(event.bytesDone / 2 ** 28);
+            if ((lastPlain.get(key) ?? -1) < step) {
+              lastPlain.set(key, step);
+              const done = event.bytesTotal > 0 ? `${step}%` : `${Math.round(event.bytesDone / 2 ** 20)} MiB`;
+              err.write(`${stamp()} ${verb[event.task]} ${terminalSafe(event.name)}: ${done}\n`);
             }
           }
           break;

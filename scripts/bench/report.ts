@@ -134,7 +134,7 @@ export function printTable(s: Summary): void {
     out.push(`${p(`peak RSS, ${f.format} (GNU time %M, max of runs)`, 48)}${l(fmtMiB(f.peakRssBytes), 12)}${l(fmtMiB(f.baselinePeakRssBytes), 12)}${l(`<= ${TARGET_RSS_MIB} MiB`, 14)}  ${verdict(f.verdicts.peakRss)}`);
     out.push(`${p(`  node alone (VmHWM), ${f.format}`, 48)}${l(fmtMiB(f.nodeHwmBytes), 12)}`);
     out.push(`${p(`temporary bytes, ${f.format} (max allocated)`, 48)}${l(String(f.tempBytes), 12)}${l('', 12)}${l('0', 14)}  ${verdict(f.verdicts.tempBytes)}`);
-    out.push(`${p(`extra disk, ${f.format} (max drop - volume)`, 48)}${f.extraBytesPerRun.map((x) => l(fmtBytes(x), 12)).join('')}`);
+    out.push(`${p(`extra disk per run, ${f.format} (max drop - volume)`, 48)}${f.extraBytesPerRun.map((x) => l(fmtBytes(x), 12)).join('')}`);
   }
   out.push('');
   for (const f of s.formats) {

@@ -1,60 +1,42 @@
-// Access to package files: checking an ovf:href, then reading its byte range fully or as a stream.
+// Access to package files: checking an ovf:href, then reading its byte range (through a ByteReader) fully or as a stream.
 
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { PackageError } from '../errors.js';
-import type { ByteRange } from './model.js';
+import { PackageError, VirtOvfError } from '../errors.js';
+import type { ByteReader } from '../source/reader.js';
 import { checkName, quoteName } from './policy.js';
 
-/** Default ceiling for {@link readRange}, in bytes (16 MiB). */
+/** Default ceiling for {@link readSpan}, in bytes (16 MiB). */
 export const DEFAULT_SMALL_MAX = 16 * 1024 * 1024;
 
-/** Chunk size of range streams, in bytes (1 MiB). */
-export const STREAM_CHUNK = 1024 * 1024;
-
-/**
- * Streams bytes `[offset, offset + size)` of a host file, in chunks of 1 MiB.
- * @param path host file; `offset` and `size` are in bytes.
- * @returns an fs.ReadStream over the exact range (an empty stream when `size` is 0).
- *   A file shorter than the range ends the stream early; callers count bytes to notice.
- */
-export function streamRange(path: string, offset: number, size: number): Readable {
-  if (size === 0) return Readable.from([]);
-  return createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: STREAM_CHUNK });
+/** Where the bytes of a package file are: a range of a reader (the OVA, or the file itself). Sizes in bytes. */
+export interface Span {
+  readonly reader: ByteReader;
+  readonly offset: number;
+  readonly size: number;
 }
 
 /**
- * Reads bytes `[offset, offset + size)` of a host file into memory.
- * @param path host file; `offset` and `size` are in bytes.
+ * Reads a span into memory.
  * @param name the package file being read (ovf:href or member name), for errors.
- * @param maxBytes refuse ranges larger than this many bytes.
- * @returns a Buffer of exactly `size` bytes.
- * @throws PackageError (file = `name`) when `size` exceeds `maxBytes`, the host file cannot
- *   be read, or it ends before the range does.
+ * @param maxBytes refuse spans larger than this many bytes.
+ * @returns a Buffer of exactly `span.size` bytes.
+ * @throws PackageError (file = `name`) when the span exceeds `maxBytes`, the host file cannot
+ *   be read, or it ends before the span does; a transfer error (HttpError) as it is.
  */
-export async function readRange(path: string, offset: number, size: number, name: string, maxBytes: number): Promise<Buffer> {
+export async function readSpan(span: Span, name: string, maxBytes: number): Promise<Buffer> {
+  const { reader, offset, size } = span;
   if (size > maxBytes) {
     throw new PackageError(`${name} is ${size} bytes, larger than the ${maxBytes}-byte limit for this kind of file`, { file: name });
   }
-  const buffer = Buffer.alloc(size);
-  let done = 0;
+  let buffer: Buffer;
   try {
-    const fh = await open(path, 'r');
-    try {
-      while (done < size) {
-        const { bytesRead } = await fh.read(buffer, done, size - done, offset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-    } finally {
-      await fh.close();
-    }
+    buffer = await reader.read(offset, size);
   } catch (cause) {
-    throw new PackageError(`${name}: cannot read ${path}: ${(cause as Error).message}`, { file: name, cause });
+    if (cause instanceof VirtOvfError) throw cause;
+    throw new PackageError(`${name}: cannot read ${reader.name}: ${(cause as Error).message}`, { file: name, cause });
   }
-  if (done < size) {
-    throw new PackageError(`${name}: ${path} ended after ${done} of ${size} bytes (truncated)`, { file: name });
+  if (buffer.length < size) {
+    throw new PackageError(`${name}: ${reader.name} ended after ${buffer.length} of ${size} bytes (truncated)`, { file: name });
   }
   return buffer;
 }
@@ -79,22 +61,21 @@ export function checkHref(href: string, source: string): string {
 }
 
 /**
- * Reading shared by both package kinds: every read goes through `locate`, so a stream and a
- * small read see exactly the byte range the rest of virt-ovf (qemu-img, the manifest) uses.
+ * Reading shared by the package kinds: every read goes through `span`, so a stream and a small
+ * read see exactly the byte range the rest of virt-ovf (qemu-img, the manifest) uses.
  */
 export abstract class RangeReader {
   /** Where the bytes of `href` are; throws PackageError when the package lacks it. */
-  abstract locate(href: string): ByteRange;
+  abstract span(href: string): Span;
 
-  /** A stream over exactly the bytes of `href` (1 MiB chunks). */
+  /** A stream over exactly the bytes of `href` (1 MiB chunks from a file). */
   createReadStream(href: string): Readable {
-    const { path, offset, size } = this.locate(href);
-    return streamRange(path, offset, size);
+    const { reader, offset, size } = this.span(href);
+    return size === 0 ? Readable.from([]) : reader.stream(offset, size);
   }
 
   /** All bytes of a small file; PackageError above `maxBytes` (default 16 MiB). */
   readSmall(href: string, maxBytes: number = DEFAULT_SMALL_MAX): Promise<Buffer> {
-    const { path, offset, size } = this.locate(href);
-    return readRange(path, offset, size, href, maxBytes);
+    return readSpan(this.span(href), href, maxBytes);
   }
 }

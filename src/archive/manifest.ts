@@ -187,7 +187,7 @@ export function checkManifestCoverage(entries: readonly ManifestEntry[], usedNam
  * @throws ManifestError (file = entry.name) when the file is absent from the package, or on
  *   mismatch, naming the file, the expected and the actual digests.
  * @throws PackageError (file = entry.name) when the file cannot be read or is shorter than its
- *   recorded size.
+ *   recorded size; TransferError as it is when a URL's transfer fails.
  */
 export async function verifyEntry(
   archive: Archive,
@@ -215,7 +215,7 @@ export async function verifyEntry(
     }
   } catch (cause) {
     if (signal?.aborted) throw signal.reason;
-    if (inCallback) throw cause;
+    if (inCallback || cause instanceof VirtOvfError) throw cause; // a URL's TransferError keeps its exit code
     throw new PackageError(`${entry.name}: reading failed after ${done} bytes: ${(cause as Error).message}`, { file: entry.name, cause });
   } finally {
     stream.destroy();

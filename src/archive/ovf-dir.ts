@@ -3,8 +3,9 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PackageError } from '../errors.js';
+import { localFile } from '../source/reader.js';
 import type { Archive, ArchiveEntry, ByteRange } from './model.js';
-import { checkHref, RangeReader } from './access.js';
+import { checkHref, RangeReader, type Span } from './access.js';
 import { describeMissing, quoteName } from './policy.js';
 
 /** How deep {@link OvfDirArchive.entries} descends into subdirectories. */
@@ -24,6 +25,8 @@ function statOrUndefined(path: string, href: string, noFollow = false): Stats | 
 /** Archive over a directory: files are looked up on demand relative to the .ovf's directory. */
 class OvfDirArchive extends RangeReader implements Archive {
   readonly kind = 'ovf' as const;
+  readonly local = true;
+  readonly bytesTransferred = 0;
   readonly descriptorName: string;
   readonly directory: string;
   private listing: ArchiveEntry[] | undefined;
@@ -104,6 +107,11 @@ class OvfDirArchive extends RangeReader implements Archive {
     const entry = this.find(href);
     if (!entry) throw new PackageError(describeMissing(this, href), { file: href });
     return { path: join(this.realDirectory, entry.name), offset: 0, size: entry.size };
+  }
+
+  span(href: string): Span {
+    const { path, offset, size } = this.locate(href);
+    return { reader: localFile(path, size), offset, size };
   }
 
   /** A file beside the .ovf has no padding: its range as locate gives it. */

@@ -88,8 +88,17 @@ export function checkName(name: string, source: string, what: string): string {
  *   or when two members share a canonical name (the later one would silently win in tar).
  */
 export function checkMembers(members: readonly TarMember[], source: string): void {
+  const check = memberChecker(source);
+  for (const m of members) check(m);
+}
+
+/**
+ * {@link checkMembers} one member at a time, for a tar read as a stream (archive/tar-stream.ts):
+ * the returned function refuses a member as checkMembers would, given those seen before it.
+ */
+export function memberChecker(source: string): (m: TarMember) => void {
   const seen = new Map<string, TarMember>();
-  for (const m of members) {
+  return (m) => {
     const refuse = (why: string): PackageError => new PackageError(`${source}: member ${quoteName(m.rawName)} ${why}`, { file: m.rawName });
     checkName(m.rawName, source, 'member');
     if (m.headerName !== undefined) {
@@ -107,7 +116,7 @@ export function checkMembers(members: readonly TarMember[], source: string): voi
       throw refuse(`duplicates the member ${quoteName(first.rawName)} (both are "${name}"); a later duplicate silently replaces an earlier one, so the package is refused`);
     }
     seen.set(name, m);
-  }
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Header-only indexing of a tar file: where each member's data lies, without extracting anything.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { PackageError } from '../errors.js';
+import { PackageError, VirtOvfError } from '../errors.js';
+import { withFileReader, type ByteReader } from '../source/reader.js';
 import { BLOCK_SIZE, decodeHeader, isTarHeaderBlock, isZeroBlock, paddedSize, parsePaxRecords } from './tar-format.js';
 
 /** One member of a tar file. */
@@ -46,18 +46,6 @@ interface Pending {
   pax?: Map<string, string>;
 }
 
-/** Reads up to `length` bytes at `position`; returns fewer only at end of file. */
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return buffer.subarray(0, done);
-}
-
 /** Maps a ustar/GNU type flag (and, for old archives, a trailing slash) to a member type. */
 function memberType(flag: string, name: string): TarMember['type'] {
   if (flag === '0' || flag === '\0' || flag === '7') return name.endsWith('/') ? 'directory' : 'file';
@@ -83,9 +71,10 @@ function normalizeName(raw: string): string {
  * Numeric fields may be octal or GNU base-256. Reading stops at the first zero block or at
  * end of file. The index is neutral: hostile names, links, sparse members and duplicates are
  * reported as they are, and refused by the package policy (policy.ts, checkMembers).
- * @param path host path of the tar file.
+ * @param source host path of the tar file, or a reader over it (a URL: source/http-reader.ts).
  * @returns members in archive order; offsets and sizes are in bytes.
- * @throws PackageError (file = `path`) when the file cannot be read, is empty, its first
+ * @throws the reader's transfer error (HttpError) as it is; PackageError (file = the path or
+ *   URL) when the file cannot be read, is empty, its first
  *   header is invalid ("not a tar archive"), a later header has a bad checksum or is cut
  *   short, an extension header is malformed or oversized, a pax `size` is not a decimal
  *   integer, a member is an old-style GNU sparse file (type 'S', whose extension blocks make
@@ -93,33 +82,48 @@ function normalizeName(raw: string): string {
  *   `GNU.sparse.*` (this reader would otherwise ignore it and see another archive than other
  *   readers do), or a member's data runs past the end of the file (truncated archive).
  */
-export async function indexTar(path: string): Promise<TarIndex> {
-  let fh: FileHandle;
+export async function indexTar(source: string | ByteReader): Promise<TarIndex> {
+  const path = typeof source === 'string' ? source : source.name;
+  let opened = false;
   try {
-    fh = await open(path, 'r');
+    if (typeof source !== 'string') return await walk(source);
+    return await withFileReader(source, (reader) => {
+      opened = true;
+      return walk(reader);
+    });
   } catch (cause) {
-    throw new PackageError(`${path}: cannot open: ${(cause as Error).message}`, { file: path, cause });
-  }
-  try {
-    return await walk(fh, path);
-  } catch (cause) {
-    if (cause instanceof PackageError) throw cause;
-    throw new PackageError(`${path}: cannot read: ${(cause as Error).message}`, { file: path, cause });
-  } finally {
-    await fh.close();
+    if (cause instanceof VirtOvfError) throw cause;
+    throw new PackageError(`${path}: cannot ${opened || typeof source !== 'string' ? 'read' : 'open'}: ${(cause as Error).message}`, { file: path, cause });
   }
 }
 
-/** The header loop of {@link indexTar}. */
-async function walk(fh: FileHandle, path: string): Promise<TarIndex> {
-  const fail = (why: string): PackageError => new PackageError(`${path}: ${why}`, { file: path });
-  const fileSize = (await fh.stat()).size;
-  if (fileSize === 0) throw fail('not a tar archive: the file is empty');
+/** The header loop of {@link indexTar}: every member of the file, read through {@link tarMembers}. */
+async function walk(reader: ByteReader): Promise<TarIndex> {
+  const path = reader.name;
+  if (reader.size === 0) throw new PackageError(`${path}: not a tar archive: the file is empty`, { file: path });
   const members: TarMember[] = [];
+  for await (const m of tarMembers((at, length) => reader.read(at, length), path, reader.size)) members.push(m);
+  return { members };
+}
+
+/**
+ * The members of a tar archive as its headers are read, in archive order (see indexTar for the
+ * formats understood and the checks made). The reads only go forward: between two members the
+ * caller may consume the member's data, so a stream serves as well as a file.
+ * @param read up to `length` bytes at byte `offset`, fewer only at the end of the archive;
+ *   offsets never decrease and never fall inside data already passed.
+ * @param path the archive's name, for messages.
+ * @param size the archive's length in bytes when known (a member running past it is refused
+ *   as truncated at once); undefined for a stream (the member's reader notices).
+ * @throws PackageError (file = `path`) as indexTar.
+ */
+export async function* tarMembers(read: (offset: number, length: number) => Promise<Buffer>, path: string, size: number | undefined): AsyncGenerator<TarMember> {
+  const fail = (why: string): PackageError => new PackageError(`${path}: ${why}`, { file: path });
   let pending: Pending = {};
   let pos = 0;
   for (;;) {
-    const block = await readAt(fh, pos, BLOCK_SIZE);
+    const block = await read(pos, BLOCK_SIZE);
+    if (pos === 0 && block.length === 0) throw fail('not a tar archive: the file is empty');
     if (block.length === 0 || (block.length === BLOCK_SIZE && isZeroBlock(block))) break;
     if (pos === 0 && !isTarHeaderBlock(block)) throw fail('not a tar archive (no valid tar header at byte 0)');
     if (block.length < BLOCK_SIZE) throw fail(`truncated archive: the header at byte ${pos} is cut short`);
@@ -134,13 +138,14 @@ async function walk(fh: FileHandle, path: string): Promise<TarIndex> {
     if (paxSize !== undefined && !/^[0-9]{1,16}$/.test(paxSize)) throw fail(`bad pax size for the member at byte ${pos}`);
     const dataSize = isExtension ? raw.size : NO_DATA_FLAGS.has(flag) ? 0 : Number(paxSize ?? raw.size);
     if (!Number.isSafeInteger(dataSize)) throw fail(`bad pax size for the member at byte ${pos}`);
-    if (dataStart + dataSize > fileSize) {
+    if (size !== undefined && dataStart + dataSize > size) {
       throw fail(`truncated archive: the data of "${raw.name}" (header at byte ${pos}, ${dataSize} bytes) runs past the end of the file`);
     }
     pos = dataStart + paddedSize(dataSize);
     if (isExtension) {
       if (dataSize > MAX_EXTENSION_BYTES) throw fail(`extension header at byte ${dataStart - BLOCK_SIZE} is larger than ${MAX_EXTENSION_BYTES} bytes`);
-      const data = await readAt(fh, dataStart, dataSize);
+      const data = await read(dataStart, dataSize);
+      if (data.length < dataSize) throw fail(`truncated archive: the extension header at byte ${dataStart - BLOCK_SIZE} is cut short`);
       if (flag === 'g') {
         const key = [...parsePaxRecords(data, path, dataStart - BLOCK_SIZE).keys()].find((k) => GLOBAL_FORBIDDEN.test(k));
         if (key !== undefined) throw fail(`the pax global header at byte ${dataStart - BLOCK_SIZE} sets "${key}" for every member; not supported`);
@@ -160,13 +165,12 @@ async function walk(fh: FileHandle, path: string): Promise<TarIndex> {
     if (type === 'symlink' || type === 'hardlink') member.linkName = linkName;
     if (rawName !== raw.name) member.headerName = raw.name;
     if ([...(pending.pax?.keys() ?? [])].some((k) => k.startsWith('GNU.sparse.'))) member.sparse = true;
-    members.push(member);
     pending = {};
+    yield member;
   }
   if (pending.longName !== undefined || pending.longLink !== undefined || pending.pax !== undefined) {
     throw fail('truncated archive: an extended header is not followed by a member header');
   }
-  return { members };
 }
 
 /** Treats an empty pax value as absent (an empty value cancels the keyword, per pax). */

@@ -24,6 +24,7 @@ export function formatInspect(r: InspectReport): string {
   const lines: string[] = [];
   const d = r.domain;
   lines.push(`Package:        ${r.package.source} (${r.package.kind === 'ova' ? 'OVA' : 'OVF directory'}, descriptor ${r.package.descriptor}, OVF ${r.package.ovfVersion}, producer ${r.package.producer})`);
+  if (r.package.bytesTransferred !== undefined) lines.push(`Transferred:    ${r.package.bytesTransferred} bytes from the server (headers, descriptor, manifest, certificate; no disk)`);
   if (r.virtualSystems.length > 1) lines.push(`VirtualSystems: ${r.virtualSystems.map((v) => `${v.id}${v.selected ? ' (selected)' : ''}`).join(', ')}`);
   lines.push(`Domain name:    ${d.name}`);
   lines.push(`vCPUs:          ${d.vcpus}${d.topology ? ` (${d.topology.sockets} socket(s) × ${d.topology.cores} core(s))` : ''}`);

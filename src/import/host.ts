@@ -13,6 +13,7 @@ import { kvmProblem } from './kvm.js';
 import { checkTempDir, tempDirOf, type ResolvedImportOptions } from './options.js';
 import type { ImportPlan } from './plan.js';
 import { checkImportSpace, storeDir, temporaryDataBytes } from './space.js';
+import { streamsThroughQemuNbd } from './stream-convert.js';
 import type { TargetedDrive } from './targets.js';
 
 /** virErrorNumber VIR_ERR_NO_SUPPORT: the connection lacks a driver (e.g. no network driver in qemu:///embed). */
@@ -122,9 +123,9 @@ export async function checkHost(conn: Connection, plan: ImportPlan, drives: read
       throw taken(what, held, 'choose another domain name');
     }
   }
-  // Temporary copies go to the temporary directory, never into the store; space is checked once for all drives.
+  // Temporary copies (and qemu-nbd's socket) go to the temporary directory, never into the store; space is checked once for all drives.
   const tempDir = tempDirOf(opts);
-  if (opts.tempDir !== undefined || drives.some((d) => temporaryDataBytes(d, plan.archive, opts.converter) > 0)) {
+  if (opts.tempDir !== undefined || drives.some((d) => temporaryDataBytes(d, plan.archive, opts.converter) > 0 || streamsThroughQemuNbd(d, opts.converter))) {
     const dir = storeDir(store);
     const what = store.kind === 'pool' ? `pool "${store.poolName}"` : 'the output directory';
     await checkTempDir(tempDir, opts.tempDir !== undefined, dir !== undefined ? [{ path: dir, what }] : []);

@@ -1,24 +1,29 @@
 // Importing every VirtualSystem of a VirtualSystemCollection, each as its own domain, all or nothing.
 import { rm } from 'node:fs/promises';
 import { openArchive } from '../archive/archive.js';
+import { readingMode } from '../archive/stream-package.js';
 import { Connection, lookupPool, removeDomainByUUID, ROLLBACK_CALL_MS, VIR_DOMAIN_UNDEFINE_NVRAM } from '../libvirt/index.js';
 import { UsageError } from '../errors.js';
 import { safeName } from '../naming.js';
 import { parseEnvelope } from '../ovf/parse.js';
 import { silentReporter, type Reporter } from '../report.js';
 import { importPackage } from './import.js';
-import { withDefaults, type ImportOptions, type ImportResult } from './options.js';
+import { sourceOptionsOf, withDefaults, type ImportOptions, type ImportResult } from './options.js';
 
 /**
  * Imports every VirtualSystem in the package, each named PREFIX-MEMBER where PREFIX is
  * `name`, else the collection's Name or ovf:id. When one member fails, the members already
  * imported by this run are removed again (domain and volumes) before the error is rethrown.
- * @throws UsageError when `vm` is given; whatever the failing member's import throws.
+ * @throws UsageError when `vm` is given, or the source is read in one pass (standard input, a
+ *   compressed OVA); whatever the failing member's import throws.
  */
 export async function importAll(options: ImportOptions, reporter: Reporter = options.reporter ?? silentReporter()): Promise<ImportResult[]> {
   if (options.vm !== undefined) throw new UsageError(`importAll imports every VirtualSystem, so it takes no vm ("${options.vm}")`);
   const opts = withDefaults(options);
-  const archive = await openArchive(opts.source);
+  if ((await readingMode(opts.source)) === 'sequential') {
+    throw new UsageError(`importAll imports each VirtualSystem in a pass of its own over the package, and ${opts.source === '-' ? 'standard input' : `${opts.source} (compressed)`} can be read only once; give an uncompressed OVA or an .ovf`, { option: 'all' });
+  }
+  const archive = await openArchive(opts.source, sourceOptionsOf(opts));
   const env = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
     ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
     ...(opts.properties ? { properties: opts.properties } : {}),

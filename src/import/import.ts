@@ -1,34 +1,17 @@
 // The import driver, top-down: usage checks, open package and plan, draft the domain, check host, convert and verify, define, start.
-import { randomUUID } from 'node:crypto';
-import { rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { RunJournal } from '../journal/journal.js';
-import { reportStaleRuns } from '../journal/stale.js';
-import { defineDomain, giveUpOnAbort, isUnreachable, lookupDomainByUUID, onAnsweringConnection, removeDomainByUUID, VIR_DOMAIN_UNDEFINE_NVRAM, VIR_DOMAIN_UNDEFINE_TPM, type Connection, type Domain } from '../libvirt/index.js';
 import { silentReporter, type Reporter } from '../report.js';
-import type { TargetStore } from '../storage/volumes.js';
-import { buildDomainXml } from './build-domain.js';
-import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
-import { checkHost, chooseVirtType, connect, openStore, withVirtTypeAdvice } from './host.js';
-import { withMacPolicy } from './macs.js';
-import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
-import { planImport, type ImportPlan } from './plan.js';
-import { alongside, Rollback, withAbort } from '../rollback.js';
-import { assignTargets, destinationOf, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
-import { checkSignature, streamedDigests, verifyManifest } from './verify.js';
-
-/** The domain as it will be defined: its drives with their targets, UUID, type and XML. */
-interface DomainDraft {
-  readonly drives: readonly TargetedDrive[];
-  readonly store?: TargetStore;
-  readonly virtType: 'kvm' | 'qemu';
-  readonly uuid: string;
-  readonly xml: string;
-}
-
-/** A drive after conversion: the volume made for it, when it has a target. */
-type ConvertedDrive = TargetedDrive & { readonly volume?: CreatedVolume };
+import { openSource } from '../archive/archive.js';
+import type { Archive } from '../archive/model.js';
+import { readingMode } from '../archive/stream-package.js';
+import { isHttpUrl } from '../source/http-source.js';
+import { convertDrive, type ConvertContext } from './convert.js';
+import { checkUsage, sourceOptionsOf, tempDirOf, withDefaults, type ImportOptions, type ImportResult } from './options.js';
+import type { ImportPlan } from './plan.js';
+import { alongside } from '../rollback.js';
+import { importSequential } from './sequential.js';
+import { importPlanned, openPackage, type ConvertedDrive } from './steps.js';
+import type { DriveTarget, TargetedDrive } from './targets.js';
+import { streamedDigests, verifyManifest } from './verify.js';
 
 /**
  * Imports an OVF package as a libvirt domain. printXml and dryRun follow the same path and stop
@@ -44,108 +27,31 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
   const opts = withDefaults(options);
   // 1. Usage: what the options alone decide.
   checkUsage(opts);
+  // Standard input and compressed packages are read in one pass (sequential.ts).
+  if ((await readingMode(opts.source)) === 'sequential') return importSequential(opts, reporter);
+  // A URL is read by range requests; one whose server ignores ranges, or a compressed one, in one pass.
+  let archive: Archive | undefined;
+  if (isHttpUrl(opts.source)) {
+    const source = await openSource(opts.source, sourceOptionsOf(opts));
+    if ('sequential' in source) return importSequential(opts, reporter, { input: source.sequential.stream, totalBytes: source.sequential.sizeBytes ?? 0 });
+    archive = source.archive;
+  }
   // 2. Open the package and plan the domain: one record per drive.
-  const opened = await openPackage(opts, reporter);
-  const conn = connect(opts, reporter);
-  try {
-    // The OVF's MACs: kept, dropped, or (auto) kept unless a domain on the host has them (printXml asks no host).
-    const plan = await withMacPolicy(opts.printXml ? undefined : conn, opened, opts.macPolicy, reporter);
-    // 3. Draft the domain: type, store, each drive's target, UUID, XML. printXml stops here.
-    const draft = await draftDomain(conn, plan, opts, reporter);
-    if (opts.printXml) return result(plan, draft, { uuid: '', warnings: plan.warnings });
-    // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
-    const store = draft.store!;
-    reportStaleRuns(reporter, opts.stateDir);
-    await checkBeforeCreating(conn!, plan, draft.drives, store, opts, reporter);
-    if (opts.dryRun) {
-      reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
-      return result(plan, draft, { warnings: plan.warnings });
-    }
-    // 5-8. Convert each disk while the manifest is verified, define, start; rolled back on failure.
-    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store }, opts, reporter, signal));
-  } finally {
-    conn?.close();
-  }
-}
-
-/**
- * Step 2: opens the package and plans the domain; refuses a package with a EULA the caller did not accept.
- * @throws what planImport throws; UsageError (option `acceptEula`) for an unaccepted EULA.
- */
-async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Promise<ImportPlan> {
-  reporter.emit({ kind: 'stage', message: `Opening ${opts.source}` });
-  const plan = await planImport({ ...opts, descriptorOnly: opts.printXml === true || opts.dryRun === true });
-  for (const w of plan.warnings) reporter.emit({ kind: 'warning', message: w });
-  if (plan.eulas.length > 0 && !opts.acceptEula && !opts.printXml) {
-    throw new UsageError(`${opts.source} has a license agreement (EulaSection); read it with inspect, then accept it`, { option: 'acceptEula' });
-  }
-  const m = plan.mapped;
-  reporter.emit({ kind: 'stage', message: `VirtualSystem "${plan.virtualSystem.id}" (${plan.producer}): ${m.vcpus} vCPU, ${m.memoryBytes / 2 ** 20} MiB, ${m.firmware}, ${plan.drives.length} drive(s), ${m.nics.length} NIC(s)` });
-  return plan;
-}
-
-/** Step 3: chooses the domain type, the store and each drive's target, a UUID free on the host, and builds the XML. */
-async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions, reporter: Reporter): Promise<DomainDraft> {
-  const virtType = await chooseVirtType(conn, opts.virtType, reporter);
-  const store = await openStore(conn, opts);
-  const destination = store ? destinationOf(store) : { kind: 'pool' as const, pool: opts.pool };
-  const system = plan.mappings.system;
-  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, system, opts.volumeFormat), system);
-  let uuid = randomUUID();
-  while (conn && !opts.printXml && lookupDomainByUUID(conn, uuid)) uuid = randomUUID();
-  const xml = buildDomainXml(plan, drives, { type: virtType, uuid, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) });
-  return { drives, virtType, uuid, xml, ...(store ? { store } : {}) };
-}
-
-/** Step 4: the host checks (checkHost), then the signature when verification is on (checkSignature). */
-async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<void> {
-  reporter.emit({ kind: 'stage', message: `Checking the host: names, free space and networks for ${store.kind === 'pool' ? `pool "${store.poolName}"` : store.dir}` });
-  await checkHost(conn, plan, drives, store, opts);
-  if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
-}
-
-/** Steps 5-8: convert and verify, define, start; everything created is registered with a rollback run on failure. */
-async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
-  const { store } = draft;
-  const rollback = new Rollback(RunJournal.start({ uri: conn.uri(), command: `import ${opts.source}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) }));
-  // An abort gives up a libvirt call that does not answer (a hung daemon), so the rollback starts in time.
-  const stopWatching = giveUpOnAbort(conn, signal);
-  try {
-    // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
-    // The members the conversion streams are hashed as they are read (single pass): digests.
-    const digests = await streamedDigests(plan, draft.drives, opts.verify);
-    const ctx = { archive: plan.archive, store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
-    const converted = await alongside(
-      signal,
-      (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),
-      (s) => verifyManifest(plan, { verify: opts.verify, reporter, ...(digests ? { digests } : {}) }, s),
-    );
-    // 7. Define.
-    signal.throwIfAborted();
-    const { domain, xmlFile } = await define(conn, plan, draft, rollback, reporter);
-    // 8. Start.
-    if (opts.start) {
-      signal.throwIfAborted();
-      reporter.emit({ kind: 'stage', message: `Starting domain ${plan.name}` });
-      await domain.start().catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'start')));
-    }
-    // A signal that arrived during the last call still undoes the run: nothing is kept until commit.
-    signal.throwIfAborted();
-    rollback.commit();
-    domain.free();
-    if (store.kind === 'pool') await store.pool.refresh().catch(() => undefined);
-    reporter.emit({ kind: 'stage', message: `Finished: domain ${plan.name} ${opts.start ? 'defined and started' : 'defined'}` });
-    const volumes = converted.flatMap((d) => (d.volume ? [d.volume] : []));
-    return result(plan, draft, { defined: true, started: opts.start === true, volumes, warnings: reporter.warnings, ...(xmlFile ? { xmlFile } : {}) });
-  } catch (err) {
-    // Once aborted, the signal is the cause: a child that died of the same Ctrl-C (its process group) is not.
-    const cause = signal.aborted ? signal.reason : err;
-    reporter.emit({ kind: 'stage', message: `Import failed (${(cause as Error).message}); removing what this run created` });
-    await rollback.run(reporter);
-    throw cause;
-  } finally {
-    stopWatching();
-  }
+  const opened = await openPackage(opts, reporter, archive);
+  // 3-8. Draft, check the host, then convert each disk while the manifest is checked over the same bytes; either failing stops both.
+  return importPlanned(opts, reporter, opened, {
+    signature: 'before',
+    fill: (plan, draft) => async (rollback, signal) => {
+      // The members the conversion streams are hashed as they are read (single pass): digests.
+      const digests = await streamedDigests(plan, draft.drives, opts.verify);
+      const ctx = { archive: plan.archive, store: draft.store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
+      return alongside(
+        signal,
+        (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),
+        (s) => verifyManifest(plan, { verify: opts.verify, reporter, ...(digests ? { digests } : {}) }, s),
+      );
+    },
+  });
 }
 
 /** Step 5: creates and fills the target of every drive that has one, in order, one stage each. */
@@ -165,51 +71,3 @@ async function convertDrives(plan: ImportPlan, drives: readonly TargetedDrive[],
   return converted;
 }
 
-/**
- * Step 7: writes DOMAIN.xml into an output directory, then defines the domain
- * (virDomainDefineXML); each is journaled before it is made and joins the rollback. A define
- * that fails leaves its journal entry only when the UUID is then found (or cannot be looked up).
- */
-async function define(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, rollback: Rollback, reporter: Reporter): Promise<{ domain: Domain; xmlFile?: string }> {
-  let xmlFile: string | undefined;
-  if (draft.store.kind === 'dir') {
-    const file = join(draft.store.dir, `${plan.name}.xml`);
-    const entry = rollback.record({ kind: 'file', path: file });
-    await writeFile(file, draft.xml, { flag: 'wx' }).catch((err: unknown) => {
-      rollback.dropped(entry);
-      throw err;
-    });
-    const st = await stat(file);
-    rollback.created(entry, { dev: st.dev, ino: st.ino });
-    rollback.add(`file ${file}`, () => rm(file, { force: true }), entry);
-    xmlFile = file;
-  }
-  reporter.emit({ kind: 'stage', message: `Defining domain ${plan.name}` });
-  // Journaled and registered first: a define given up on (SIGINT, libvirtd gone) may still have
-  // happened. The UUID is this run's. On a connection libvirt already closed, the define cannot be sent.
-  const entry = rollback.record({ kind: 'domain', uuid: draft.uuid, name: plan.name });
-  if (conn.health === 'dead') rollback.dropped(entry);
-  else rollback.add(`domain ${plan.name}`, () => removeDomain(conn, draft.uuid, plan.name), entry);
-  const domain = await defineDomain(conn, draft.xml).catch((err: unknown) => Promise.reject(withVirtTypeAdvice(err, draft.virtType, 'define')));
-  rollback.created(entry);
-  return { domain, ...(xmlFile ? { xmlFile } : {}) };
-}
-
-/**
- * Undo of the define: powers off and undefines the domain with this run's UUID, if libvirt has
- * one, on the run's connection or a fresh one (onAnsweringConnection).
- * @throws when libvirt fails, or cannot be reached: then the domain is kept for `virt-ovf cleanup`.
- */
-async function removeDomain(conn: Connection, uuid: string, name: string): Promise<void> {
-  try {
-    await onAnsweringConnection(conn, (c) => removeDomainByUUID(c, uuid, VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_TPM));
-  } catch (err) {
-    if (!isUnreachable(err)) throw err;
-    throw new Error(`${(err as Error).message}; domain "${name}" (${uuid}), if libvirt defined it, is kept for virt-ovf cleanup`, { cause: err });
-  }
-}
-
-/** The ImportResult of a draft; nothing defined or created unless `done` says so. */
-function result(plan: ImportPlan, draft: DomainDraft, done: Partial<ImportResult> & { warnings: readonly string[] }): ImportResult {
-  return { domain: plan.name, uuid: draft.uuid, virtType: draft.virtType, defined: false, started: false, volumes: [], xml: draft.xml, ...done };
-}

@@ -1,11 +1,16 @@
 // inspectPackage: what import would create, as a structured report (commands/inspect.ts renders it as text).
 import { verifyCertificate } from '../archive/certificate.js';
-import type { InspectOptions } from './options.js';
-import { planImport } from './plan.js';
+import { sourceOptionsOf, type InspectOptions } from './options.js';
+import { readingMode } from '../archive/stream-package.js';
+import { planArchive, planImport, type ImportPlan } from './plan.js';
+import { openSource } from '../archive/archive.js';
+import { isHttpUrl } from '../source/http-source.js';
+import { planSequential, sequentialNotes } from './sequential.js';
 
 /** The inspect report (`--json` prints it as is). Sizes in bytes. */
 export interface InspectReport {
-  readonly package: { source: string; kind: string; descriptor: string; ovfVersion: string; producer: string };
+  /** `bytesTransferred`: for a URL, the bytes read from the server (tar headers, descriptor, manifest, certificate); absent for a local package. */
+  readonly package: { source: string; kind: string; descriptor: string; ovfVersion: string; producer: string; bytesTransferred?: number };
   readonly virtualSystems: readonly { id: string; name?: string; selected: boolean }[];
   readonly domain: {
     name: string;
@@ -50,20 +55,32 @@ export interface InspectReport {
  * @throws what planImport throws for an unreadable package or descriptor, an unknown vm, profile or property.
  */
 export async function inspectPackage(opts: InspectOptions): Promise<InspectReport> {
-  const plan = await planImport({ ...opts, descriptorOnly: true });
+  let oneShot = (await readingMode(opts.source)) === 'sequential';
+  let plan: ImportPlan;
+  if (isHttpUrl(opts.source)) {
+    // A URL: by range requests (headers, descriptor, manifest, certificate), else the front of its body.
+    const source = await openSource(opts.source, sourceOptionsOf(opts));
+    oneShot = 'sequential' in source;
+    plan = 'sequential' in source ? await planSequential(opts, source.sequential.stream) : await planArchive(source.archive, { ...opts, descriptorOnly: true });
+    if ('sequential' in source) (plan.archive as { bytesTransferred: number }).bytesTransferred = source.sequential.bytesTransferred();
+  } else {
+    plan = oneShot ? await planSequential(opts) : await planImport({ ...opts, descriptorOnly: true });
+  }
   const warnings = [...plan.warnings];
   let signature: InspectReport['signature'];
   try {
-    const r = await verifyCertificate(plan.archive);
+    const r = oneShot ? undefined : await verifyCertificate(plan.archive);
     if (r) signature = { signer: r.signer, issuer: r.issuer, validTo: r.validTo.toISOString(), trusted: r.chainTrusted, problems: r.problems };
   } catch (err) {
     warnings.push(`signature: ${(err as Error).message}`);
   }
+  if (oneShot) warnings.push(...sequentialNotes(plan));
   const m = plan.mapped;
   const os = plan.virtualSystem.operatingSystem;
   const controllers = m.controllers;
+  const a = plan.archive;
   return {
-    package: { source: plan.archive.source, kind: plan.archive.kind, descriptor: plan.archive.descriptorName, ovfVersion: plan.envelope.version, producer: plan.producer },
+    package: { source: a.source, kind: a.kind, descriptor: a.descriptorName, ovfVersion: plan.envelope.version, producer: plan.producer, ...(isHttpUrl(opts.source) ? { bytesTransferred: a.bytesTransferred } : {}) },
     virtualSystems: plan.envelope.virtualSystems.map((v) => ({ id: v.id, ...(v.name ? { name: v.name } : {}), selected: v === plan.virtualSystem })),
     domain: {
       name: plan.name,

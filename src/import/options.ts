@@ -14,8 +14,19 @@ export type ProfileName = 'faithful' | 'virtio' | (string & {});
 
 /** Options shared by importPackage and inspectPackage. */
 export interface PackageOptions {
-  /** The package: an OVA file, an .ovf file, or a directory holding one .ovf. */
+  /**
+   * The package: an OVA file, an .ovf file, or a directory holding one .ovf; or an http:// or
+   * https:// URL of an OVA, or of an .ovf whose files sit beside it (read by range requests).
+   */
   readonly source: string;
+  /** For an https:// source: PEM file of the CAs trusted for the server's certificate; replaces the system store. Not the signature's (caFile). */
+  readonly httpCaFile?: string;
+  /**
+   * For a URL source: file of request headers, one `Name: value` per line (e.g. an
+   * Authorization header), sent to the URL's origin only and never printed;
+   * `$VIRT_OVF_HTTP_HEADER` may hold more.
+   */
+  readonly httpHeaderFile?: string;
   /** VirtualSystem ovf:id inside a VirtualSystemCollection; default: the first. */
   readonly vm?: string;
   /** Domain name; default: the VirtualSystem's Name or ovf:id, made safe for libvirt and file names. */
@@ -91,7 +102,7 @@ export interface ImportOptions extends PackageOptions {
   readonly stateDir?: string;
   /** The user accepts the package's EULA; required when it has one. */
   readonly acceptEula?: boolean;
-  /** PEM bundle of CAs trusted for the package signature; default: the system store. */
+  /** PEM bundle of CAs trusted for the package signature; default: the system store. Not the HTTPS server's (httpCaFile). */
   readonly caFile?: string;
   /** Refuse an unsigned package, or one whose certificate is expired, self-signed or untrusted. */
   readonly requireSignature?: boolean;
@@ -123,6 +134,11 @@ export interface ImportResult {
   readonly warnings: readonly string[];
 }
 
+/** The HTTP(S) settings of a package's source (archive/archive.ts SourceOptions). */
+export function sourceOptionsOf(opts: Pick<PackageOptions, 'httpCaFile' | 'httpHeaderFile'>): { http: { caFile?: string; headerFile?: string } } {
+  return { http: { ...(opts.httpCaFile !== undefined ? { caFile: opts.httpCaFile } : {}), ...(opts.httpHeaderFile !== undefined ? { headerFile: opts.httpHeaderFile } : {}) } };
+}
+
 /** The defaults of the optional options, as the types document them. */
 export const IMPORT_DEFAULTS = { profile: 'faithful', pool: 'default', verify: true } as const;
 
@@ -151,6 +167,7 @@ export function checkUsage(opts: ResolvedImportOptions): void {
     throw new UsageError(`starting the domain is not supported with ${uri}: import without starting it, then start it with virsh -c '${uri}' start NAME`);
   }
   if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
+  if (opts.converter !== undefined && opts.converter !== 'auto' && opts.converter !== 'qemu-img') throw new UsageError(`unknown converter ${JSON.stringify(opts.converter)}: auto or qemu-img`, { option: 'converter' });
   if (opts.caFile !== undefined) checkCaFile(opts.caFile);
 }
 

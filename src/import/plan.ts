@@ -13,7 +13,7 @@ import type { Envelope, VirtualSystem } from '../ovf/model.js';
 import { parseEnvelope } from '../ovf/parse.js';
 import { resolveProperties, type ResolvedProperty } from '../ovf/properties.js';
 import { VERSION } from '../version.js';
-import { IMPORT_DEFAULTS, type PackageOptions } from './options.js';
+import { IMPORT_DEFAULTS, sourceOptionsOf, type PackageOptions } from './options.js';
 
 /** Options of planImport. */
 export interface PlanOptions extends PackageOptions {
@@ -65,7 +65,14 @@ export function selectVirtualSystem(env: Envelope, vm?: string): VirtualSystem {
  *   UsageError for an unknown vm, profile or property; UnsupportedItemError (see mapVirtualSystem).
  */
 export async function planImport(opts: PlanOptions): Promise<ImportPlan> {
-  const archive = await openArchive(opts.source);
+  return planArchive(await openArchive(opts.source, sourceOptionsOf(opts)), opts);
+}
+
+/**
+ * planImport over a package already opened (a package read in one pass: import/sequential.ts).
+ * @throws as planImport.
+ */
+export async function planArchive(archive: Archive, opts: PlanOptions): Promise<ImportPlan> {
   const envelope = parseEnvelope(await archive.readDescriptor(), archive.descriptorName, {
     ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}),
     ...(opts.properties ? { properties: opts.properties } : {}),

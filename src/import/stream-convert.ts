@@ -14,7 +14,7 @@ import { TARGET_FULL } from '../storage/qemu-img.js';
 import type { CreatedTarget } from '../storage/volumes.js';
 import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-stream/index.js';
 import { NbdSink } from '../transfer/nbd-sink.js';
-import type { DriveTarget } from './targets.js';
+import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** Which converter fills a drive's volume: `auto` streams what it can (see convertDrive), `qemu-img` converts every disk with qemu-img. */
 export type Converter = 'auto' | 'qemu-img';
@@ -28,6 +28,15 @@ export type Converter = 'auto' | 'qemu-img';
 export function expectsStream(drive: FileDrive): boolean {
   if (drive.parents.length > 0) return false;
   return drive.format === 'vmdk' || (drive.format === 'raw' && (drive.file.compression === undefined || drive.capacityBytes > 0));
+}
+
+/**
+ * True when the auto converter will stream `drive` through qemu-nbd, whose socket lives in a
+ * private directory of the temporary directory: a file expected to stream into a volume that is
+ * not raw (a raw file is written in place).
+ */
+export function streamsThroughQemuNbd(drive: TargetedDrive, converter: Converter = 'auto'): boolean {
+  return converter === 'auto' && drive.kind === 'file' && drive.target !== undefined && drive.target.format !== 'raw' && expectsStream(drive);
 }
 
 /** A disk the streaming path will decode: its bytes, opened once, and the virtual size in bytes. */

@@ -33,7 +33,8 @@ export interface BarState {
 /**
  * The bar's line: `  LABEL [████░░░░] 42% | 430/1024 MiB | 212.0 MiB/s | ETA 03s`, the rate over
  * the task's own time; once done, the time it took instead of the ETA. The bar narrows (to 10
- * columns) so that the line fits in `columns - 1`.
+ * columns) so that the line fits in `columns - 1`. A total of 0 means unknown (a pipe):
+ * `  LABEL | 430 MiB | 212.0 MiB/s | 12s`.
  */
 export function formatBar(state: BarState, opts: { now?: number; columns?: number } = {}): string {
   const now = opts.now ?? Date.now();
@@ -42,6 +43,10 @@ export function formatBar(state: BarState, opts: { now?: number; columns?: numbe
   const rate = elapsedMs >= RATE_AFTER_MS ? state.bytesDone / (elapsedMs / 1000) : undefined;
   const remaining = rate ? Math.round((state.bytesTotal - state.bytesDone) / rate) : undefined;
   const time = fraction >= 1 ? `in ${(elapsedMs / 1000).toFixed(1)}s` : `ETA ${remaining === undefined ? '--' : cliProgress.Format.TimeFormat(remaining, BAR, 1)}`;
+  if (state.bytesTotal === 0) {
+    // Total unknown (a pipe): bytes and rate, no bar and no ETA.
+    return `  ${state.label} | ${Math.round(state.bytesDone / MIB)} MiB | ${rate === undefined ? '--' : (rate / MIB).toFixed(1)} MiB/s | ${(elapsedMs / 1000).toFixed(0)}s`;
+  }
   const [unit, scale] = state.bytesTotal < MIB ? ['KiB', KIB] : ['MiB', MIB];
   const head = `  ${state.label} [`;
   const tail =

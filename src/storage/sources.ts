@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Archive } from '../archive/model.js';
 import type { StoredFile } from '../archive/chunks.js';
-import { PackageError } from '../errors.js';
+import { PackageError, VirtOvfError } from '../errors.js';
 import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import type { OvfFile } from '../ovf/model.js';
 import { isNoSpaceErrno, noSpaceError } from './no-space.js';
@@ -129,6 +129,7 @@ export async function spill(bytes: AsyncIterable<Uint8Array>, opts: { file: OvfF
   const { file, format } = opts;
   const { dir, release } = await privateDir(opts.tempDir);
   const path = join(dir, 'source');
+  // A URL's TransferError (a transfer that failed) keeps its exit code.
   const how = file.compression === 'gzip' ? 'decompress' : 'join';
   try {
     const size = await copySparse(Readable.from(bytes, { objectMode: false }), path, [], opts.signal);
@@ -136,7 +137,7 @@ export async function spill(bytes: AsyncIterable<Uint8Array>, opts: { file: OvfF
   } catch (err) {
     await release();
     throw await copyFailure(err, path, `"${file.href}"`, opts.signal, () =>
-      err instanceof PackageError ? err : new PackageError(`File "${file.href}": cannot ${how} it: ${(err as Error).message}`, { file: file.href, cause: err }),
+      err instanceof VirtOvfError ? err : new PackageError(`File "${file.href}": cannot ${how} it: ${(err as Error).message}`, { file: file.href, cause: err }),
     );
   }
 }

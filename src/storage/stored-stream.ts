@@ -5,8 +5,9 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Archive } from '../archive/model.js';
 import { chunkName, type StoredFile } from '../archive/chunks.js';
-import { PackageError } from '../errors.js';
+import { PackageError, VirtOvfError } from '../errors.js';
 import type { OvfFile } from '../ovf/model.js';
+import { fileChunks } from './file-chunks.js';
 
 /** A running digest of one package member, fed with every byte of it in order. */
 export interface MemberTap {
@@ -33,9 +34,12 @@ export function checkCompression(file: OvfFile): void {
  * The stored bytes of `file`: its parts read from `archive` one after the other, each hashed
  * through `taps` (a part's tap ends when its last byte has passed, or is abandoned when the
  * stream stops early), or `input` when given (the stored bytes from elsewhere, not hashed here).
+ * With `reuse`, a part the archive holds in a local file is read through fileChunks: each chunk
+ * is valid only until the next one is asked for (fit for a consumer that never holds a chunk:
+ * the decoder, copyRaw, imageBytes of an uncompressed file); else each chunk is its own buffer.
  * @throws PackageError (on iteration) when a chunked file has no parts.
  */
-export async function* storedBytes(archive: Archive, stored: StoredFile, opts: { input?: AsyncIterable<Uint8Array>; taps?: MemberTaps }): AsyncGenerator<Uint8Array> {
+export async function* storedBytes(archive: Archive, stored: StoredFile, opts: { input?: AsyncIterable<Uint8Array>; taps?: MemberTaps; reuse?: boolean }): AsyncGenerator<Uint8Array> {
   if (opts.input) {
     yield* opts.input;
     return;
@@ -46,7 +50,7 @@ export async function* storedBytes(archive: Archive, stored: StoredFile, opts: {
     let bytes = 0;
     let ended = false;
     try {
-      for await (const chunk of archive.createReadStream(part.name) as AsyncIterable<Buffer>) {
+      for await (const chunk of partBytes(archive, part.name, opts.reuse === true)) {
         tap?.update(chunk);
         bytes += chunk.length;
         yield chunk;
@@ -57,6 +61,13 @@ export async function* storedBytes(archive: Archive, stored: StoredFile, opts: {
       if (!ended) tap?.abandon();
     }
   }
+}
+
+/** The bytes of one package member: fileChunks over its local range when `reuse` and the archive is local, else archive.createReadStream. */
+function partBytes(archive: Archive, name: string, reuse: boolean): AsyncIterable<Uint8Array> {
+  if (!reuse || (archive as { readonly local?: boolean }).local === false) return archive.createReadStream(name) as AsyncIterable<Buffer>;
+  const range = archive.locate(name);
+  return fileChunks(range.path, range.offset, range.size);
 }
 
 /** A Transform that fails with `error()` once more than `maxBytes` passed through it. */
@@ -80,15 +91,32 @@ export function expandsBeyond(file: OvfFile, maxBytes: number): PackageError {
  * The file's bytes as the image holds them: `stored` inflated when the file is gzip-compressed,
  * capped at `maxBytes`. Ending the iteration early stops the reads.
  * @throws PackageError (on iteration): "cannot decompress it" for a corrupt gzip stream (or
- *   "cannot join it" for a failed read), "expands beyond" past maxBytes.
+ *   "cannot join it" for a failed read), "expands beyond" past maxBytes; a read's VirtOvfError
+ *   (TransferError of a URL) as it is.
  */
 export async function* imageBytes(file: OvfFile, stored: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
+  if (file.compression === undefined) {
+    // No stream stages: each chunk passes straight through (fileChunks' reused buffers stay valid).
+    let passed = 0;
+    try {
+      for await (const chunk of stored) {
+        passed += chunk.length;
+        if (passed > maxBytes) throw expandsBeyond(file, maxBytes);
+        yield chunk;
+      }
+    } catch (err) {
+      if (err instanceof PackageError || (err as Error).name === 'AbortError') throw err;
+      throw new PackageError(`File "${file.href}": cannot join it: ${(err as Error).message}`, { file: file.href, cause: err });
+    }
+    return;
+  }
   const stages: NodeJS.ReadWriteStream[] = file.compression === 'gzip' ? [createGunzip()] : [];
   const out = pipeline([Readable.from(stored, { objectMode: false }), ...stages, byteCap(maxBytes, () => expandsBeyond(file, maxBytes))], () => undefined) as unknown as Readable;
   try {
     for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;
   } catch (err) {
-    if (err instanceof PackageError || (err as Error).name === 'AbortError') throw err;
+    // A PackageError, an abort, or a URL's TransferError (exit 5: the transfer failed) as it is.
+    if (err instanceof VirtOvfError || (err as Error).name === 'AbortError') throw err;
     throw new PackageError(`File "${file.href}": cannot ${file.compression === 'gzip' ? 'decompress' : 'join'} it: ${(err as Error).message}`, { file: file.href, cause: err });
   } finally {
     out.destroy();
@@ -106,7 +134,8 @@ export async function peek(stream: AsyncIterable<Uint8Array>, n: number): Promis
   while (have < n) {
     const next = await iterator.next();
     if (next.done) break;
-    first.push(next.value);
+    // Held across the next pull: a copy (the stream may reuse its buffers).
+    first.push(Uint8Array.prototype.slice.call(next.value));
     have += next.value.length;
   }
   const head = Buffer.concat(first).subarray(0, n);

@@ -10,7 +10,7 @@ import { openQemuNbd, type NbdImage, type QemuNbd, type QemuNbdOptions } from '.
 /** Largest request the sink gathers small writes into, in bytes. */
 const GATHER_BYTES = 4 * 2 ** 20;
 /** Bytes of requests in flight before write() waits for replies (bounds memory). */
-const IN_FLIGHT_BYTES = 32 * 2 ** 20;
+const IN_FLIGHT_BYTES = 16 * 2 ** 20;
 
 /** How to open the sink. */
 export interface NbdSinkOptions extends Omit<QemuNbdOptions, 'readOnly'> {
@@ -27,6 +27,8 @@ export class NbdSink implements DiskSink {
   readonly capacityBytes: number;
   bytesWritten = 0;
   private gather: Buffer;
+  /** Gather buffers whose requests were answered, for reuse (at most IN_FLIGHT_BYTES / GATHER_BYTES + 1 ever exist). */
+  private readonly spare: Buffer[] = [];
   private gatherOffset = 0;
   private gatherLength = 0;
   private zeroRun: { offset: number; length: number } | undefined;
@@ -131,11 +133,12 @@ export class NbdSink implements DiskSink {
     if (this.error !== undefined) throw this.error;
   }
 
-  /** Sends the gathered bytes; the request keeps the buffer, a new one gathers the next writes. */
+  /** Sends the gathered bytes; the request keeps the buffer until answered, a spare one gathers the next writes. */
   private sendGathered(): void {
     if (this.gatherLength === 0) return;
-    void this.send(this.server.client.write(this.gatherOffset, this.gather.subarray(0, this.gatherLength)), this.gatherLength);
-    this.gather = Buffer.allocUnsafeSlow(this.gather.length);
+    const full = this.gather;
+    void this.send(this.server.client.write(this.gatherOffset, full.subarray(0, this.gatherLength)), this.gatherLength).finally(() => this.spare.push(full));
+    this.gather = this.spare.pop() ?? Buffer.allocUnsafeSlow(full.length);
     this.gatherLength = 0;
   }
 

@@ -40,14 +40,15 @@ describe('SIGKILL of virt-ovf import: virt-ovf cleanup removes what the run left
   after(() => closeKillScene(s));
 
   const unchanged = async () => assert.deepEqual(await digests(join(s.work, 'big'), join(s.work, 'small'), gzipDir), before0, 'a pre-existing file changed');
-  const importArgs = (pkg: string, name: string) => ['import', pkg, '--pool', s.pool.name, '--name', name, '--virt-type', 'qemu'];
+  const importArgs = (pkg: string, name: string, converter: 'auto' | 'qemu-img' = 'auto') => ['import', pkg, '--pool', s.pool.name, '--name', name, '--virt-type', 'qemu', '--converter', converter];
 
   test('before the conversion (decompressing a gzip disk into its temporary copy): the copy is journaled and removed by cleanup', async () => {
     const name = uniqueName('kill-gz');
-    const run = await killWhen(s, importArgs(join(gzipDir, 'gz.ovf'), name), () => hasEntry(s.tmp, 'virt-ovf-'));
+    // qemu-img needs the copy; the auto converter would stream the gzip VMDK with none.
+    const run = await killWhen(s, importArgs(join(gzipDir, 'gz.ovf'), name, 'qemu-img'), () => hasEntry(s.tmp, 'virt-ovf-'));
     assert.ok(run.entries.some((e) => e.kind === 'directory' && e.path.startsWith(`${s.tmp}/virt-ovf-`)), 'the temporary copy is journaled');
     assert.deepEqual(await readdir(s.pool.path), [], 'no volume yet');
-    const next = await cli(s, [...importArgs(join(gzipDir, 'gz.ovf'), name), '--dry-run']);
+    const next = await cli(s, [...importArgs(join(gzipDir, 'gz.ovf'), name, 'qemu-img'), '--dry-run']);
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stderr, /warning: 1 interrupted virt-ovf run\(s\) left \d+ object\(s\) behind .*virt-ovf cleanup/);
     await assertCleanupCycle(s, [/Would remove directory .*\/tmp\/virt-ovf-/], {
@@ -59,15 +60,30 @@ describe('SIGKILL of virt-ovf import: virt-ovf cleanup removes what the run left
 
   test('mid-conversion of a 1.5 GiB disk: qemu-img dies with virt-ovf, the volume blocks the name until cleanup removes it', async () => {
     const name = uniqueName('kill-convert');
-    const run = await killWhen(s, importArgs(big.ova!, name), (out) => /"task":"convert"/.test(out));
+    const run = await killWhen(s, importArgs(big.ova!, name, 'qemu-img'), (out) => /"task":"convert"/.test(out));
     const volume = `${name}-vmdisk1.qcow2`;
     assert.ok(run.entries.some((e) => e.kind === 'volume' && e.name === volume && e.state === 'created'), 'the volume is journaled');
     assert.ok(run.entries.some((e) => e.kind === 'process' && e.command.startsWith('qemu-img convert')), 'qemu-img convert is journaled');
     await assertNoOrphans(run.entries, bootId(), volume);
-    const again = await cli(s, importArgs(big.ova!, name));
+    const again = await cli(s, importArgs(big.ova!, name, 'qemu-img'));
     assert.equal(again.code, 4, again.stderr);
     assert.match(again.stderr, new RegExp(`error: volume "${volume}" already exists in pool "${s.pool.name}"; it was left by an interrupted virt-ovf run, pid \\d+ .*: remove what that run left with virt-ovf cleanup`));
     await assertCleanupCycle(s, [new RegExp(`Would remove volume ${volume} in pool ${s.pool.name}`), /Already gone: process \d+ \(qemu-img convert/], {
+      stillThere: async () => assert.deepEqual(await readdir(s.pool.path), [volume]),
+      goneAfter: async () => assert.deepEqual(await readdir(s.pool.path), []),
+    });
+    await unchanged();
+  });
+
+  test('mid-decode of a 1.5 GiB disk streamed through qemu-nbd: qemu-nbd dies with virt-ovf, its socket directory and the volume are removed by cleanup', async () => {
+    const name = uniqueName('kill-stream');
+    const run = await killWhen(s, importArgs(big.ova!, name), (out) => /"task":"convert","name":"[^"]+","bytesDone":[1-9]/.test(out));
+    const volume = `${name}-vmdisk1.qcow2`;
+    assert.ok(run.entries.some((e) => e.kind === 'volume' && e.name === volume && e.state === 'created'), 'the volume is journaled');
+    assert.ok(run.entries.some((e) => e.kind === 'process' && e.command.startsWith('qemu-nbd ')), 'qemu-nbd is journaled');
+    assert.ok(run.entries.some((e) => e.kind === 'directory' && e.path.includes('/virt-ovf-nbd-')), 'the socket directory is journaled');
+    await assertNoOrphans(run.entries, bootId(), volume);
+    await assertCleanupCycle(s, [new RegExp(`Would remove volume ${volume} in pool ${s.pool.name}`), /Already gone: process \d+ \(qemu-nbd/], {
       stillThere: async () => assert.deepEqual(await readdir(s.pool.path), [volume]),
       goneAfter: async () => assert.deepEqual(await readdir(s.pool.path), []),
     });

@@ -54,6 +54,8 @@ export interface ImportOpts {
   timeoutMs?: number;
   /** Extra environment for the CLI (overrides the defaults, e.g. VIRT_OVF_QEMU_IMG). */
   env?: Record<string, string>;
+  /** Give the package on standard input (`virt-ovf import -`, the one-pass path) instead of by path. */
+  stdin?: boolean;
   /** Send `signal` to the CLI the first time its stdout matches `when` (use with --json; not with rss). */
   interrupt?: { when: RegExp; signal: NodeJS.Signals };
 }
@@ -70,13 +72,13 @@ export async function importPkg(scene: Scene, pkg: string, opts: ImportOpts = {}
   const before: Before = { pool: await poolVolumes(scene.pool), tree: await tree(scene.work) };
   const log = join(scene.work, `qemu-${runId}.log`);
   await writeFile(log, '');
-  const argv = [CLI, 'import', pkg, '--pool', scene.pool.name, ...(opts.noName ? [] : ['--name', name]), '--virt-type', 'qemu', ...(opts.args ?? [])];
+  const argv = [CLI, 'import', opts.stdin ? '-' : pkg, '--pool', scene.pool.name, ...(opts.noName ? [] : ['--name', name]), '--virt-type', 'qemu', ...(opts.args ?? [])];
   haveTime ??= await lstat('/usr/bin/time').then(() => true, () => false);
   const timed = opts.rss === true && haveTime;
   const [file, args] = timed ? ['/usr/bin/time', ['-f', 'HOSTILE_MAXRSS_KIB=%M', 'node', ...argv]] : ['node', argv];
   const env = { LIBVIRT_DEFAULT_URI: TEST_URI, TMPDIR: runTmp, VIRT_OVF_QEMU_IMG: scene.wrapper, [QEMU_LOG_ENV]: log, ...opts.env };
   const started = performance.now();
-  const child = execa(file, args as string[], { reject: false, env, stdin: 'ignore', timeout: opts.timeoutMs ?? 120_000 });
+  const child = execa(file, args as string[], { reject: false, env, stdin: opts.stdin ? { file: pkg } : 'ignore', timeout: opts.timeoutMs ?? 120_000 });
   let interrupted = false;
   if (opts.interrupt) {
     const { when, signal } = opts.interrupt;
