@@ -15,6 +15,8 @@ import { MAX_VIRTUAL_SIZE_BYTES } from '../storage/size-policy.js';
 import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
+import { volumeTransfer, type TransferChoice } from '../transfer/choose.js';
+import { uploadImage } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** A volume import created. Sizes in bytes. */
@@ -34,6 +36,8 @@ export interface ConvertContext {
   readonly rollback: Rollback;
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
+  /** How the bytes reach a pool volume (src/transfer/choose.ts); default: written here. */
+  readonly transfer?: TransferChoice;
 }
 
 /** Bytes prepared for qemu-img, and their virtual size in bytes. */
@@ -56,8 +60,14 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
     const capacityBytes = Math.max(drive.capacityBytes, source?.virtualSizeBytes ?? 0);
     if (capacityBytes === 0) throw new LibvirtSetupError(`${placed.device} ${placed.instanceId ?? drive.volumeBase} has neither a file nor a capacity`);
     const created = await createJournaled(ctx, target, capacityBytes);
-    if (source) {
-      const { reporter } = ctx;
+    const { reporter, store } = ctx;
+    const via = ctx.transfer ? await volumeTransfer(ctx.transfer, store, target.name, created.path, (message) => reporter.emit({ kind: 'warning', message })) : 'local';
+    if (source && via === 'stream' && store.kind === 'pool') {
+      const name = target.name;
+      const progress = (bytesDone: number) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone, bytesTotal: capacityBytes });
+      await uploadImage({ ...store, volumeName: name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, onProgress: progress })
+        .finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
+    } else if (source) {
       const name = target.name;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
       await convertImage({
@@ -82,9 +92,10 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
  */
 async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
   const { store, rollback } = ctx;
+  const notHere = store.kind === 'pool' && store.notHere === true;
   const entry = rollback.record(
     store.kind === 'pool'
-      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}) }
+      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}), ...(notHere ? { notHere } : {}) }
       : { kind: 'file', path: join(store.dir, target.name) },
   );
   let created: CreatedTarget;
@@ -94,7 +105,8 @@ async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacit
     rollback.dropped(entry);
     throw err;
   }
-  const st = await stat(created.path).catch(() => undefined);
+  // A volume on another host: a file of that path here is not it.
+  const st = notHere ? undefined : await stat(created.path).catch(() => undefined);
   rollback.created(entry, st && { dev: st.dev, ino: st.ino });
   rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
   return created;

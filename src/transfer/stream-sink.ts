@@ -10,6 +10,16 @@ import type { DiskSink } from '../storage/sink.js';
  */
 export const STREAM_CHUNK_BYTES = 4 * 2 ** 20;
 
+/**
+ * Keepalive while a sink is open on a connection: a daemon whose stream queue is full stops
+ * reading the connection, probes included, so the usual 2 s x 2 closes a busy but healthy
+ * connection on a loaded host (measured). A hung daemon is still found within about 30 s, and
+ * an abort (SIGINT) gives up the call in flight at once (Connection.interrupt).
+ */
+const STREAM_KEEPALIVE = { intervalSeconds: 5, count: 5 } as const;
+/** Sinks open per connection: keepalive is restored when the last one ends. */
+const openSinks = new WeakMap<Connection, number>();
+
 /** What openStreamSink needs. Offsets and sizes in bytes. */
 export interface StreamSinkOptions {
   readonly conn: Connection;
@@ -33,14 +43,24 @@ export interface StreamSinkOptions {
  * @throws LibvirtError when libvirt refuses the upload (range outside the volume, a pool type without upload, e.g. rbd).
  */
 export async function openStreamSink(opts: StreamSinkOptions): Promise<StreamSink> {
-  const stream = opts.conn.newStream();
+  const { conn } = opts;
+  const stream = conn.newStream();
+  const count = openSinks.get(conn) ?? 0;
+  if (count === 0) conn.setKeepAlive(STREAM_KEEPALIVE.intervalSeconds, STREAM_KEEPALIVE.count);
+  openSinks.set(conn, count + 1);
+  const ended = (): void => {
+    const left = (openSinks.get(conn) ?? 1) - 1;
+    openSinks.set(conn, left);
+    if (left === 0 && !conn.closed) conn.setKeepAlive();
+  };
   try {
     await opts.volume.upload(stream, opts.offsetBytes ?? 0, opts.capacityBytes, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM);
   } catch (err) {
     stream.free();
+    ended();
     throw err;
   }
-  return new StreamSink(stream, opts.capacityBytes, opts.label, opts.chunkBytes ?? STREAM_CHUNK_BYTES);
+  return new StreamSink(stream, opts.capacityBytes, opts.label, opts.chunkBytes ?? STREAM_CHUNK_BYTES, ended);
 }
 
 /**
@@ -71,6 +91,7 @@ export class StreamSink implements DiskSink {
     readonly capacityBytes: number,
     readonly label: string,
     private readonly chunkBytes: number,
+    private readonly ended: () => void = () => {},
   ) {
     this.#fill = Buffer.allocUnsafe(chunkBytes);
     this.#spare = Buffer.allocUnsafe(chunkBytes);
@@ -119,14 +140,18 @@ export class StreamSink implements DiskSink {
     if (this.#closed) return Promise.reject(new Error(`${this.label}: finish after the transfer ended`));
     this.#closed = true;
     return this.#serial(async () => {
-      await this.#flushData();
-      await this.#holeUntil(this.capacityBytes);
-      this.#flushHole();
-      await this.#settled();
       try {
+        await this.#flushData();
+        await this.#holeUntil(this.capacityBytes);
+        this.#flushHole();
+        await this.#settled();
         await this.stream.finish();
+      } catch (err) {
+        await this.stream.abort().catch(() => undefined);
+        throw err;
       } finally {
         this.stream.free();
+        this.#end();
       }
     });
   }
@@ -138,6 +163,19 @@ export class StreamSink implements DiskSink {
     await this.#chain.catch(() => undefined);
     await this.stream.abort().catch(() => undefined);
     this.stream.free();
+    this.#end();
+  }
+
+  #ended = false;
+  /** Once per sink: gives the connection's keepalive back when no other sink is open on it. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    try {
+      this.ended();
+    } catch {
+      // A connection libvirt closed meanwhile: nothing to restore.
+    }
   }
 
   /**
