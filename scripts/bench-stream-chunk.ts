@@ -8,7 +8,7 @@ import { openStreamSink } from '../src/transfer/stream-sink.js';
 import { startRemoteHost } from '../test/harness/remote-libvirtd.js';
 
 const MiB = 2 ** 20;
-const CHUNKS = [64 * 1024, 256 * 1024, 512 * 1024, MiB, 2 * MiB, 4 * MiB, 8 * MiB];
+const CHUNKS = (process.env["CHUNKS"] ?? `${64 * 1024},${128 * 1024},262120,${256 * 1024},${512 * 1024},${MiB},${2 * MiB},${4 * MiB},${8 * MiB}`).split(",").map(Number);
 
 /** Seconds to upload `totalBytes` dense bytes in writes of 1 MiB through a sink with `chunkBytes`. */
 async function uploadOnce(uri: string, poolName: string, totalBytes: number, chunkBytes: number, pattern: Buffer): Promise<{ seconds: number; calls: number }> {
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
         best.calls = tcp.calls;
       }
       const rate = (s: number) => (totalBytes / MiB / s).toFixed(0).padStart(9);
-      console.log(`${String(chunk / 1024).padStart(6)} KiB | ${best.tcp.toFixed(2).padStart(6)} | ${rate(best.tcp)} | ${best.ssh.toFixed(2).padStart(6)} | ${rate(best.ssh)} | ${best.calls}`);
+      console.log(`${(chunk / 1024).toFixed(1).padStart(8)} KiB | ${best.tcp.toFixed(2).padStart(6)} | ${rate(best.tcp)} | ${best.ssh.toFixed(2).padStart(6)} | ${rate(best.ssh)} | ${best.calls}`);
     }
   } finally {
     await host.stop();
