@@ -1,0 +1,61 @@
+// A bounded queue of byte chunks between a producer (the encoder) and an uploader that pulls
+// them as an async iterable: push waits while the queue is full, so memory stays bounded.
+
+/** Chunks pushed in order, read once through the async iterator. */
+export class ChunkChannel implements AsyncIterable<Uint8Array> {
+  readonly #queue: Uint8Array[] = [];
+  #bytes = 0;
+  #closed = false;
+  #error: unknown;
+  #failed = false;
+  #wakeReader: (() => void) | undefined;
+  #wakeWriter: (() => void) | undefined;
+
+  /** @param maxBytes bytes queued before push waits (at least one chunk is always accepted). */
+  constructor(private readonly maxBytes: number) {}
+
+  /** Queues `chunk` (kept, not copied); waits while the queue holds maxBytes or more. @throws the error the channel failed with. */
+  async push(chunk: Uint8Array): Promise<void> {
+    while (!this.#failed && this.#bytes >= this.maxBytes) await new Promise<void>((r) => (this.#wakeWriter = r));
+    if (this.#failed) throw this.#error;
+    if (this.#closed) throw new Error('ChunkChannel: push after close');
+    this.#queue.push(chunk);
+    this.#bytes += chunk.length;
+    this.#wake();
+  }
+
+  /** No more chunks: the reader ends after the queued ones. */
+  close(): void {
+    this.#closed = true;
+    this.#wake();
+  }
+
+  /** Fails both sides: the reader throws `error`, and so does a pending or later push. */
+  fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#error = error;
+    this.#queue.length = 0;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const [r, w] = [this.#wakeReader, this.#wakeWriter];
+    this.#wakeReader = this.#wakeWriter = undefined;
+    r?.();
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      if (this.#failed) throw this.#error;
+      const chunk = this.#queue.shift();
+      if (chunk) {
+        this.#bytes -= chunk.length;
+        this.#wake();
+        yield chunk;
+      } else if (this.#closed) return;
+      else await new Promise<void>((r) => (this.#wakeReader = r));
+    }
+  }
+}
