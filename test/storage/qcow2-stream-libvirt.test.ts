@@ -4,33 +4,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { Connection, lookupPool, type StorageVolume } from '../../src/libvirt/index.js';
-import { Qcow2StreamSink, type VolumeUploader } from '../../src/storage/qcow2-stream/index.js';
+import { Connection, lookupPool } from '../../src/libvirt/index.js';
+import { Qcow2StreamSink } from '../../src/storage/qcow2-stream/index.js';
+import { volumeUploader } from '../../src/transfer/volume-uploader.js';
 import { scratchPool, TEST_URI, type ScratchPool } from '../libvirt/harness.js';
 import { scratchDir } from './helpers.js';
 import { assertSame, pattern } from './qcow2-stream-helpers.js';
 import { open } from 'node:fs/promises';
-
-/** The uploader a remote import uses, reduced to the binding main has (src/transfer/stream-sink.ts supersedes it): one stream per upload. */
-function volumeUploader(conn: Connection, vol: StorageVolume): VolumeUploader {
-  return {
-    async upload(offset, bytes) {
-      const stream = conn.newStream();
-      try {
-        await vol.upload(stream, offset, bytes instanceof Uint8Array ? bytes.length : 0);
-        try {
-          for await (const chunk of bytes instanceof Uint8Array ? [bytes] : bytes) await stream.sendAll(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-        } catch (err) {
-          await stream.abort().catch(() => undefined);
-          throw err;
-        }
-        await stream.finish();
-      } finally {
-        stream.free();
-      }
-    },
-  };
-}
 
 let pool: ScratchPool;
 let conn: Connection;
