@@ -74,6 +74,29 @@ describe('Qcow2StreamSink', () => {
     }
   });
 
+  it('keeps memory bounded while 512 MiB of data spread over 16 GiB goes through (8 bytes per stored cluster, a bounded queue)', async () => {
+    const { dir, cleanup } = await scratchDir();
+    const { open } = await import('node:fs/promises');
+    const fh = await open(join(dir, 'm.qcow2'), 'wx');
+    try {
+      const sink = new Qcow2StreamSink({ capacityBytes: 16 * GiB, uploader: fileUploader(fh), label: 'm.qcow2' });
+      const piece = pattern(4 * MiB, 7);
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      for (let i = 0; i < 128; i++) {
+        await sink.write(i * 128 * MiB, piece);
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+      await sink.finish();
+      assert.equal(sink.result!.layout.dataClusters, 128 * 64);
+      assert.ok(peak - before < 96 * MiB, `RSS grew by ${((peak - before) / MiB).toFixed(0)} MiB`);
+      assert.deepEqual(await check(join(dir, 'm.qcow2')), { corruptions: 0, leaks: 0, allocated: 128 * 64 });
+    } finally {
+      await fh.close();
+      await cleanup();
+    }
+  });
+
   it('sizes the L1 table and refcounts of a 1 TiB disk and of a 15 TiB one (an L1 table of 4 clusters)', async () => {
     const { dir, cleanup } = await scratchDir();
     try {
