@@ -45,7 +45,7 @@ export interface Qcow2StreamResult {
   readonly fileBytes: number;
 }
 
-const ZERO_CLUSTER = new Uint8Array(CLUSTER_BYTES);
+const ZERO_CLUSTER = Buffer.alloc(CLUSTER_BYTES);
 
 /**
  * Encodes the guest ranges it receives (ascending, as DiskSink's sequential contract says) as
@@ -73,9 +73,9 @@ export class Qcow2StreamSink implements DiskSink {
   /** End of the last range received (guest bytes). */
   #position = 0;
   #cluster = -1;
-  #buffer = new Uint8Array(CLUSTER_BYTES);
+  readonly #buffer = Buffer.alloc(CLUSTER_BYTES);
   #dirty = false;
-  #out: Uint8Array;
+  #out: Buffer;
   #outUsed = 0;
   readonly #channel: ChunkChannel;
   readonly #upload: Promise<void>;
@@ -90,7 +90,7 @@ export class Qcow2StreamSink implements DiskSink {
     this.label = opts.label;
     this.capacityBytes = opts.capacityBytes;
     this.#uploader = opts.uploader;
-    this.#out = new Uint8Array(opts.chunkBytes ?? 2 ** 20);
+    this.#out = Buffer.allocUnsafe(opts.chunkBytes ?? 2 ** 20);
     this.#channel = new ChunkChannel(opts.queueBytes ?? 8 * 2 ** 20);
     const channel = this.#channel;
     this.#upload = opts.uploader.upload(0, channel).catch((err: unknown) => {
@@ -107,15 +107,19 @@ export class Qcow2StreamSink implements DiskSink {
   async write(offset: number, data: Uint8Array): Promise<void> {
     this.#take(offset, data.length);
     this.#bytesWritten += data.length;
+    const src = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     let at = 0;
-    while (at < data.length) {
+    while (at < src.length) {
       const pos = offset + at;
       const cluster = Math.floor(pos / CLUSTER_BYTES);
       if (cluster !== this.#cluster) await this.#moveTo(cluster);
       const within = pos - cluster * CLUSTER_BYTES;
-      const n = Math.min(CLUSTER_BYTES - within, data.length - at);
-      this.#buffer.set(data.subarray(at, at + n), within);
-      this.#dirty = true;
+      const n = Math.min(CLUSTER_BYTES - within, src.length - at);
+      if (n === CLUSTER_BYTES && !this.#dirty) await this.#store(src.subarray(at, at + n));
+      else {
+        src.copy(this.#buffer, within, at, at + n);
+        this.#dirty = true;
+      }
       at += n;
     }
   }
@@ -163,20 +167,26 @@ export class Qcow2StreamSink implements DiskSink {
     this.#position = offset + length;
   }
 
-  /** Stores the cluster being filled (unless it is all zeros) and starts `next` (-1: none). */
+  /** Stores the cluster being filled and starts `next` (-1: none). */
   async #moveTo(next: number): Promise<void> {
-    if (this.#dirty && Buffer.compare(this.#buffer, ZERO_CLUSTER) !== 0) {
-      if (this.#count === this.#mapped.length) {
-        const grown = new Float64Array(this.#mapped.length * 2);
-        grown.set(this.#mapped);
-        this.#mapped = grown;
-      }
-      this.#mapped[this.#count++] = this.#cluster;
-      await this.#emit(this.#buffer);
+    if (this.#dirty) {
+      await this.#store(this.#buffer);
+      this.#buffer.fill(0);
     }
-    if (this.#dirty) this.#buffer.fill(0);
     this.#dirty = false;
     this.#cluster = next;
+  }
+
+  /** Stores `bytes` (a whole cluster) as the current cluster, unless it is all zeros. */
+  async #store(bytes: Buffer): Promise<void> {
+    if (bytes.equals(ZERO_CLUSTER)) return;
+    if (this.#count === this.#mapped.length) {
+      const grown = new Float64Array(this.#mapped.length * 2);
+      grown.set(this.#mapped);
+      this.#mapped = grown;
+    }
+    this.#mapped[this.#count++] = this.#cluster;
+    await this.#emit(bytes);
   }
 
   /** Number of L2 tables: distinct L1 indexes among the stored clusters. */
@@ -213,15 +223,15 @@ export class Qcow2StreamSink implements DiskSink {
   }
 
   /** Appends `bytes` to the upload (copied into the output chunk), after the zero header cluster on the first call. */
-  async #emit(bytes: Uint8Array): Promise<void> {
+  async #emit(bytes: Buffer): Promise<void> {
     if (this.#bytesUploaded === 0 && this.#outUsed === 0) await this.#append(ZERO_CLUSTER);
     await this.#append(bytes);
   }
 
-  async #append(bytes: Uint8Array): Promise<void> {
+  async #append(bytes: Buffer): Promise<void> {
     for (let at = 0; at < bytes.length; ) {
       const n = Math.min(bytes.length - at, this.#out.length - this.#outUsed);
-      this.#out.set(bytes.subarray(at, at + n), this.#outUsed);
+      bytes.copy(this.#out, this.#outUsed, at, at + n);
       this.#outUsed += n;
       at += n;
       if (this.#outUsed === this.#out.length) await this.#flushOut();
@@ -230,10 +240,11 @@ export class Qcow2StreamSink implements DiskSink {
 
   async #flushOut(): Promise<void> {
     if (this.#outUsed === 0) return;
-    const chunk = this.#out.subarray(0, this.#outUsed);
+    const whole = this.#out;
+    const chunk = whole.subarray(0, this.#outUsed);
     this.#bytesUploaded += chunk.length;
-    this.#out = new Uint8Array(this.#out.length);
+    this.#out = this.#channel.reclaim() ?? Buffer.allocUnsafe(whole.length);
     this.#outUsed = 0;
-    await this.#channel.push(chunk);
+    await this.#channel.push(chunk, whole);
   }
 }

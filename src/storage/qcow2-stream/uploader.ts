@@ -7,7 +7,8 @@ import type { FileHandle } from 'node:fs/promises';
  * kept and the file is never truncated (measured for virStorageVolUpload into a dir pool: see
  * sink.ts). `bytes` is one buffer, or chunks in order that the uploader pulls as it sends them
  * (its pace is the backpressure); the promise settles once every byte is written, or with the
- * transport's error. An iterable that throws aborts the upload with that error.
+ * transport's error. An iterable that throws aborts the upload with that error. A chunk is the
+ * uploader's only until it asks the iterable for the next one (its buffer is then reused).
  * Implemented by src/transfer/stream-sink.ts over libvirt streams, and by {@link fileUploader}.
  */
 export interface VolumeUploader {
