@@ -63,6 +63,7 @@ const PROTOTYPES = {
   virStoragePoolFree: 'int virStoragePoolFree(virStoragePool *pool)',
   virStorageVolCreateXML: 'virStorageVol *virStorageVolCreateXML(virStoragePool *pool, const char *xmldesc, unsigned int flags)',
   virStorageVolLookupByName: 'virStorageVol *virStorageVolLookupByName(virStoragePool *pool, const char *name)',
+  virStorageVolLookupByPath: 'virStorageVol *virStorageVolLookupByPath(virConnect *conn, const char *path)',
   virStorageVolGetPath: 'char *! virStorageVolGetPath(virStorageVol *vol)',
   virStorageVolGetName: 'const char *virStorageVolGetName(virStorageVol *vol)',
   virStorageVolGetXMLDesc: 'char *! virStorageVolGetXMLDesc(virStorageVol *vol, unsigned int flags)',

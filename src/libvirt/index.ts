@@ -23,7 +23,7 @@ export {
 } from './domain.js';
 export { NativeHandle } from './handle.js';
 export { Network, listAllNetworks, lookupNetwork } from './network.js';
-export { StoragePool, listAllPools, lookupPool, createPool, definePool, volumePath } from './pool.js';
+export { StoragePool, listAllPools, lookupPool, createPool, definePool, lookupVolumeByPath, volumePath } from './pool.js';
 export { Stream, VIR_STREAM_NONBLOCK, VIR_STREAM_RECV_STOP_AT_HOLE, type StreamRange } from './stream.js';
 export {
   StorageVolume,
