@@ -56,24 +56,34 @@ export interface StreamSinkOptions {
  * @throws LibvirtError when libvirt refuses the upload (range outside the volume, a pool type without upload, e.g. rbd).
  */
 export async function openStreamSink(opts: StreamSinkOptions): Promise<StreamSink> {
-  const { conn } = opts;
-  const stream = conn.newStream();
-  const count = openSinks.get(conn) ?? 0;
-  if (count === 0) conn.setKeepAlive(STREAM_KEEPALIVE.intervalSeconds, STREAM_KEEPALIVE.count);
-  openSinks.set(conn, count + 1);
-  const ended = (): void => {
-    const left = (openSinks.get(conn) ?? 1) - 1;
-    openSinks.set(conn, left);
-    if (left === 0 && !conn.closed) conn.setKeepAlive();
-  };
+  const stream = opts.conn.newStream();
+  const release = holdStreamKeepAlive(opts.conn);
   try {
     await opts.volume.upload(stream, opts.offsetBytes ?? 0, opts.capacityBytes, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM);
   } catch (err) {
     stream.free();
-    ended();
+    release();
     throw err;
   }
-  return new StreamSink(stream, opts.capacityBytes, opts.label, opts.chunkBytes ?? STREAM_CHUNK_BYTES, ended);
+  return new StreamSink(stream, opts.capacityBytes, opts.label, opts.chunkBytes ?? STREAM_CHUNK_BYTES, release);
+}
+
+/**
+ * Relaxes the connection's keepalive to STREAM_KEEPALIVE while a bulk transfer runs; the returned
+ * function (call it once) restores KEEPALIVE when no other transfer holds it.
+ */
+export function holdStreamKeepAlive(conn: Connection): () => void {
+  const count = openSinks.get(conn) ?? 0;
+  if (count === 0) conn.setKeepAlive(STREAM_KEEPALIVE.intervalSeconds, STREAM_KEEPALIVE.count);
+  openSinks.set(conn, count + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (openSinks.get(conn) ?? 1) - 1;
+    openSinks.set(conn, left);
+    if (left === 0 && !conn.closed) conn.setKeepAlive();
+  };
 }
 
 /**

@@ -1,24 +1,12 @@
 // Fills a pool volume through a libvirt stream: the source's guest bytes, as the volume's format needs them.
 import { LibvirtSetupError } from '../errors.js';
 import type { Connection, StoragePool } from '../libvirt/index.js';
+import { Qcow2StreamSink } from '../storage/qcow2-stream/index.js';
 import type { DiskSink } from '../storage/sink.js';
 import type { ImageSource } from '../storage/qemu-img.js';
 import { copyImageToSink } from './nbd-copy.js';
-import { openStreamSink } from './stream-sink.js';
-
-/**
- * Wraps a raw sink of a volume's file bytes into one taking guest bytes in the volume's format
- * (the qcow2 stream encoder). Registered by the encoder's module (setVolumeEncoder); absent, a
- * qcow2 volume cannot be filled through a stream.
- */
-export type VolumeEncoder = (opts: { conn: Connection; volume: import('../libvirt/index.js').StorageVolume; capacityBytes: number; label: string }) => Promise<DiskSink>;
-
-const encoders = new Map<string, VolumeEncoder>();
-
-/** Makes `format` volumes fillable through streams (the qcow2 encoder registers itself here). */
-export function setVolumeEncoder(format: 'qcow2', encoder: VolumeEncoder): void {
-  encoders.set(format, encoder);
-}
+import { holdStreamKeepAlive, openStreamSink } from './stream-sink.js';
+import { volumeUploader } from './volume-uploader.js';
 
 /** What uploadImage needs; sizes in bytes. */
 export interface UploadOptions {
@@ -35,21 +23,30 @@ export interface UploadOptions {
 }
 
 /**
- * Opens the sink that fills a volume through a stream with its guest bytes: a sparse upload for
- * raw, the registered encoder in front of one for another format.
- * @throws LibvirtSetupError (option `volumeFormat`) for a format no encoder handles; LibvirtError.
+ * Opens the sink that fills a volume through streams with its guest bytes: a sparse upload
+ * (StreamSink) for raw; for qcow2 the sequential encoder (Qcow2StreamSink) over plain uploads at
+ * offsets (volumeUploader), since a qcow2 volume takes the file's bytes, not the guest's.
+ * @throws LibvirtSetupError when the volume vanished; LibvirtError when libvirt refuses the upload.
  */
 export async function openVolumeSink(opts: { conn: Connection; pool: StoragePool; poolName: string; volumeName: string; format: 'qcow2' | 'raw'; capacityBytes: number }): Promise<DiskSink> {
   const volume = opts.pool.lookupVolume(opts.volumeName);
   if (!volume) throw new LibvirtSetupError(`volume "${opts.volumeName}" vanished from pool "${opts.poolName}" before its upload`);
-  const label = `volume "${opts.volumeName}" (stream, ${opts.format})`;
+  const label = `volume "${opts.volumeName}" (libvirt stream, ${opts.format})`;
   if (opts.format === 'raw') return openStreamSink({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label });
-  const encoder = encoders.get(opts.format);
-  if (!encoder) {
-    volume.free();
-    throw new LibvirtSetupError(`a ${opts.format} volume in pool "${opts.poolName}" is filled through a libvirt stream, which carries the volume's file bytes, and this build has no ${opts.format} stream encoder; choose volume format raw`, { option: 'volumeFormat' });
-  }
-  return encoder({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label });
+  const release = holdStreamKeepAlive(opts.conn);
+  const sink = new Qcow2StreamSink({ capacityBytes: opts.capacityBytes, uploader: volumeUploader(opts.conn, volume), label });
+  return {
+    label,
+    capacityBytes: sink.capacityBytes,
+    sequential: true,
+    get bytesWritten() {
+      return sink.bytesWritten;
+    },
+    write: (offset, data) => sink.write(offset, data),
+    zero: (offset, length) => sink.zero(offset, length),
+    finish: () => sink.finish().finally(release),
+    abort: () => sink.abort().finally(release),
+  };
 }
 
 /**
