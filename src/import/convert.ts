@@ -95,8 +95,9 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
     if (source && via === 'stream' && store.kind === 'pool') {
       const name = target.name;
       const progress = (bytesDone: number) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone, bytesTotal: capacityBytes });
-      await uploadImage({ ...store, volumeName: name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, onProgress: progress })
+      const { bytesSent } = await uploadImage({ ...store, volumeName: name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, onProgress: progress })
         .finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
+      reporter.emit({ kind: 'debug', message: `volume "${name}" (libvirt stream, ${target.format}): ${bytesSent} bytes of data written` });
     } else if (source) {
       const name = target.name;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
@@ -200,6 +201,7 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
     const stream = (await transferOf(ctx, target, created)) === 'stream' && store.kind === 'pool';
     const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal);
     await plan.decodeInto(sink, { signal, onProgress });
+    reporter.emit({ kind: 'debug', message: `${sink.label}: ${sink.bytesWritten} bytes of data written` });
     // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.
     while (!(await progress.rest.next()).done) signal.throwIfAborted();
   } catch (err) {

@@ -39,8 +39,9 @@ export async function openVolumeSink(opts: { conn: Connection; pool: StoragePool
     label,
     capacityBytes: sink.capacityBytes,
     sequential: true,
+    // The file bytes uploaded (data clusters, tables, header) once finished; the guest data bytes until then.
     get bytesWritten() {
-      return sink.bytesWritten;
+      return sink.result?.bytesUploaded ?? sink.bytesWritten;
     },
     write: (offset, data) => sink.write(offset, data),
     zero: (offset, length) => sink.zero(offset, length),
