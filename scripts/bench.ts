@@ -1,13 +1,14 @@
-// Benchmark: `virt-ovf import` of a mixed-content OVA against plain `qemu-img convert` of the same disk
-// (wall time, peak RSS of the virt-ovf process, extra disk space used during the import).
+// Benchmark: `virt-ovf import` of a mixed-content OVA (manifest verified) into a qcow2 and a raw
+// volume against plain `qemu-img convert` of the same VMDK alone into the same format (wall time
+// and the speed-up, peak RSS, temporary bytes in the watched temporary directory, extra disk).
 //
 //   npm run bench -- [--size GiB] [--runs N] [--keep] [--json] [--work-dir DIR]
 //
 // This file is the driver (options, the alternating runs, cleanup); the pieces are in scripts/bench/:
-// measure.ts (one command), runs.ts (the commands), cache.ts, probe.ts, report.ts, format.ts.
+// measure.ts (one command), runs.ts (the commands), cache.ts, probe.ts, report.ts, format.ts, inflate-rate.ts.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,7 +20,8 @@ import { buildAppliance } from './appliance.js';
 import { cacheModeUsed } from './bench/cache.js';
 import { fmtBytes, fmtMiB, fmtS, log, MiB } from './bench/format.js';
 import { runSync } from './bench/probe.js';
-import { printTable, summarize } from './bench/report.js';
+import { inflateRate } from './bench/inflate-rate.js';
+import { printTable, summarize, type FormatRuns } from './bench/report.js';
 import { baseline, cleanupImport, importOnce, type BaselineRun, type Bench, type ImportRun } from './bench/runs.js';
 
 const USAGE = `usage: npm run bench -- [--size GiB] [--runs N] [--keep] [--json] [--work-dir DIR]
@@ -126,46 +128,50 @@ export async function main(argv: string[]): Promise<number> {
     const ovaBytes = (await stat(ova)).size;
     log(`built in ${fmtS(buildMs)}: OVA ${fmtMiB(ovaBytes)}, VMDK member at offset ${range.offset}, ${fmtMiB(range.size)}`);
 
-    // 2. scratch pool (harness: transient dir pool on a fresh 0755 directory)
+    // 2. scratch pool (harness: transient dir pool on a fresh 0755 directory), and the import's temporary directory
     pool = await scratchPool();
     log(`scratch pool ${pool.name} at ${pool.path}`);
-    const bench: Bench = { workDir, ova, vmdk: app.vmdk, inPlace, pool };
+    const tempDir = join(workDir, 'tmp');
+    await mkdir(tempDir);
+    const bench: Bench = { workDir, ova, vmdk: app.vmdk, inPlace, pool, tempDir };
+    const inflateBytesPerSecond = await inflateRate(app.vmdk);
+    log(`one core inflates ${fmtMiB(inflateBytesPerSecond)}/s of guest data from this VMDK`);
 
-    // 3-5. alternate the order: even runs baselines first, odd runs import first.
-    const imports: ImportRun[] = [];
-    const vmdkRuns: BaselineRun[] = [];
-    const inPlaceRuns: BaselineRun[] = [];
-    for (let i = 0; i < opts.runs; i++) {
-      const doImport = async () => {
-        const entry: { domain: string; volume?: string } = { domain: '' };
-        const r = await importOnce(bench);
-        entry.domain = r.domain;
-        entry.volume = r.volumeName;
-        live.push(entry);
-        log(`run ${i + 1}: virt-ovf import ${fmtS(r.wallMs)}, peak RSS ${fmtMiB(r.peakRssBytes)}, extra disk ${fmtBytes(r.extraBytes)} (volume ${fmtBytes(r.volumeAllocBytes)})`);
-        await cleanupImport(bench, r.domain, r.volumeName);
-        live.splice(live.indexOf(entry), 1);
-        imports.push(r);
-      };
-      const doBaselines = async () => {
-        const a = await baseline(bench, 'vmdk');
-        log(`run ${i + 1}: qemu-img convert extracted VMDK ${fmtS(a.wallMs)}`);
-        const c = await baseline(bench, 'inplace');
-        log(`run ${i + 1}: qemu-img convert json: member ${fmtS(c.wallMs)}`);
-        vmdkRuns.push(a);
-        inPlaceRuns.push(c);
-      };
-      if (i % 2 === 0) {
-        await doBaselines();
-        await doImport();
-      } else {
-        await doImport();
-        await doBaselines();
+    // 3-5. per format, alternate the order: even runs baseline first, odd runs import first.
+    const runs: FormatRuns[] = [];
+    for (const format of ['qcow2', 'raw'] as const) {
+      const imports: ImportRun[] = [];
+      const baselines: BaselineRun[] = [];
+      for (let i = 0; i < opts.runs; i++) {
+        const doImport = async () => {
+          const entry: { domain: string; volume?: string } = { domain: '' };
+          const r = await importOnce(bench, format);
+          entry.domain = r.domain;
+          entry.volume = r.volumeName;
+          live.push(entry);
+          log(`${format} run ${i + 1}: virt-ovf import ${fmtS(r.wallMs)}, peak RSS ${fmtMiB(r.peakRssBytes)}, temporary ${fmtBytes(r.maxWatchAllocBytes)}, extra disk ${fmtBytes(r.extraBytes)} (volume ${fmtBytes(r.volumeAllocBytes)})`);
+          await cleanupImport(bench, r.domain, r.volumeName);
+          live.splice(live.indexOf(entry), 1);
+          imports.push(r);
+        };
+        const doBaseline = async () => {
+          const a = await baseline(bench, 'vmdk', format);
+          log(`${format} run ${i + 1}: qemu-img convert VMDK ${fmtS(a.wallMs)}`);
+          baselines.push(a);
+        };
+        if (i % 2 === 0) {
+          await doBaseline();
+          await doImport();
+        } else {
+          await doImport();
+          await doBaseline();
+        }
       }
+      runs.push({ format, imports, baselines });
     }
-    const summary = summarize({ sizeGiB: opts.sizeGiB, diskSizeBytes, ovaBytes, vmdkBytes: range.size, cache: cacheModeUsed(), buildMs, loadAverage }, imports, vmdkRuns, inPlaceRuns);
+    const summary = summarize({ sizeGiB: opts.sizeGiB, diskSizeBytes, ovaBytes, vmdkBytes: range.size, cache: cacheModeUsed(), buildMs, loadAverage, inflateBytesPerSecond }, runs);
     // 6. report
-    printTable(summary, imports, vmdkRuns, inPlaceRuns);
+    printTable(summary);
     if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     return 0;
   } catch (err) {

@@ -1,6 +1,6 @@
 // Measures one command of the import benchmark: wall time, peak RSS, free-space drop and pool-directory allocation.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dirAllocatedBytes, firstChild, freeBytes, procStatusBytes } from './probe.js';
@@ -23,6 +23,9 @@ export interface Measured {
   endDropBytes: number;
   /** Largest total allocation seen in the pool directory (files up to two levels deep). */
   maxDirAllocBytes: number;
+  /** Largest total allocation seen in `watchDir` (the temporary directory), and the names created there (fs.watch). */
+  maxWatchAllocBytes: number;
+  watchCreated: string[];
   exitCode: number | null;
   stdout: string;
   stderr: string;
@@ -32,17 +35,21 @@ export interface Measured {
 
 /**
  * Spawns `cmd args` and measures wall time (process.hrtime), peak RSS and the largest drop of
- * free space on the filesystem holding `fsPath` (fs.statfs every 50 ms).
+ * free space on the filesystem holding `fsPath` (fs.statfs every 50 ms); with `watchDir`, the
+ * largest allocation inside it (st_blocks every 50 ms) and every name created in it (inotify).
  * Peak RSS: GNU time's %M when /usr/bin/time exists (the maximum over the process and the
  * children it waited for), plus the last VmHWM sampled from /proc for the process itself;
  * without GNU time, the maximum VmRSS sampled every 50 ms.
  */
-export async function measure(cmd: string, args: string[], fsPath: string, workDir: string): Promise<Measured> {
+export async function measure(cmd: string, args: string[], fsPath: string, workDir: string, opts: { watchDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Measured> {
   const useTime = existsSync(GNU_TIME);
   const timeFile = join(workDir, `time-${process.pid}-${Date.now()}.txt`);
   const free0 = await freeBytes(fsPath);
   let minFree = free0;
   let maxDirAlloc = 0;
+  let maxWatchAlloc = 0;
+  const created = new Set<string>();
+  const watcher = opts.watchDir ? watch(opts.watchDir, { recursive: true }, (_e, f) => f && created.add(String(f))) : undefined;
   let maxRss = 0;
   let lastHwm: number | undefined;
   let targetPid: number | undefined;
@@ -50,8 +57,8 @@ export async function measure(cmd: string, args: string[], fsPath: string, workD
   const startedAt = Date.now();
   const t0 = process.hrtime.bigint();
   const child = useTime
-    ? spawn(GNU_TIME, ['-f', '%M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(GNU_TIME, ['-f', '%M', '-o', timeFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
+    : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -64,6 +71,7 @@ export async function measure(cmd: string, args: string[], fsPath: string, workD
     try {
       minFree = Math.min(minFree, await freeBytes(fsPath));
       maxDirAlloc = Math.max(maxDirAlloc, await dirAllocatedBytes(fsPath));
+      if (opts.watchDir) maxWatchAlloc = Math.max(maxWatchAlloc, await dirAllocatedBytes(opts.watchDir, 4));
       if (child.pid !== undefined) {
         targetPid ??= useTime ? await firstChild(child.pid) : child.pid;
         if (targetPid !== undefined) {
@@ -85,6 +93,7 @@ export async function measure(cmd: string, args: string[], fsPath: string, workD
   });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   clearInterval(timer);
+  watcher?.close();
   await new Promise<void>((res) => (child.stdout.readableEnded && child.stderr.readableEnded ? res() : child.once('close', () => res())));
   const freeEnd = await freeBytes(fsPath);
   minFree = Math.min(minFree, freeEnd);
@@ -110,6 +119,8 @@ export async function measure(cmd: string, args: string[], fsPath: string, workD
     maxDropBytes: free0 - minFree,
     endDropBytes: free0 - freeEnd,
     maxDirAllocBytes: maxDirAlloc,
+    maxWatchAllocBytes: maxWatchAlloc,
+    watchCreated: [...created],
     exitCode,
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),

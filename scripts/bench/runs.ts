@@ -24,6 +24,9 @@ export interface ImportRun extends Measured {
   phases: Record<string, number>;
 }
 
+/** The volume formats the benchmark imports into. */
+export type VolumeFormat = 'qcow2' | 'raw';
+
 export interface BaselineRun extends Measured {
   targetAllocBytes: number;
   extraBytes: number;
@@ -37,13 +40,16 @@ export interface Bench {
   /** json: pseudo-filename of the VMDK member inside the OVA (exactly what virt-ovf passes). */
   inPlace: string;
   pool: ScratchPool;
+  /** The import's temporary directory ($TMPDIR and --tmpdir), watched for temporary bytes. */
+  tempDir: string;
 }
 
-export async function baseline(b: Bench, kind: 'vmdk' | 'inplace'): Promise<BaselineRun> {
-  const target = join(b.pool.path, `${uniqueName('bench-baseline')}.qcow2`);
+/** qemu-img convert of the VMDK alone (`vmdk`: the extracted file; `inplace`: the OVA member through json:) into a new `format` file in the pool directory. */
+export async function baseline(b: Bench, kind: 'vmdk' | 'inplace', format: VolumeFormat = 'qcow2'): Promise<BaselineRun> {
+  const target = join(b.pool.path, `${uniqueName('bench-baseline')}.${format}`);
   await prepareCache([kind === 'vmdk' ? b.vmdk : b.ova]);
   const src = kind === 'vmdk' ? b.vmdk : b.inPlace;
-  const m = await measure('qemu-img', ['convert', '-f', 'vmdk', '-O', 'qcow2', src, target], b.pool.path, b.workDir);
+  const m = await measure('qemu-img', ['convert', '-f', 'vmdk', '-O', format, src, target], b.pool.path, b.workDir);
   try {
     if (m.exitCode !== 0) throw new Error(`qemu-img convert (${kind}) exited with ${m.exitCode}: ${m.stderr.trim()}`);
     const targetAllocBytes = await allocatedBytes(target);
@@ -81,14 +87,16 @@ function phasesOf(m: Measured): Record<string, number> {
   return phases;
 }
 
-export async function importOnce(b: Bench): Promise<ImportRun> {
+/** virt-ovf import of the OVA (manifest verified) into a `format` volume of the pool, its temporary directory watched. */
+export async function importOnce(b: Bench, format: VolumeFormat = 'qcow2', converter: 'auto' | 'qemu-img' = 'auto'): Promise<ImportRun> {
   const domain = uniqueName('virt-ovf-bench');
   await prepareCache([b.ova]);
   const m = await measure(
     process.execPath,
-    [VIRT_OVF, 'import', b.ova, '--connect', TEST_URI, '--pool', b.pool.name, '--name', domain, '--virt-type', 'qemu', '--json'],
+    [VIRT_OVF, 'import', b.ova, '--connect', TEST_URI, '--pool', b.pool.name, '--name', domain, '--virt-type', 'qemu', '--format', format, '--converter', converter, '--tmpdir', b.tempDir, '--json'],
     b.pool.path,
     b.workDir,
+    { watchDir: b.tempDir, env: { ...process.env, TMPDIR: b.tempDir } },
   );
   const resultLine = m.stdout
     .split('\n')

@@ -6,10 +6,8 @@ import type { Archive } from '../archive/model.js';
 import { LibvirtSetupError, ToolError } from '../errors.js';
 import { makeTempDir } from '../journal/tracked.js';
 import type { FileDrive, GeneratedDrive } from '../mapping/drives.js';
-
-/** Bytes read to tell a format by its header (a VMDK sparse extent header is one sector). */
-const SECTOR_BYTES = 512;
 import type { Reporter } from '../report.js';
+import { checkFreeSpace } from '../storage/free-space.js';
 import { checkImage, type CheckedImage } from '../storage/image-check.js';
 import { makeIso } from '../storage/iso.js';
 import { isNoSpaceText, noSpaceError } from '../storage/no-space.js';
@@ -18,15 +16,18 @@ import { MAX_VIRTUAL_SIZE_BYTES } from '../storage/size-policy.js';
 import { prepareDeltaChain, prepareSource, spill, type PreparedSource } from '../storage/sources.js';
 import { checkCompression, imageBytes, peek, storedBytes } from '../storage/stored-stream.js';
 import { isStreamOptimized, NotStreamableError } from '../storage/vmdk-stream/index.js';
-import { checkFreeSpace } from '../storage/free-space.js';
 import type { StreamedDigests } from './digests.js';
 import { openTargetSink, planRaw, planVmdk, targetFailure, type Converter, type StreamPlan } from './stream-convert.js';
 export type { Converter } from './stream-convert.js';
-import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
+import type { CreatedTarget, TargetStore } from '../storage/volumes.js';
+import { createJournaled } from './create-volume.js';
 import type { Rollback } from '../rollback.js';
 import { volumeTransfer, type TransferChoice } from '../transfer/choose.js';
 import { openVolumeSink, uploadImage } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
+
+/** Bytes read to tell a format by its header (a VMDK sparse extent header is one sector). */
+const SECTOR_BYTES = 512;
 
 /** A volume import created. Sizes in bytes. */
 export interface CreatedVolume {
@@ -145,23 +146,28 @@ async function convertFile(drive: FileDrive & { readonly target: DriveTarget }, 
   };
   const stored = counted(storedBytes(ctx.archive, drive.stored, { ...(input ? { input } : {}), ...(ctx.digests ? { taps: ctx.digests } : {}) }));
   const opened = await peek(imageBytes(drive.file, stored, expandedLimit(drive)), SECTOR_BYTES);
-  let plan: StreamPlan | undefined;
+  let plan: StreamPlan | 'reread' | undefined;
   let inPlace: Prepared | undefined;
   try {
     if (local && plain) {
       // The header and table checks over the member in place, as for qemu-img (hostile input).
       inPlace = await prepareFile(drive, ctx, { probe: false });
     }
-    plan = ctx.converter === 'qemu-img' ? undefined : await streamPlan(drive, opened.head, opened.bytes, inPlace, ctx.signal);
+    plan = ctx.converter === 'qemu-img' ? undefined : await streamPlan(drive, opened.head, opened.bytes, local, ctx.signal, inPlace?.checked!.virtualSizeBytes);
   } catch (err) {
     await opened.iterator.return?.();
     await inPlace?.prepared.release();
     throw err;
   }
+  if (plan === 'reread') {
+    // A VMDK only qemu-img can follow, partly read already: qemu-img reads it again from the package.
+    await opened.iterator.return?.();
+    return convertPrepared(drive, ctx, inPlace ? { ...inPlace, virtualSizeBytes: await probedSize(inPlace.prepared, inPlace.checked!, ctx.signal) } : await prepareFile(drive, ctx));
+  }
   if (!plan) {
     if (inPlace) {
       await opened.iterator.return?.();
-      return convertPrepared(drive, ctx, { prepared: inPlace.prepared, virtualSizeBytes: await probedSize(inPlace.prepared, inPlace.checked!, ctx.signal) });
+      return convertPrepared(drive, ctx, { ...inPlace, virtualSizeBytes: await probedSize(inPlace.prepared, inPlace.checked!, ctx.signal) });
     }
     return convertPrepared(drive, ctx, await spillFile(drive, ctx, opened.bytes));
   }
@@ -169,19 +175,20 @@ async function convertFile(drive: FileDrive & { readonly target: DriveTarget }, 
 }
 
 /**
- * How the file streams: a streamOptimized VMDK, a raw disk of known size (in place, chunked, or
- * gzip with an ovf:capacity); undefined for everything else (qemu-img). A VMDK only a seeking
- * reader can follow (NotStreamableError) is undefined too when its bytes are still at hand (in place).
+ * How the file streams: a streamOptimized VMDK, a raw disk of known size (in place: the checked
+ * size `inPlaceBytes`; chunked; or gzip with an ovf:capacity); undefined for everything else
+ * (qemu-img). A VMDK only a seeking reader can follow (NotStreamableError) is 'reread' when the
+ * package can be read again (`rereadable`), else refused.
  */
-async function streamPlan(drive: FileDrive, head: Buffer, bytes: AsyncIterable<Uint8Array>, inPlace: Prepared | undefined, signal: AbortSignal): Promise<StreamPlan | undefined> {
+async function streamPlan(drive: FileDrive, head: Buffer, bytes: AsyncIterable<Uint8Array>, rereadable: boolean, signal: AbortSignal, inPlaceBytes?: number): Promise<StreamPlan | 'reread' | undefined> {
   if (drive.format === 'vmdk' && isStreamOptimized(head)) {
     return planVmdk(bytes, drive, signal).catch((err: unknown) => {
-      if (err instanceof NotStreamableError && inPlace) return undefined;
+      if (err instanceof NotStreamableError && rereadable) return 'reread' as const;
       throw err;
     });
   }
   if (drive.format !== 'raw') return undefined;
-  const size = inPlace ? inPlace.checked!.virtualSizeBytes : drive.file.compression === undefined ? drive.stored.storedBytes : drive.capacityBytes;
+  const size = inPlaceBytes ?? (drive.file.compression === undefined ? drive.stored.storedBytes : drive.capacityBytes);
   return size > 0 ? planRaw(bytes, drive, size) : undefined;
 }
 
@@ -229,33 +236,6 @@ async function spillFile(drive: FileDrive, ctx: ConvertContext, bytes: AsyncIter
   await checkFreeSpace({ dir: tempDir }, drive.dataBytes, `temporary space for "${drive.file.href}"`, { option: 'tempDir' });
   const prepared = await spill(bytes, { file: drive.file, format: drive.format!, tempDir, signal: ctx.signal });
   return checkPrepared(drive, ctx, prepared, true);
-}
-
-/**
- * Creates the target (createTarget) recorded first in the run journal (a pool volume, or a file
- * in the output directory), and registers its removal with the rollback.
- * @throws what createTarget throws (the journal entry is dropped: nothing was made).
- */
-async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
-  const { store, rollback } = ctx;
-  const notHere = store.kind === 'pool' && store.notHere === true;
-  const entry = rollback.record(
-    store.kind === 'pool'
-      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}), ...(notHere ? { notHere } : {}) }
-      : { kind: 'file', path: join(store.dir, target.name) },
-  );
-  let created: CreatedTarget;
-  try {
-    created = await createTarget(store, target.name, target.format, capacityBytes);
-  } catch (err) {
-    rollback.dropped(entry);
-    throw err;
-  }
-  // A volume on another host: a file of that path here is not it.
-  const st = notHere ? undefined : await stat(created.path).catch(() => undefined);
-  rollback.created(entry, st && { dev: st.dev, ino: st.ino });
-  rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
-  return created;
 }
 
 /**

@@ -10,7 +10,7 @@ import { openQemuNbd, type NbdImage, type QemuNbd, type QemuNbdOptions } from '.
 /** Largest request the sink gathers small writes into, in bytes. */
 const GATHER_BYTES = 4 * 2 ** 20;
 /** Bytes of requests in flight before write() waits for replies (bounds memory). */
-const IN_FLIGHT_BYTES = 32 * 2 ** 20;
+const IN_FLIGHT_BYTES = 16 * 2 ** 20;
 
 /** How to open the sink. */
 export interface NbdSinkOptions extends Omit<QemuNbdOptions, 'readOnly'> {
@@ -26,7 +26,9 @@ export class NbdSink implements DiskSink {
   readonly label: string;
   readonly capacityBytes: number;
   bytesWritten = 0;
-  private readonly gather: Buffer;
+  private gather: Buffer;
+  /** Gather buffers whose requests were answered, for reuse (at most IN_FLIGHT_BYTES / GATHER_BYTES + 1 ever exist). */
+  private readonly spare: Buffer[] = [];
   private gatherOffset = 0;
   private gatherLength = 0;
   private zeroRun: { offset: number; length: number } | undefined;
@@ -42,7 +44,7 @@ export class NbdSink implements DiskSink {
   ) {
     this.label = opts.label;
     this.capacityBytes = server.client.sizeBytes;
-    this.gather = Buffer.allocUnsafe(Math.min(GATHER_BYTES, server.client.maxBlockBytes));
+    this.gather = Buffer.allocUnsafeSlow(Math.min(GATHER_BYTES, server.client.maxBlockBytes));
     this.coverage = opts.zeroInitialized ? undefined : new Coverage();
   }
 
@@ -51,7 +53,8 @@ export class NbdSink implements DiskSink {
    * @throws ToolError when qemu-nbd cannot serve the image or the export is read-only.
    */
   static async open(image: NbdImage, opts: NbdSinkOptions): Promise<NbdSink> {
-    const server = await openQemuNbd(image, opts);
+    // A zero-initialized target gets no zero writes, so QEMU need not look for zeros or unmap.
+    const server = await openQemuNbd(image, { unmap: !opts.zeroInitialized, ...opts });
     if (!server.client.writable) {
       await server.kill();
       throw await server.failure(new Error('the export is read-only'));
@@ -130,11 +133,12 @@ export class NbdSink implements DiskSink {
     if (this.error !== undefined) throw this.error;
   }
 
-  /** Sends the gathered bytes (a copy: the gather buffer is reused at once). */
+  /** Sends the gathered bytes; the request keeps the buffer until answered, a spare one gathers the next writes. */
   private sendGathered(): void {
     if (this.gatherLength === 0) return;
-    const copy = Buffer.from(this.gather.subarray(0, this.gatherLength));
-    void this.send(this.server.client.write(this.gatherOffset, copy), copy.length);
+    const full = this.gather;
+    void this.send(this.server.client.write(this.gatherOffset, full.subarray(0, this.gatherLength)), this.gatherLength).finally(() => this.spare.push(full));
+    this.gather = this.spare.pop() ?? Buffer.allocUnsafeSlow(full.length);
     this.gatherLength = 0;
   }
 

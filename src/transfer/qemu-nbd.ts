@@ -39,7 +39,7 @@ export interface QemuNbdOptions {
   readonly readOnly?: boolean;
   /** `--cache` mode; default 'unsafe' for a writable image (flushes are no-ops: qemu-img convert's default), else qemu-nbd's. */
   readonly cache?: 'none' | 'writeback' | 'writethrough' | 'directsync' | 'unsafe';
-  /** `--discard=unmap --detect-zeroes=unmap`: zero writes become holes where the image can keep them; default true when writable. */
+  /** `--discard=unmap --detect-zeroes=unmap`: zero writes become holes where the image can keep them; default true when writable (NbdSink: only for a target that does not read as zeros by itself). */
   readonly unmap?: boolean;
   readonly signal?: AbortSignal;
 }
