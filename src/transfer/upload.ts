@@ -5,6 +5,7 @@ import type { DiskSink } from '../storage/sink.js';
 import type { ImageSource } from '../storage/qemu-img.js';
 import { copyImageToSink } from './nbd-copy.js';
 import { openStreamSink } from './stream-sink.js';
+import { openQcow2VolumeSink } from './volume-uploader.js';
 
 /**
  * Wraps a raw sink of a volume's file bytes into one taking guest bytes in the volume's format
@@ -13,7 +14,7 @@ import { openStreamSink } from './stream-sink.js';
  */
 export type VolumeEncoder = (opts: { conn: Connection; volume: import('../libvirt/index.js').StorageVolume; capacityBytes: number; label: string }) => Promise<DiskSink>;
 
-const encoders = new Map<string, VolumeEncoder>();
+const encoders = new Map<string, VolumeEncoder>([['qcow2', openQcow2VolumeSink]]);
 
 /** Makes `format` volumes fillable through streams (the qcow2 encoder registers itself here). */
 export function setVolumeEncoder(format: 'qcow2', encoder: VolumeEncoder): void {
