@@ -82,7 +82,11 @@ export function holdStreamKeepAlive(conn: Connection): () => void {
     released = true;
     const left = (openSinks.get(conn) ?? 1) - 1;
     openSinks.set(conn, left);
-    if (left === 0 && !conn.closed) conn.setKeepAlive();
+    try {
+      if (left === 0 && !conn.closed) conn.setKeepAlive();
+    } catch {
+      // A connection libvirt closed or that stopped answering: nothing to restore, and the transfer's own error is the one to report.
+    }
   };
 }
 
@@ -200,11 +204,7 @@ export class StreamSink implements DiskSink {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    try {
-      this.ended();
-    } catch {
-      // A connection libvirt closed meanwhile: nothing to restore.
-    }
+    this.ended();
   }
 
   /**

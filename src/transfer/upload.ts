@@ -1,12 +1,11 @@
 // Fills a pool volume through a libvirt stream: the source's guest bytes, as the volume's format needs them.
 import { LibvirtSetupError } from '../errors.js';
 import type { Connection, StoragePool } from '../libvirt/index.js';
-import { Qcow2StreamSink } from '../storage/qcow2-stream/index.js';
 import type { DiskSink } from '../storage/sink.js';
 import type { ImageSource } from '../storage/qemu-img.js';
 import { copyImageToSink } from './nbd-copy.js';
 import { holdStreamKeepAlive, openStreamSink } from './stream-sink.js';
-import { volumeUploader } from './volume-uploader.js';
+import { openQcow2VolumeSink } from './volume-uploader.js';
 
 /** What uploadImage needs; sizes in bytes. */
 export interface UploadOptions {
@@ -34,7 +33,7 @@ export async function openVolumeSink(opts: { conn: Connection; pool: StoragePool
   const label = `volume "${opts.volumeName}" (libvirt stream, ${opts.format})`;
   if (opts.format === 'raw') return openStreamSink({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label });
   const release = holdStreamKeepAlive(opts.conn);
-  const sink = new Qcow2StreamSink({ capacityBytes: opts.capacityBytes, uploader: volumeUploader(opts.conn, volume), label });
+  const sink = await openQcow2VolumeSink({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label });
   return {
     label,
     capacityBytes: sink.capacityBytes,

@@ -1,6 +1,7 @@
 // The upload-at-offset primitive of the qcow2 encoder over libvirt: each upload is one
 // virStorageVolUpload of a volume range through a plain (not sparse) stream.
 import type { Connection, StorageVolume } from '../libvirt/index.js';
+import { Qcow2StreamSink } from '../storage/qcow2-stream/sink.js';
 import type { VolumeUploader } from '../storage/qcow2-stream/uploader.js';
 import { STREAM_CHUNK_BYTES } from './stream-sink.js';
 
@@ -38,4 +39,18 @@ export function volumeUploader(conn: Connection, volume: StorageVolume, chunkByt
       }
     },
   };
+}
+
+/**
+ * The sink filling qcow2 volume `volume` through libvirt streams with guest bytes: the
+ * sequential encoder (Qcow2StreamSink) over {@link volumeUploader}. The volume is freed when the
+ * sink finishes or aborts. upload.ts's encoder for qcow2 volumes (openVolumeSink).
+ */
+export async function openQcow2VolumeSink(opts: { conn: Connection; volume: StorageVolume; capacityBytes: number; label: string }): Promise<Qcow2StreamSink> {
+  const sink = new Qcow2StreamSink({ capacityBytes: opts.capacityBytes, uploader: volumeUploader(opts.conn, opts.volume), label: opts.label });
+  const finish = sink.finish.bind(sink);
+  const abort = sink.abort.bind(sink);
+  sink.finish = () => finish().finally(() => opts.volume.free());
+  sink.abort = () => abort().finally(() => opts.volume.free());
+  return sink;
 }

@@ -30,7 +30,7 @@ describe('export from a remote host through libvirt streams', () => {
 
   before(async () => {
     hostEntries = await hostLibvirtEntries();
-    host = await startRemoteHost({ ssh: false });
+    host = await startRemoteHost({ ssh: true });
     if (typeof host === 'string') return;
     ({ pool, work } = await openScratch('export-remote', { network: true }));
     app = await buildAppliance({ dir: join(work, 'app'), name: 'rxapp', marker: 'REMOTE-EXPORT-OK' });
@@ -62,6 +62,28 @@ describe('export from a remote host through libvirt streams', () => {
     const vol = (await readdir(pool.path)).find((f) => f.startsWith(second));
     assert.ok(vol);
     assert.equal((await compare(app.rawDisk, join(pool.path, vol), 'qcow2')).code, 0);
+  });
+
+  test('the boot OVA imported into the remote qcow2 pool (the sequential encoder), exported back over qemu+tcp and qemu+ssh, re-imports here with identical disks', async (t) => {
+    if (typeof host === 'string') return t.skip(host);
+    const imported = await runCli(['import', app.ova!, '-c', host.tcpUri, '--pool', host.pools.images.name, '--name', 'rt', '--virt-type', 'qemu', '--format', 'qcow2', '--user-net']);
+    assert.equal(imported.code, 0, imported.stderr);
+    const check = await host.inside('qemu-img', ['check', '-f', 'qcow2', `${host.pools.images.path}/rt-vmdisk1.qcow2`]);
+    assert.equal(check.code, 0, `qemu-img check on the remote host: ${check.stdout}${check.stderr}`);
+    for (const uri of [host.tcpUri, ...(host.sshUri ? [host.sshUri] : [])]) {
+      const via = uri.startsWith('qemu+ssh') ? 'ssh' : 'tcp';
+      const ova = join(work, `rt-${via}.ova`);
+      const out = await runCli(['export', 'rt', '-c', uri, '-o', ova]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stderr, /through libvirt streams \(qcow2, ranged downloads\)/);
+      const back = uniqueName(`rt-${via}`);
+      domains.push(back);
+      assert.equal((await runCli(['import', ova, '--pool', pool.name, '--name', back, '--virt-type', 'qemu'])).code, 0);
+      const vol = (await readdir(pool.path)).find((f) => f.startsWith(back));
+      assert.ok(vol);
+      assert.equal((await compare(app.rawDisk, join(pool.path, vol), 'qcow2')).code, 0, `re-imported over qemu+${via}`);
+    }
+    if (!host.sshUri) t.diagnostic('qemu+ssh not available here: exported over qemu+tcp only');
   });
 
   test('qcow2 and raw package disks, and a raw volume through the sparse download, hold the guest bytes', async (t) => {
