@@ -4,7 +4,7 @@
 # skips apt entirely when they are all present.
 # --test-peers also installs the peer tools the test suite checks exports against (virt-v2v, ~100 MiB).
 set -euo pipefail
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl)
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl openssh-server openssh-client)
 if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v); fi
 missing=()
 for p in "${PACKAGES[@]}"; do

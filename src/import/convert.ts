@@ -19,11 +19,10 @@ import { isStreamOptimized, NotStreamableError } from '../storage/vmdk-stream/in
 import type { StreamedDigests } from './digests.js';
 import { openTargetSink, planRaw, planVmdk, targetFailure, type Converter, type StreamPlan } from './stream-convert.js';
 export type { Converter } from './stream-convert.js';
-import type { CreatedTarget, TargetStore } from '../storage/volumes.js';
+import type { TargetStore } from '../storage/volumes.js';
 import { createJournaled } from './create-volume.js';
 import type { Rollback } from '../rollback.js';
-import { volumeTransfer, type TransferChoice } from '../transfer/choose.js';
-import { openVolumeSink, uploadImage } from '../transfer/upload.js';
+import { openVolumeSink, transferOf, uploadReported } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** Bytes read to tell a format by its header (a VMDK sparse extent header is one sector). */
@@ -51,9 +50,8 @@ export interface ConvertContext {
   /** Digests of the members read as streams, for the manifest check (single pass); undefined: nobody wants them. */
   readonly digests?: StreamedDigests;
   /** How the bytes reach a pool volume (src/transfer/choose.ts); default: written here. */
-  readonly transfer?: TransferChoice;
+  readonly transfer?: import('../transfer/choose.js').TransferChoice;
 }
-
 
 /** Bytes prepared for qemu-img, and their virtual size in bytes (what checkImage found, when it ran). */
 interface Prepared {
@@ -92,13 +90,8 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
     const capacityBytes = capacityOf(drive, source?.virtualSizeBytes ?? 0);
     const created = await createJournaled(ctx, target, capacityBytes);
     const { reporter, store } = ctx;
-    const via = await transferOf(ctx, target, created);
-    if (source && via === 'stream' && store.kind === 'pool') {
-      const name = target.name;
-      const progress = (bytesDone: number) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone, bytesTotal: capacityBytes });
-      const { bytesSent } = await uploadImage({ ...store, volumeName: name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, onProgress: progress })
-        .finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
-      reporter.emit({ kind: 'debug', message: `volume "${name}" (libvirt stream, ${target.format}): ${bytesSent} bytes of data written` });
+    if (source && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
+      await uploadReported({ store, volumeName: target.name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, reporter });
     } else if (source) {
       const name = target.name;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
@@ -115,12 +108,6 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
   } finally {
     await source?.prepared.release();
   }
-}
-
-/** The data path of a created volume (transfer/choose.ts volumeTransfer); written here without a transfer choice (an output directory). */
-function transferOf(ctx: ConvertContext, target: DriveTarget, created: CreatedTarget): Promise<'local' | 'stream'> {
-  if (!ctx.transfer) return Promise.resolve('local');
-  return volumeTransfer(ctx.transfer, ctx.store, target.name, created.path, (message) => ctx.reporter.emit({ kind: 'warning', message }));
 }
 
 /** The volume's capacity: the declared one or the image's virtual size, the larger. */
@@ -195,7 +182,7 @@ async function streamPlan(drive: FileDrive, head: Buffer, bytes: AsyncIterable<U
 /** Creates the volume and decodes the plan into it; reads what the decoder left of the file (for its digest). */
 async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, ctx: ConvertContext, plan: StreamPlan, progress: { total: number; read: () => number; rest: AsyncIterator<Uint8Array> }): Promise<CreatedVolume> {
   const { target } = drive;
-  const { reporter, signal } = ctx;
+  const { reporter, signal, store } = ctx;
   const capacityBytes = capacityOf(drive, plan.virtualSizeBytes);
   const created = await createJournaled(ctx, target, capacityBytes).catch(async (err: unknown) => {
     await progress.rest.return?.();
@@ -204,8 +191,7 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   const name = target.name;
   const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
   try {
-    const { store } = ctx;
-    const stream = (await transferOf(ctx, target, created)) === 'stream' && store.kind === 'pool';
+    const stream = store.kind === 'pool' && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
     const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal);
     await plan.decodeInto(sink, { signal, onProgress });
     reporter.emit({ kind: 'debug', message: `${sink.label}: ${sink.bytesWritten} bytes of data written` });

@@ -3,6 +3,9 @@ import { LibvirtSetupError } from '../errors.js';
 import type { Connection, StoragePool } from '../libvirt/index.js';
 import type { DiskSink } from '../storage/sink.js';
 import type { ImageSource } from '../storage/qemu-img.js';
+import type { Reporter } from '../report.js';
+import type { TargetStore } from '../storage/volumes.js';
+import { volumeTransfer, type TransferChoice } from './choose.js';
 import { copyImageToSink } from './nbd-copy.js';
 import { holdStreamKeepAlive, openStreamSink } from './stream-sink.js';
 import { openQcow2VolumeSink } from './volume-uploader.js';
@@ -65,4 +68,27 @@ export async function uploadImage(opts: UploadOptions): Promise<{ bytesSent: num
     await sink.abort();
     throw err;
   }
+}
+
+/**
+ * The data path of a volume just created in `store` (volumeTransfer, warnings to `reporter`);
+ * `local` without a transfer choice (an output directory).
+ * @throws what volumeTransfer throws.
+ */
+export function transferOf(choice: TransferChoice | undefined, store: TargetStore, name: string, path: string, reporter: Reporter): Promise<'local' | 'stream'> {
+  if (!choice) return Promise.resolve('local');
+  return volumeTransfer(choice, store, name, path, (message) => reporter.emit({ kind: 'warning', message }));
+}
+
+/**
+ * uploadImage into a pool volume with the import's progress events (task `convert`, bytes of the
+ * capacity) and a debug line with the data bytes sent.
+ * @throws what uploadImage throws; LibvirtSetupError for a store that is no pool.
+ */
+export async function uploadReported(opts: Omit<UploadOptions, 'conn' | 'pool' | 'poolName' | 'onProgress'> & { store: TargetStore; reporter: Reporter }): Promise<void> {
+  const { store, reporter, volumeName: name, capacityBytes } = opts;
+  if (store.kind !== 'pool') throw new LibvirtSetupError(`a libvirt stream fills a pool volume, not ${store.dir}`);
+  const progress = (bytesDone: number) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone, bytesTotal: capacityBytes });
+  const { bytesSent } = await uploadImage({ ...opts, ...store, onProgress: progress }).finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
+  reporter.emit({ kind: 'debug', message: `volume "${name}" (libvirt stream, ${opts.format}): ${bytesSent} bytes of data written` });
 }

@@ -82,6 +82,19 @@ describe('import into a remote host through libvirt streams', () => {
     assert.equal(check.code, 0, `qemu-img check on the remote host: ${check.stdout}${check.stderr}`);
   });
 
+  test('--converter qemu-img (a format the decoders do not read goes the same way): qemu-nbd + block status into the stream, boots', async (t) => {
+    if (typeof host === 'string') return t.skip(host);
+    const h = host;
+    t.after(() => removeRemote(h, 'remote-nbd', h.pools.images.name, 'remote-nbd-vmdisk1.img'));
+    const serialLog = join(work, 'nbd.serial.log');
+    const r = await runCli([...importArgs(host.tcpUri, 'remote-nbd', host.pools.images.name, ['--converter', 'qemu-img', '--format', 'raw', '--start', '--serial-log', serialLog]), '-v']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /qemu-nbd .*--read-only/, 'the source was served read-only by qemu-nbd');
+    assert.match(r.stderr, /volume "remote-nbd-vmdisk1\.img" \(libvirt stream, raw\): \d+ bytes of data written/);
+    const seen = await waitForText(serialLog, marker, 60_000);
+    assert.ok(seen.found, JSON.stringify(seen.content));
+  });
+
   test('--transfer local against the remote host is refused before anything is created, naming the path and --transfer', async (t) => {
     if (typeof host === 'string') return t.skip(host);
     const r = await runCli(importArgs(host.tcpUri, 'remote-local', host.pools.images.name, ['--format', 'raw', '--transfer', 'local']));
