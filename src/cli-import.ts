@@ -98,6 +98,7 @@ export function importOptions<T>(y: Argv<T>, overlay: boolean) {
       .option('require-signature', { type: 'boolean', default: false, describe: 'Refuse a package that is unsigned or whose certificate chain does not validate (dates, key usage, CA constraints), is self-signed or untrusted' })
       .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
       .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
+      .option('transfer', { choices: ['auto', 'local', 'stream'] as const, default: 'auto' as const, describe: "How disk bytes reach the pool: written here (local), through a libvirt stream (stream: remote hosts), or auto" })
       .option('converter', { choices: ['auto', 'qemu-img'] as const, default: 'auto' as const, describe: 'Disk converter: auto streams streamOptimized VMDK and raw disks straight into the volume and uses qemu-img for the rest; qemu-img uses it for every disk' })
       .option('tmpdir', {
         type: 'string',
@@ -144,6 +145,7 @@ function importOptionsOf(args: Args, source: string): ImportOptions {
     ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
     macPolicy: args['mac-policy'] as 'keep' | 'new' | 'auto',
     converter: args['converter'] as 'auto' | 'qemu-img',
+    transfer: args['transfer'] as 'auto' | 'local' | 'stream',
     acceptEula: args['accept-eula'] === true,
     requireSignature: args['require-signature'] === true,
     ...(args['ca'] !== undefined ? { caFile: String(args['ca']) } : {}),

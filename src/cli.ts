@@ -57,7 +57,8 @@ async function main(argv: string[]): Promise<number> {
         'Mapping profile whose tables are read in reverse',
       )
         .option('lax', { type: 'boolean', default: false, describe: 'Leave out a disk on a bus no table maps, or one that cannot be read as the guest sees it (with a warning), instead of failing' })
-        .option('force', { type: 'boolean', default: false, describe: "Replace existing output files (ovftool's --overwrite); a disk of any domain or a volume of any pool is never replaced" }),
+        .option('force', { type: 'boolean', default: false, describe: "Replace existing output files (ovftool's --overwrite); a disk of any domain or a volume of any pool is never replaced" })
+        .option('transfer', { choices: ['auto', 'local', 'stream'] as const, default: 'auto' as const, describe: 'Read the disks from their paths here (local) or as volumes through libvirt streams (stream); auto: streams when the connection URI names a host' }),
     )
     .command('corpus <dir>', 'Translate every .ovf in DIR, validate each domain XML and define/undefine it; print a table', (y) =>
       y
@@ -114,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
           profile: String(args['profile']),
           lax: args['lax'] === true,
           force: args['force'] === true,
+          transfer: args['transfer'] as 'auto' | 'local' | 'stream',
           ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
           ...(args['sign'] !== undefined ? { signKey: String(args['sign']) } : {}),
           ...(args['cert'] !== undefined ? { signCert: String(args['cert']) } : {}),

@@ -12,6 +12,7 @@ import { imageInfo, type ImageInfo, type ImageSource } from '../storage/qemu-img
 import { SourceProblem, viewFilename, viewOf, type DiskView } from './source-qemu.js';
 import { serveView, type ServedView } from './source-server.js';
 import type { StorageSource } from './source-xml.js';
+import type { StreamedDisk } from './stream-guest.js';
 
 /** A drive's bytes as the guest sees them, served over NBD for the whole export. */
 export interface HostSource extends DiskView {
@@ -26,6 +27,8 @@ export interface HostSource extends DiskView {
   readonly image: ImageSource;
   /** The view as a json: pseudo-filename for qemu-img with -f format (the VMDK writer maps it to read clusters in place). */
   readonly filename: string;
+  /** The disk is a volume on a host whose storage is not visible here, read through libvirt streams (source-stream.ts); nothing above is served then. */
+  readonly stream?: StreamedDisk;
 }
 
 /**
@@ -181,7 +184,7 @@ export async function describeDrives(sources: readonly ServedDrive[], plan: Driv
     n++;
     const cdrom = disk.device === 'cdrom';
     const top: ImageSource = { ...source.image, format: source.format, filename: viewFilename(source, table, { top: true }) };
-    const info = await imageInfo(source.network ? source.image : top, { signal });
+    const info = source.stream?.info ?? (await imageInfo(source.network ? source.image : top, { signal }));
     const format = cdrom ? table.sources.cdromFormat : plan.diskFormat;
     const ext = cdrom ? names.extensions.cdrom : names.extensions[format as 'vmdk' | 'qcow2' | 'raw'];
     const href = (cdrom ? names.cdrom : names.disk).replaceAll('{name}', plan.name).replaceAll('{n}', String(n)).replaceAll('{ext}', ext);

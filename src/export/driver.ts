@@ -22,6 +22,7 @@ import { packageLayout, writePackage } from './package.js';
 import { certificateSize } from './sign.js';
 import { StoppedDomainGuard, StoppedDomainWatch } from './source-watch.js';
 import { readStorageSources } from './source-xml.js';
+import { readsThroughStreams, runningRemoteDomain, streamSources } from './source-stream.js';
 
 /**
  * Runs an export with resolved options (see index.ts exportDomain): one function and one
@@ -48,6 +49,8 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
     domain = openDomain(conn, opts.domain);
     const { xml, desc } = await readDefinition(domain, mappings);
     const live = domain.isActive();
+    const streamed = readsThroughStreams(conn.uri(), opts.transfer);
+    if (streamed && live) throw runningRemoteDomain(desc.name, conn.uri());
     const name = safeName(desc.name);
     if (!live) watch = new StoppedDomainWatch(domain, desc.name, signal);
     const guard = watch ? new StoppedDomainGuard(conn, opts.force, watch) : new OutputGuard(conn, opts.force);
@@ -65,13 +68,17 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
       const workDir = work.dir;
       // The ovf-env.xml CD-ROM import attached is no package file: re-import writes it again.
       const environment = environmentCdrom(desc);
-      let sources = resolveSources(conn, desc, readStorageSources(xml, mappings.domain.read.diskType), mappings.export).map((s) => (s.disk === environment ? { disk: s.disk } : s));
-      if (live) {
-        backup = await backupDirectory();
-        sources = await snapshot(journal, domain, sources, backup.dir, mappings, reporter, signal);
+      const storage = readStorageSources(xml, mappings.domain.read.diskType);
+      if (streamed) served = await streamSources(conn, desc, storage, { table: mappings.export, lax: opts.lax, reporter, ...(environment ? { skip: environment } : {}) });
+      else {
+        let sources = resolveSources(conn, desc, storage, mappings.export).map((s) => (s.disk === environment ? { disk: s.disk } : s));
+        if (live) {
+          backup = await backupDirectory();
+          sources = await snapshot(journal, domain, sources, backup.dir, mappings, reporter, signal);
+        }
+        const verify = watch ? { verify: watch.verify.bind(watch) } : {};
+        served = await serveSources(sources, { table: mappings.export, lax: opts.lax, reporter, signal: run, ...verify });
       }
-      const verify = watch ? { verify: watch.verify.bind(watch) } : {};
-      served = await serveSources(sources, { table: mappings.export, lax: opts.lax, reporter, signal: run, ...verify });
       watch?.arm(served.drives.some((d) => d.source && !d.source.held && d.disk.device === 'disk' && !d.disk.readonly));
       const drives = await describe(served.drives, name, opts, mappings, reporter, run);
       const reverse = mapToOvf(desc, drives, mappings, opts, reporter);

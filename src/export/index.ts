@@ -34,6 +34,7 @@ export async function exportDomain(options: ExportOptions, reporter: Reporter = 
     profile: options.profile ?? EXPORT_DEFAULTS.profile,
     lax: options.lax ?? EXPORT_DEFAULTS.lax,
     force: options.force ?? EXPORT_DEFAULTS.force,
+    transfer: options.transfer ?? EXPORT_DEFAULTS.transfer,
     ...(options.connect !== undefined ? { connect: options.connect } : {}),
     ...(options.signKey !== undefined ? { signKey: options.signKey } : {}),
     ...(options.signCert !== undefined ? { signCert: options.signCert } : {}),

@@ -11,6 +11,7 @@ import { convertImage } from '../storage/qemu-img.js';
 import type { ExportDisk } from './disks.js';
 import type { OutputGuard } from './output.js';
 import type { OvaFileSink } from './ova-writer.js';
+import { copyStreamed } from './stream-copy.js';
 import { writeStreamOptimized } from './vmdk/index.js';
 
 /** How the package is written (the part of the export options package writing reads). */
@@ -59,11 +60,16 @@ export async function streamDisk(d: PackageDisk, sink: Sink, input: PackageInput
   const { href, source, format, info, adapter } = d.image;
   const progress = (done: number, total: number) => reporter.emit({ kind: 'progress', task: 'convert', name: href, bytesDone: done, bytesTotal: total });
   if (format === 'vmdk' && d.disk.device === 'disk') {
-    const r = await writeStreamOptimized({ source: { ...source, ...(info ? { info } : {}) }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: href, adapter, onProgress: progress, signal });
+    const guest = source.stream ? await source.stream.pass() : undefined;
+    const r = await writeStreamOptimized({ source: { ...source, ...(info ? { info } : {}), ...(guest ? { guest } : {}) }, write: (c) => sink.write(c), level: opts.compressLevel, fileName: href, adapter, onProgress: progress, signal });
     return { populatedBytes: r.populatedBytes };
   }
   let path = source.path;
-  if (!(source.local && source.format === 'raw' && format === 'raw')) {
+  if (source.stream) {
+    // A volume on another host: its guest bytes through libvirt streams, into a local file of the format.
+    path = join(input.workDir, `convert-${href}`);
+    await copyStreamed(source.stream, path, format as 'qcow2' | 'raw', progress, signal);
+  } else if (!(source.local && source.format === 'raw' && format === 'raw')) {
     // Only a local raw image is the guest's bytes as is; anything else (qcow2, a backing chain,
     // a network disk, a byte range) is read as served (disks.ts) by qemu-img, which writes a seekable file.
     path = join(input.workDir, `convert-${href}`);

@@ -1,6 +1,9 @@
 // The options and result of export (src/export/index.ts exportDomain), with their defaults.
 import type { DigestAlgorithm } from '../archive/manifest.js';
 
+/** How export reads the disks: `local` (their paths on this machine), `stream` (libvirt streams, source-stream.ts), `auto` (streams when the connection URI names a host). */
+export type ExportTransfer = 'auto' | 'local' | 'stream';
+
 /** Options of exportDomain (index.ts). Sizes in bytes. */
 export interface ExportOptions {
   /** Name of the libvirt domain. */
@@ -44,6 +47,8 @@ export interface ExportOptions {
    * root, else `$XDG_STATE_HOME/virt-ovf/runs`.
    */
   readonly stateDir?: string;
+  /** How the disks are read (see ExportTransfer). @default 'auto' */
+  readonly transfer?: ExportTransfer;
   /** Aborting it stops the export and removes what it wrote; the error is the signal's reason. */
   readonly signal?: AbortSignal;
   /** Also abort on SIGINT/SIGTERM (InterruptedError), with handlers installed only while exporting. @default false */
@@ -66,4 +71,4 @@ export interface ExportResult {
 }
 
 /** The defaults of {@link ExportOptions}, as `virt-ovf export` has them. */
-export const EXPORT_DEFAULTS = { ovfVersion: 1, diskFormat: 'vmdk', compressLevel: 1, manifest: 'sha256', profile: 'faithful', lax: false, force: false } as const;
+export const EXPORT_DEFAULTS = { ovfVersion: 1, diskFormat: 'vmdk', compressLevel: 1, manifest: 'sha256', profile: 'faithful', lax: false, force: false, transfer: 'auto' } as const;

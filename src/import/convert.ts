@@ -22,6 +22,7 @@ export type { Converter } from './stream-convert.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { createJournaled } from './create-volume.js';
 import type { Rollback } from '../rollback.js';
+import { openVolumeSink, transferOf, uploadReported } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** Bytes read to tell a format by its header (a VMDK sparse extent header is one sector). */
@@ -48,8 +49,9 @@ export interface ConvertContext {
   readonly converter?: Converter;
   /** Digests of the members read as streams, for the manifest check (single pass); undefined: nobody wants them. */
   readonly digests?: StreamedDigests;
+  /** How the bytes reach a pool volume (src/transfer/choose.ts); default: written here. */
+  readonly transfer?: import('../transfer/choose.js').TransferChoice;
 }
-
 
 /** Bytes prepared for qemu-img, and their virtual size in bytes (what checkImage found, when it ran). */
 interface Prepared {
@@ -87,8 +89,10 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
   try {
     const capacityBytes = capacityOf(drive, source?.virtualSizeBytes ?? 0);
     const created = await createJournaled(ctx, target, capacityBytes);
-    if (source) {
-      const { reporter } = ctx;
+    const { reporter, store } = ctx;
+    if (source && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
+      await uploadReported({ store, volumeName: target.name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, reporter });
+    } else if (source) {
       const name = target.name;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
       await convertImage({
@@ -179,7 +183,7 @@ async function streamPlan(drive: FileDrive, head: Buffer, bytes: AsyncIterable<U
 /** Creates the volume and decodes the plan into it; reads what the decoder left of the file (for its digest). */
 async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, ctx: ConvertContext, plan: StreamPlan, progress: { total: number; read: () => number; rest: AsyncIterator<Uint8Array> }): Promise<CreatedVolume> {
   const { target } = drive;
-  const { reporter, signal } = ctx;
+  const { reporter, signal, store } = ctx;
   const capacityBytes = capacityOf(drive, plan.virtualSizeBytes);
   const created = await createJournaled(ctx, target, capacityBytes).catch(async (err: unknown) => {
     await progress.rest.return?.();
@@ -188,8 +192,10 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   const name = target.name;
   const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
   try {
-    const sink = await openTargetSink(created, target, capacityBytes, signal);
+    const stream = store.kind === 'pool' && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
+    const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal);
     await plan.decodeInto(sink, { signal, onProgress });
+    reporter.emit({ kind: 'debug', message: `${sink.label}: ${sink.bytesWritten} bytes of data written` });
     // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.
     while (!(await progress.rest.next()).done) signal.throwIfAborted();
   } catch (err) {

@@ -12,9 +12,10 @@ import type { DriveTarget } from './targets.js';
  */
 export async function createJournaled(ctx: { readonly store: TargetStore; readonly rollback: Rollback }, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
   const { store, rollback } = ctx;
+  const notHere = store.kind === 'pool' && store.notHere === true;
   const entry = rollback.record(
     store.kind === 'pool'
-      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}) }
+      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}), ...(notHere ? { notHere } : {}) }
       : { kind: 'file', path: join(store.dir, target.name) },
   );
   let created: CreatedTarget;
@@ -24,7 +25,8 @@ export async function createJournaled(ctx: { readonly store: TargetStore; readon
     rollback.dropped(entry);
     throw err;
   }
-  const st = await stat(created.path).catch(() => undefined);
+  // A volume on another host (transfer/choose.ts): a file of that path here is not it.
+  const st = notHere ? undefined : await stat(created.path).catch(() => undefined);
   rollback.created(entry, st && { dev: st.dev, ino: st.ino });
   rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
   return created;

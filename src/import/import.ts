@@ -44,7 +44,7 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
     fill: (plan, draft) => async (rollback, signal) => {
       // The members the conversion streams are hashed as they are read (single pass): digests.
       const digests = await streamedDigests(plan, draft.drives, opts.verify);
-      const ctx = { archive: plan.archive, store: draft.store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
+      const ctx = { archive: plan.archive, store: draft.store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', transfer: draft.transfer, ...(digests ? { digests } : {}) };
       return alongside(
         signal,
         (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),

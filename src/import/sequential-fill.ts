@@ -12,6 +12,7 @@ import type { FileDrive } from '../mapping/drives.js';
 import type { Reporter } from '../report.js';
 import type { Rollback } from '../rollback.js';
 import { readMember, type StreamMember } from '../source/sequential-reader.js';
+import type { TransferChoice } from '../transfer/choose.js';
 import { convertDrive, type ConvertContext, type CreatedVolume } from './convert.js';
 import { tempDirOf, type ResolvedImportOptions } from './options.js';
 import type { ImportPlan } from './plan.js';
@@ -24,7 +25,7 @@ import type { TargetStore } from '../storage/volumes.js';
 /** Everything the member loop needs. */
 export interface FillContext {
   readonly plan: ImportPlan;
-  readonly draft: DomainDraft & { readonly store: TargetStore };
+  readonly draft: DomainDraft & { readonly store: TargetStore; readonly transfer: TransferChoice };
   readonly opts: ResolvedImportOptions;
   readonly reporter: Reporter;
   readonly rollback: Rollback;
@@ -76,7 +77,7 @@ async function fillAll(c: FillContext, failed: AbortController, volumes: Map<Tar
   const signal = AbortSignal.any([c.signal, failed.signal]);
   // A read waiting on a stalled source (a pipe that sends nothing more) ends with the abort.
   signal.addEventListener('abort', () => c.pkg.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))), { once: true });
-  const ctx: ConvertContext = { archive: c.plan.archive, store: c.draft.store, rollback: c.rollback, reporter: c.reporter, signal, tempDir: tempDirOf(c.opts), converter: c.opts.converter ?? 'auto' };
+  const ctx: ConvertContext = { archive: c.plan.archive, store: c.draft.store, rollback: c.rollback, reporter: c.reporter, signal, tempDir: tempDirOf(c.opts), converter: c.opts.converter ?? 'auto', transfer: c.draft.transfer };
   const owners = partOwners(c.draft.drives);
   const feeds = new Map<Targeted, Feed>();
   const failure = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));

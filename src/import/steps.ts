@@ -17,6 +17,7 @@ import { withMacPolicy } from './macs.js';
 import type { ImportResult, ResolvedImportOptions } from './options.js';
 import { planArchive, planImport, type ImportPlan } from './plan.js';
 import { Rollback, withAbort } from '../rollback.js';
+import { chooseTransfer, type TransferChoice } from '../transfer/choose.js';
 import { assignTargets, destinationOf, volumeFormat, type TargetedDrive } from './targets.js';
 import { checkSignature } from './verify.js';
 
@@ -35,7 +36,7 @@ export type ConvertedDrive = TargetedDrive & { readonly volume?: CreatedVolume }
 /** How importPlanned fills the targets, and whether the signature is checked before anything is created or by `fill` itself. */
 export interface FillPlan {
   readonly signature: 'before' | 'after';
-  fill(plan: ImportPlan, draft: DomainDraft & { readonly store: TargetStore }): FillTargets;
+  fill(plan: ImportPlan, draft: DomainDraft & { readonly store: TargetStore; readonly transfer: TransferChoice }): FillTargets;
 }
 
 /**
@@ -55,13 +56,15 @@ export async function importPlanned(opts: ResolvedImportOptions, reporter: Repor
     // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
     const store = draft.store!;
     reportStaleRuns(reporter, opts.stateDir);
-    await checkBeforeCreating(conn!, plan, draft.drives, store, { ...opts, verify: opts.verify && how.signature === 'before' }, reporter);
+    const transfer = await checkBeforeCreating(conn!, plan, draft.drives, store, { ...opts, verify: opts.verify && how.signature === 'before' }, reporter);
     if (opts.dryRun) {
       reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
       return result(plan, draft, { warnings: plan.warnings });
     }
     // 5-8. Fill the targets, define, start; rolled back on failure.
-    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store }, opts, reporter, signal, how.fill(plan, { ...draft, store })));
+    // A pool reached through streams is on another host: its paths are never touched here.
+    const target = transfer.path === 'stream' && store.kind === 'pool' ? { ...store, notHere: true } : store;
+    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store: target }, opts, reporter, signal, how.fill(plan, { ...draft, store: target, transfer })));
   } finally {
     conn?.close();
   }
@@ -97,11 +100,16 @@ export async function draftDomain(conn: Connection | undefined, plan: ImportPlan
   return { drives, virtType, uuid, xml, ...(store ? { store } : {}) };
 }
 
-/** Step 4: the host checks (checkHost), then the signature when verification is on (checkSignature). */
-export async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<void> {
+/** Step 4: the host checks (checkHost), each disk's data path (chooseTransfer), then the signature when verification is on (checkSignature). */
+export async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<TransferChoice> {
   reporter.emit({ kind: 'stage', message: `Checking the host: names, free space and networks for ${store.kind === 'pool' ? `pool "${store.poolName}"` : store.dir}` });
   await checkHost(conn, plan, drives, store, opts);
+  const transfer = await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri());
+  for (const { target, placed } of drives) {
+    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}: ${transfer.path === 'stream' ? 'libvirt stream' : 'written here'} (${transfer.reason})` });
+  }
   if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
+  return transfer;
 }
 
 /**

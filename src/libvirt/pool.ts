@@ -128,6 +128,19 @@ export function lookupPool(conn: Connection, name: string): StoragePool | null {
 }
 
 /**
+ * Looks a volume up by its path on the host of the connection, in whichever pool holds it
+ * (virStorageVolLookupByPath).
+ * @returns the volume, or null if no pool of the connection holds that path (VIR_ERR_NO_STORAGE_VOL, 50).
+ * @throws LibvirtError if the connection is closed or for any other libvirt failure.
+ */
+export function lookupVolumeByPath(conn: Connection, path: string): StorageVolume | null {
+  const ctx = conn.context;
+  const func = 'virStorageVolLookupByPath';
+  const ptr = lookupSync(func, ErrorCode.NO_STORAGE_VOL, ctx.handle(func), path);
+  return ptr === null ? null : new StorageVolume(ctx, ptr);
+}
+
+/**
  * Every storage pool on the connection, active or not (virConnectListAllStoragePools with no
  * filter flags). The caller frees each one.
  * @throws LibvirtError (rejection) if the connection is closed or libvirt fails.

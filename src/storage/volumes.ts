@@ -20,7 +20,16 @@ export interface CreatedTarget {
 
 /** Where volumes go: a libvirt pool, or a plain directory. */
 export type TargetStore =
-  | { readonly kind: 'pool'; readonly conn: Connection; readonly pool: StoragePool; readonly poolName: string; readonly poolType: string; readonly poolPath?: string }
+  | {
+      readonly kind: 'pool';
+      readonly conn: Connection;
+      readonly pool: StoragePool;
+      readonly poolName: string;
+      readonly poolType: string;
+      readonly poolPath?: string;
+      /** The pool's path is not this machine's (a remote host, src/transfer/choose.ts): its files are never removed directly. */
+      readonly notHere?: boolean;
+    }
   | { readonly kind: 'dir'; readonly dir: string };
 
 /** virErrorNumber VIR_ERR_NO_SUPPORT: the connection has no storage driver (e.g. qemu:///embed). */
@@ -140,7 +149,7 @@ async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: Stor
 
 /** Removes `path` when it is a regular file directly inside the pool's target directory (a dir/fs/netfs pool's volume); false otherwise. */
 async function removeLocalVolume(store: TargetStore & { kind: 'pool' }, path: string): Promise<boolean> {
-  if (store.poolPath === undefined || dirname(path) !== store.poolPath.replace(/\/+$/, '')) return false;
+  if (store.notHere || store.poolPath === undefined || dirname(path) !== store.poolPath.replace(/\/+$/, '')) return false;
   const st = await lstat(path).catch(() => undefined);
   if (!st?.isFile()) return false;
   await rm(path, { force: true });

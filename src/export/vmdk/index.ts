@@ -4,7 +4,7 @@
 // without seeking, to a caller-supplied sink (an OVA member, a hash, a file).
 
 import { availableParallelism } from 'node:os';
-import { imageMap, type ImageFormat, type ImageInfo } from '../../storage/qemu-img.js';
+import { imageMap, type ImageFormat, type ImageInfo, type MapExtent } from '../../storage/qemu-img.js';
 import { grainBatches, type GrainBatch } from './batches.js';
 import { DeflatePool, type CompressedBatch } from './deflate-pool.js';
 import { collectEvery } from './gc.js';
@@ -32,6 +32,8 @@ export interface DiskSource {
   served?: ServedDisk;
   filename?: string;
   local?: boolean;
+  /** The guest map and bytes from elsewhere (a volume read through libvirt streams, src/export/stream-guest.ts), read once in guest order: neither qemu-img nor the file is opened. */
+  guest?: { extents: AsyncIterable<MapExtent>; reader: GuestReader };
 }
 
 /** Options of {@link writeStreamOptimized}. */
@@ -126,8 +128,9 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
   signal?.throwIfAborted();
   const format: ImageFormat = source.format;
   const served = source.served ? { ...source.served, direct: source.local === true && source.filename !== undefined } : undefined;
-  const reader: GuestReader = await openGuestReader(source.path, format, signal, source.info, served);
+  const reader: GuestReader = source.guest?.reader ?? (await openGuestReader(source.path, format, signal, source.info, served));
   const map = served?.direct ? { format, filename: source.filename! } : served ? { format: 'raw' as const, filename: served.filename } : { format };
+  const extents = source.guest?.extents ?? imageMap(source.path, map.format, { ...(signal ? { signal } : {}), ...(map.filename ? { filename: map.filename } : {}) });
   let pool: DeflatePool | undefined;
   try {
     const capacitySectors = Math.ceil(reader.sizeBytes / SECTOR);
@@ -167,7 +170,7 @@ export async function writeStreamOptimized(opts: StreamOptimizedOptions): Promis
       inFlight.push({ batch, result });
       if (inFlight.length >= maxInFlight) await emitOldest();
     };
-    for await (const batch of grainBatches(imageMap(source.path, map.format, { ...(signal ? { signal } : {}), ...(map.filename ? { filename: map.filename } : {}) }), totalGrains, BATCH_GRAINS)) {
+    for await (const batch of grainBatches(extents, totalGrains, BATCH_GRAINS)) {
       signal?.throwIfAborted();
       const bytes = batch.count * GRAIN_BYTES;
       const buffer = pool.takeBuffer();
