@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { Connection } from '../../src/libvirt/index.js';
-import { closeScratch, openScratch, runCli, waitForText } from '../commands/helpers.js';
+import { CLI, closeScratch, openScratch, runCli, waitForText } from '../commands/helpers.js';
+import { assertCleanupFindsNothing } from '../faults/cleanup-check.js';
 import { hostLibvirtEntries, startRemoteHost, type RemoteHost } from '../harness/remote-libvirtd.js';
 import { uniqueName, type ScratchPool } from '../libvirt/harness.js';
 import { defineRemoteDomain, uploadQcow2 } from './export-fixture.js';
@@ -117,6 +118,27 @@ describe('export from a remote host through libvirt streams', () => {
     const lax = await runCli(['export', 'rxb', '-c', host.tcpUri, '--lax', '-o', join(work, 'rxb.ova')]);
     assert.equal(lax.code, 0, lax.stderr);
     assert.match(lax.stderr, /left out of the OVF/);
+  });
+
+  test('SIGINT while a disk streams from the remote host ends the export with nothing left here or for virt-ovf cleanup', async (t) => {
+    if (typeof host === 'string') return t.skip(host);
+    const raw = join(work, 'noise.raw');
+    await execa('dd', ['if=/dev/urandom', `of=${raw}`, 'bs=1M', 'count=256', 'status=none']);
+    await uploadQcow2(conn!, host.pools.images.name, 'rxi.qcow2', raw);
+    await defineRemoteDomain(host, 'rxi', host.pools.images.name, 'rxi.qcow2', 'qcow2');
+    const out = join(work, 'int');
+    await mkdir(out);
+    const child = execa('node', [CLI, 'export', 'rxi', '-c', host.tcpUri, '-o', join(out, 'rxi.ova')], { reject: false, stdin: 'ignore' });
+    let stderr = '';
+    let sent = false;
+    child.stderr!.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (!sent && /Writing disk 1\/1/.test(stderr)) sent = child.kill('SIGINT'); // once: a second Ctrl-C is a forced exit
+    });
+    const r = await child;
+    assert.equal(r.exitCode, 130, stderr);
+    assert.deepEqual(await readdir(out), [], 'no OVA, .part or work directory is left');
+    await assertCleanupFindsNothing();
   });
 
   test('a running domain on the remote host is refused with what to do', async (t) => {
