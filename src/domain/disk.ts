@@ -18,7 +18,7 @@ function readSource(el: XmlElement, rules: DomainRules): DomainDiskSource {
   if (src && type === 'file' && a('file')) return { type: 'file', path: a('file')! };
   if (src && type === 'block' && a('dev')) return { type: 'block', dev: a('dev')! };
   if (src && type === 'volume' && a('pool') && a('volume')) return { type: 'volume', pool: a('pool')!, volume: a('volume')! };
-  if (src && type === 'network') return { type: 'network', protocol: src.attrs.get('protocol') ?? '', name: src.attrs.get('name') ?? '' };
+  if (src && type === 'network') return readNetworkSource(src);
   return { type: 'none' };
 }
 
@@ -26,7 +26,32 @@ function writeSource(el: XMLBuilder, source: DomainDiskSource): void {
   if (source.type === 'volume') el.ele('source', { pool: source.pool, volume: source.volume });
   else if (source.type === 'file') el.ele('source', { file: source.path });
   else if (source.type === 'block') el.ele('source', { dev: source.dev });
-  else if (source.type === 'network') el.ele('source', { protocol: source.protocol, name: source.name });
+  else if (source.type === 'network') writeNetworkSource(el, source);
+}
+
+/** <source protocol name> with its <host>s and <auth> (libvirt 3.9 reads <auth> inside <source>). */
+function writeNetworkSource(el: XMLBuilder, source: DomainDiskSource & { type: 'network' }): void {
+  const src = el.ele('source', { protocol: source.protocol, name: source.name });
+  for (const h of source.hosts ?? []) src.ele('host', { name: h.name, ...(h.port !== undefined ? { port: h.port } : {}) });
+  const auth = source.auth;
+  if (auth) src.ele('auth', { username: auth.username }).ele('secret', { type: auth.secretType, ...(auth.uuid !== undefined ? { uuid: auth.uuid } : { usage: auth.usage }) });
+}
+
+function readNetworkSource(src: XmlElement): DomainDiskSource {
+  const hosts = plainChildren(src, 'host').flatMap((h) => {
+    const name = h.attrs.get('name');
+    return name ? [{ name, ...opt('port', intText(h.attrs.get('port'))) }] : [];
+  });
+  const auth = plainChild(src, 'auth');
+  const secret = plainChild(auth, 'secret');
+  const username = auth?.attrs.get('username');
+  return {
+    type: 'network',
+    protocol: src.attrs.get('protocol') ?? '',
+    name: src.attrs.get('name') ?? '',
+    ...(hosts.length > 0 ? { hosts } : {}),
+    ...(username && secret ? { auth: { username, secretType: secret.attrs.get('type') ?? '', ...opt('uuid', secret.attrs.get('uuid')), ...opt('usage', secret.attrs.get('usage')) } } : {}),
+  };
 }
 
 function readAddress(el: XmlElement): DriveAddress | undefined {

@@ -15,6 +15,7 @@ import { MAX_VIRTUAL_SIZE_BYTES } from '../storage/size-policy.js';
 import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
 import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
+import { openRbdImage, rbdLocation } from '../transfer/rbd.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** A volume import created. Sizes in bytes. */
@@ -59,15 +60,21 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
     if (source) {
       const { reporter } = ctx;
       const name = target.name;
+      // An rbd volume is written by QEMU's rbd driver, its key in a 0600 file while qemu-img runs.
+      const rbd = target.transfer === 'qemu-rbd' && ctx.store.kind === 'pool' ? await openRbdImage(ctx.store.conn, rbdLocation(ctx.store, target.name)) : undefined;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
       await convertImage({
         src: source.prepared.source,
-        target: created.path,
+        target: rbd?.filename ?? created.path,
         targetFormat: target.format,
         existingTarget: true,
+        ...(rbd ? { objects: rbd.objects } : {}),
         signal: ctx.signal,
         onProgress: (pct) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes }),
-      }).finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
+      }).finally(async () => {
+        await rbd?.release();
+        reporter.emit({ kind: 'progress-end', task: 'convert', name });
+      });
     }
     return { name: target.name, path: created.path, format: target.format, capacityBytes };
   } finally {
@@ -89,12 +96,12 @@ async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacit
   );
   let created: CreatedTarget;
   try {
-    created = await createTarget(store, target.name, target.format, capacityBytes);
+    created = await createTarget(store, target.name, target.format, capacityBytes, target.volumeFormatType === undefined ? target.format : target.volumeFormatType);
   } catch (err) {
     rollback.dropped(entry);
     throw err;
   }
-  const st = await stat(created.path).catch(() => undefined);
+  const st = created.path.startsWith('/') ? await stat(created.path).catch(() => undefined) : undefined; // rbd: CEPHPOOL/IMAGE, no file
   rollback.created(entry, st && { dev: st.dev, ino: st.ino });
   rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
   return created;

@@ -15,7 +15,7 @@ import { withMacPolicy } from './macs.js';
 import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
-import { assignTargets, destinationOf, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
+import { assignTargets, destinationFor, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
 import { checkSignature, verifyManifest } from './verify.js';
 
 /** The domain as it will be defined: its drives with their targets, UUID, type and XML. */
@@ -88,9 +88,8 @@ async function openPackage(opts: ResolvedImportOptions, reporter: Reporter): Pro
 async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions, reporter: Reporter): Promise<DomainDraft> {
   const virtType = await chooseVirtType(conn, opts.virtType, reporter);
   const store = await openStore(conn, opts);
-  const destination = store ? destinationOf(store) : { kind: 'pool' as const, pool: opts.pool };
-  const system = plan.mappings.system;
-  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, system, opts.volumeFormat), system);
+  const destination = store ? await destinationFor(store, plan.mappings.pools, plan.drives.length) : { kind: 'pool' as const, pool: opts.pool };
+  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings);
   let uuid = randomUUID();
   while (conn && !opts.printXml && lookupDomainByUUID(conn, uuid)) uuid = randomUUID();
   const xml = buildDomainXml(plan, drives, { type: virtType, uuid, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) });

@@ -8,6 +8,7 @@ import type { Connection, StoragePool, StorageVolume } from '../libvirt/index.js
 import { isUnreachable, lookupPool, onAnsweringConnection } from '../libvirt/index.js';
 import type { DomainDiskSource } from '../domain/model.js';
 import { serializeXml } from '../xml/write.js';
+import { parsePoolXml, type PoolDefinition } from './pool-xml.js';
 import { createImage } from './qemu-img.js';
 
 /** A created target: the host path qemu-img writes, the domain's <source>, and how to remove it. */
@@ -20,7 +21,17 @@ export interface CreatedTarget {
 
 /** Where volumes go: a libvirt pool, or a plain directory. */
 export type TargetStore =
-  | { readonly kind: 'pool'; readonly conn: Connection; readonly pool: StoragePool; readonly poolName: string; readonly poolType: string; readonly poolPath?: string }
+  | {
+      readonly kind: 'pool';
+      readonly conn: Connection;
+      readonly pool: StoragePool;
+      readonly poolName: string;
+      readonly poolType: string;
+      /** <target><path>: the directory (or /dev) holding the volumes, when the pool has one. */
+      readonly poolPath?: string;
+      /** The pool's definition: its source (devices, hosts, auth). */
+      readonly definition: PoolDefinition;
+    }
   | { readonly kind: 'dir'; readonly dir: string };
 
 /** virErrorNumber VIR_ERR_NO_SUPPORT: the connection has no storage driver (e.g. qemu:///embed). */
@@ -44,19 +55,23 @@ export async function openPool(conn: Connection, name: string): Promise<TargetSt
   const howTo = `create one with: virsh pool-define-as ${name} dir --target /var/lib/libvirt/images && virsh pool-build ${name} && virsh pool-start ${name} && virsh pool-autostart ${name}, or write the disks into a directory, or choose another pool`;
   if (!pool) throw new LibvirtSetupError(`storage pool "${name}" does not exist; ${howTo}`, { option: 'pool' });
   if (!pool.isActive()) throw new LibvirtSetupError(`storage pool "${name}" is not active; start it with: virsh pool-start ${name}`);
-  const xml = await pool.xml();
-  const poolType = /<pool\s+type=['"]([^'"]+)['"]/.exec(xml)?.[1] ?? 'unknown';
-  const poolPath = /<target>\s*<path>([^<]+)<\/path>/.exec(xml)?.[1];
-  return { kind: 'pool', conn, pool, poolName: name, poolType, ...(poolPath ? { poolPath } : {}) };
+  const definition = parsePoolXml(await pool.xml());
+  const poolPath = definition.targetPath;
+  return { kind: 'pool', conn, pool, poolName: name, poolType: definition.type, definition, ...(poolPath ? { poolPath } : {}) };
 }
 
-/** Volume XML for virStorageVolCreateXML; capacity in bytes; sparse (allocation 0). */
-export function volumeXml(name: string, format: 'qcow2' | 'raw', capacityBytes: number): string {
+/**
+ * Volume XML for virStorageVolCreateXML; capacity in bytes; sparse (allocation 0). `formatType`
+ * is the <target><format type> (pools.json volumeFormatType: a partition type on a disk pool);
+ * null writes no <format>.
+ */
+export function volumeXml(name: string, formatType: string | null, capacityBytes: number): string {
   const doc = create().ele('volume');
   doc.ele('name').txt(name);
   doc.ele('allocation', { unit: 'bytes' }).txt('0');
   doc.ele('capacity', { unit: 'bytes' }).txt(String(capacityBytes));
-  doc.ele('target').ele('format', { type: format });
+  const target = doc.ele('target');
+  if (formatType !== null) target.ele('format', { type: formatType });
   return serializeXml(doc, { headless: true });
 }
 
@@ -75,16 +90,18 @@ export async function targetExists(store: TargetStore, name: string): Promise<bo
 
 /**
  * Creates an empty target of `capacityBytes` (virStorageVolCreateXML, or qemu-img create in a
- * directory). Never overwrites: an existing name is an error.
+ * directory). Never overwrites: an existing name is an error. `volumeFormatType` is the volume
+ * XML's <format type> (default: `format`; null: none). The path of a pool volume is what
+ * virStorageVolGetPath says (a file, a block device, or CEPHPOOL/IMAGE for rbd).
  * @throws LibvirtSetupError (option `name`) when the name is taken; LibvirtError / ToolError when creation fails.
  */
-export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number): Promise<CreatedTarget> {
+export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number, volumeFormatType: string | null = format): Promise<CreatedTarget> {
   if (store.kind === 'pool') {
     if (await targetExists(store, name)) throw new LibvirtSetupError(`volume "${name}" already exists in pool "${store.poolName}"; choose another domain name`, { option: 'name' });
     const poolStore = store;
     let vol: StorageVolume;
     try {
-      vol = await store.pool.createVolume(volumeXml(name, format, capacityBytes));
+      vol = await store.pool.createVolume(volumeXml(name, volumeFormatType, capacityBytes));
     } catch (err) {
       // Given up (interrupt, deadline) or the daemon died: the volume may exist; remove its file if it does.
       if (store.pool.health !== 'alive' && store.poolPath !== undefined) await removeLocalVolume(store, join(store.poolPath, name)).catch(() => undefined);
