@@ -70,7 +70,11 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
         existingTarget: true,
         ...(rbd ? { objects: rbd.objects } : {}),
         signal: ctx.signal,
-        onProgress: (pct) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes }),
+        onProgress: (pct) => {
+          // qemu-img read the key file when it parsed --object, before its first progress line.
+          void rbd?.release();
+          reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes });
+        },
       }).finally(async () => {
         await rbd?.release();
         reporter.emit({ kind: 'progress-end', task: 'convert', name });
