@@ -24,6 +24,8 @@ const poolTypeSchema = z
     networkProtocol: z.string().min(1).optional(),
     /** How the bytes get into the volume: qemu-img writes its path (virStorageVolGetPath), or QEMU's rbd driver writes the image. */
     transfer: z.enum(['volume-path', 'qemu-rbd']),
+    /** What the free-space check counts for a volume: its data (thin volumes), or its whole capacity (a partition, a logical volume). */
+    spaceTaken: z.enum(['data', 'capacity']),
   })
   .refine((r) => r.formats.includes(r.defaultFormat), 'defaultFormat must be one of formats')
   .refine((r) => r.formats.every((f) => r.volumeFormatType[f] !== undefined), 'every format needs a volumeFormatType')
