@@ -1,7 +1,7 @@
 // Block-device pools for the tests: a `disk` pool on a loop device with a partition table (losetup -P, parted), and whether LVM can work here (device-mapper).
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, truncate } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, createPool, lookupPool } from '../../src/libvirt/index.js';
@@ -50,7 +50,7 @@ export async function diskPool(sizeBytes: number, label: 'msdos' | 'gpt' = 'msdo
   const name = uniqueName('virt-ovf-test-disk');
   const dir = await mkdtemp(join(tmpdir(), `${name}-`));
   const file = join(dir, 'disk.img');
-  await truncate(file, sizeBytes).catch(async (err: unknown) => {
+  await writeFile(file, '').then(() => truncate(file, sizeBytes)).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
