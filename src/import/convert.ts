@@ -100,7 +100,7 @@ async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacit
   );
   let created: CreatedTarget;
   try {
-    created = await createTarget(store, target.name, target.format, capacityBytes, target.volumeFormatType === undefined ? target.format : target.volumeFormatType);
+    created = await createTarget(store, target.name, target.format, capacityBytes, { ...(target.volumeFormatType !== undefined ? { volumeFormatType: target.volumeFormatType } : {}), ...(target.partitionOf ? { partitionOf: target.partitionOf } : {}) });
   } catch (err) {
     rollback.dropped(entry);
     throw err;

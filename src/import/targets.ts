@@ -27,6 +27,8 @@ export interface DriveTarget {
   readonly source: DomainDiskSource;
   /** How the bytes get there (pools.json transfer): the volume's path, or QEMU's rbd driver; absent in a directory. */
   readonly transfer?: PoolTypeRule['transfer'];
+  /** The disk a disk pool's volume is a partition of (its <source><device>). */
+  readonly partitionOf?: string;
   /** The volume takes its whole capacity in the pool (pools.json spaceTaken: a partition, a logical volume), not only its data. */
   readonly takesCapacity?: boolean;
 }
@@ -102,7 +104,9 @@ export function assignTargets(drives: readonly DriveRecord[], destination: Desti
     }
     if (destination.kind === 'dir') return { ...d, target: { name, format: targetFormat, source: { type: 'file', path: join(destination.dir, name) } } };
     const volumeFormatType = rule ? (rule.volumeFormatType[targetFormat] ?? null) : targetFormat;
-    return { ...d, target: { name, format: targetFormat, volumeFormatType, source: poolSource(destination, rule, name), ...(rule ? { transfer: rule.transfer } : {}), ...(rule?.spaceTaken === 'capacity' ? { takesCapacity: true } : {}) } };
+    const partitionOf = rule?.volumeName === 'partition' ? destination.definition?.devices[0] : undefined;
+    const extra = { ...(rule ? { transfer: rule.transfer } : {}), ...(rule?.spaceTaken === 'capacity' ? { takesCapacity: true } : {}), ...(partitionOf ? { partitionOf } : {}) };
+    return { ...d, target: { name, format: targetFormat, volumeFormatType, source: poolSource(destination, rule, name), ...extra } };
   });
 }
 

@@ -8,6 +8,7 @@ import type { Connection, StoragePool, StorageVolume } from '../libvirt/index.js
 import { isUnreachable, lookupPool, onAnsweringConnection } from '../libvirt/index.js';
 import type { DomainDiskSource } from '../domain/model.js';
 import { serializeXml } from '../xml/write.js';
+import { removePartition } from './partition.js';
 import { parsePoolXml, type PoolDefinition } from './pool-xml.js';
 import { createImage } from './qemu-img.js';
 
@@ -88,14 +89,24 @@ export async function targetExists(store: TargetStore, name: string): Promise<bo
   );
 }
 
+/** How a pool volume is created: its <format type> and, in a disk pool, the disk it is a partition of. */
+export interface VolumeOptions {
+  /** The volume XML's <target><format type> (pools.json volumeFormatType); null: none; default: the format. */
+  readonly volumeFormatType?: string | null;
+  /** The pool's source disk when the volume is a partition of it (pools.json volumeName partition). */
+  readonly partitionOf?: string;
+}
+
 /**
  * Creates an empty target of `capacityBytes` (virStorageVolCreateXML, or qemu-img create in a
  * directory). Never overwrites: an existing name is an error. `volumeFormatType` is the volume
- * XML's <format type> (default: `format`; null: none). The path of a pool volume is what
+ * XML's <format type> (default: `format`; null: none); `partitionOf`, the disk of a disk pool
+ * whose volumes are its partitions. The path of a pool volume is what
  * virStorageVolGetPath says (a file, a block device, or CEPHPOOL/IMAGE for rbd).
  * @throws LibvirtSetupError (option `name`) when the name is taken; LibvirtError / ToolError when creation fails.
  */
-export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number, volumeFormatType: string | null = format): Promise<CreatedTarget> {
+export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number, opts: VolumeOptions = {}): Promise<CreatedTarget> {
+  const volumeFormatType = opts.volumeFormatType === undefined ? format : opts.volumeFormatType;
   if (store.kind === 'pool') {
     if (await targetExists(store, name)) throw new LibvirtSetupError(`volume "${name}" already exists in pool "${store.poolName}"; choose another domain name`, { option: 'name' });
     const poolStore = store;
@@ -112,7 +123,7 @@ export async function createTarget(store: TargetStore, name: string, format: 'qc
       path,
       format,
       source: { type: 'volume', pool: store.poolName, volume: name },
-      remove: () => removePoolVolume(poolStore, vol, name, path),
+      remove: () => removePoolVolume(poolStore, vol, name, path, opts.partitionOf),
     };
   }
   const path = join(store.dir, name);
@@ -135,11 +146,12 @@ export async function createTarget(store: TargetStore, name: string, format: 'qc
 /**
  * Undo of a volume this run created: virStorageVolDelete on the run's connection, or on a fresh
  * one when libvirtd died and came back (onAnsweringConnection); when libvirt cannot be reached,
- * a volume that is a regular file inside the pool's target directory is removed directly.
+ * a volume that is a regular file inside the pool's target directory is removed directly. A
+ * partition libvirt fails to delete (`partitionOf`) is removed with parted (partition.ts).
  * @throws LibvirtError when libvirt fails; when it cannot be reached and the volume is not a
  *   local file, an error saying the volume is kept for `virt-ovf cleanup`.
  */
-async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: StorageVolume, name: string, path: string): Promise<void> {
+async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: StorageVolume, name: string, path: string, partitionOf?: string): Promise<void> {
   try {
     await onAnsweringConnection(store.conn, async (conn) => {
       if (conn === store.conn) return vol.delete();
@@ -147,6 +159,11 @@ async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: Stor
       await again?.delete();
     });
   } catch (err) {
+    // libvirt 9 cannot delete the partitions of a disk whose name ends in a digit (loop0p2, nvme0n1p2): parted does it here.
+    if (partitionOf !== undefined && err instanceof LibvirtError && (await removePartition(partitionOf, path))) {
+      await store.pool.refresh().catch(() => undefined);
+      return;
+    }
     if (!isUnreachable(err)) throw err;
     if (await removeLocalVolume(store, path)) return;
     throw new Error(`${(err as Error).message}; volume "${name}" (${path}) in pool "${store.poolName}" is kept for virt-ovf cleanup`, { cause: err });

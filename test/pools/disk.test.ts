@@ -7,6 +7,8 @@ import { buildAppliance } from '../../scripts/appliance.js';
 import { closeScratch, openScratch, removeDomain, runCli, waitForText } from '../commands/helpers.js';
 import { diskPool, loopDevicesMissing, type DiskPool } from '../harness/block-pools.js';
 import { TEST_URI, uniqueName, type ScratchPool } from '../libvirt/harness.js';
+import { Connection } from '../../src/libvirt/index.js';
+import { createTarget, openPool } from '../../src/storage/volumes.js';
 
 /** The volumes (partitions) of a pool, after a refresh: name and path. */
 async function partitions(pool: string): Promise<{ name: string; path: string }[]> {
@@ -82,5 +84,32 @@ describe('disk pools', async () => {
     const r = await runCli(['import', app.ova!, '--pool', small!.name, '--name', name, '--format', 'qcow2', '--dry-run']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`storage pool "${small!.name}" \\(type disk\\) takes raw volumes, not qcow2`));
+  });
+});
+
+describe('a disk pool volume made by import is removed again', async () => {
+  const skip = await loopDevicesMissing();
+  let pool: DiskPool | undefined;
+  before(async () => {
+    if (!skip) pool = await diskPool(64 * 2 ** 20);
+  });
+  after(async () => {
+    await pool?.cleanup();
+  });
+
+  test('removes its partition even where libvirt cannot (a loop device: libvirt runs "parted rm pN")', { skip }, async () => {
+    const conn = Connection.open(TEST_URI);
+    try {
+      const store = await openPool(conn, pool!.name);
+      const name = `${pool!.device.replace('/dev/', '')}p1`;
+      const created = await createTarget(store, name, 'raw', 2 ** 20, { volumeFormatType: 'none', partitionOf: pool!.device });
+      assert.deepEqual((await partitions(pool!.name)).map((p) => p.name), [name]);
+      await created.remove();
+      assert.deepEqual(await partitions(pool!.name), []);
+      const table = String((await execa('parted', ['-s', pool!.device, 'print'])).stdout);
+      assert.doesNotMatch(table, /^\s*1\s/m, table);
+    } finally {
+      conn.close();
+    }
   });
 });
