@@ -109,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
           .option('require-signature', { type: 'boolean', default: false, describe: 'Refuse a package that is unsigned or whose certificate chain does not validate (dates, key usage, CA constraints), is self-signed or untrusted' })
           .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
           .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })
+          .option('converter', { choices: ['auto', 'qemu-img'] as const, default: 'auto' as const, describe: 'Disk converter: auto streams streamOptimized VMDK and raw disks straight into the volume and uses qemu-img for the rest; qemu-img uses it for every disk' })
           .option('tmpdir', {
             type: 'string',
             describe: 'Directory for the sparse temporary copy a gzip-compressed or chunked disk needs (default: $TMPDIR, else /tmp; never inside the pool or output directory); removed afterwards',
@@ -239,6 +240,7 @@ async function main(argv: string[]): Promise<number> {
         ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
         ...(args['tmpdir'] !== undefined ? { tempDir: String(args['tmpdir']) } : {}),
         macPolicy: args['mac-policy'] as 'keep' | 'new' | 'auto',
+        converter: args['converter'] as 'auto' | 'qemu-img',
         acceptEula: args['accept-eula'] === true,
         requireSignature: args['require-signature'] === true,
         ...(args['ca'] !== undefined ? { caFile: String(args['ca']) } : {}),

@@ -221,10 +221,17 @@ export async function verifyEntry(
     stream.destroy();
   }
   signal?.throwIfAborted();
-  if (done !== found.size) {
-    throw new PackageError(`${entry.name}: only ${done} of ${found.size} bytes could be read (truncated)`, { file: entry.name });
+  checkDigest(entry, found.size, done, hash.digest('hex'));
+}
+
+/**
+ * Judges a member's digest computed over `bytesRead` of its `sizeBytes` bytes against its manifest entry.
+ * @throws PackageError when fewer bytes were read (truncated); ManifestError on a digest mismatch.
+ */
+export function checkDigest(entry: ManifestEntry, sizeBytes: number, bytesRead: number, actual: string): void {
+  if (bytesRead !== sizeBytes) {
+    throw new PackageError(`${entry.name}: only ${bytesRead} of ${sizeBytes} bytes could be read (truncated)`, { file: entry.name });
   }
-  const actual = hash.digest('hex');
   if (actual !== entry.digest) {
     throw new ManifestError(
       `${entry.name}: ${entry.algorithm.toUpperCase()} digest mismatch: the manifest (line ${entry.line}) expects ${entry.digest}, the file has ${actual}`,

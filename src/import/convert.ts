@@ -1,4 +1,4 @@
-// Fills one drive's target: prepare its bytes, check the image header, create the volume, qemu-img convert.
+// Fills one drive's target: streamed straight into the volume when it can be, else prepare its bytes, check the image header, create the volume, qemu-img convert.
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,13 +6,22 @@ import type { Archive } from '../archive/model.js';
 import { LibvirtSetupError, ToolError } from '../errors.js';
 import { makeTempDir } from '../journal/tracked.js';
 import type { FileDrive, GeneratedDrive } from '../mapping/drives.js';
+
+/** Bytes read to tell a format by its header (a VMDK sparse extent header is one sector). */
+const SECTOR_BYTES = 512;
 import type { Reporter } from '../report.js';
 import { checkImage, type CheckedImage } from '../storage/image-check.js';
 import { makeIso } from '../storage/iso.js';
 import { isNoSpaceText, noSpaceError } from '../storage/no-space.js';
 import { convertImage, imageInfo } from '../storage/qemu-img.js';
 import { MAX_VIRTUAL_SIZE_BYTES } from '../storage/size-policy.js';
-import { prepareDeltaChain, prepareSource, type PreparedSource } from '../storage/sources.js';
+import { prepareDeltaChain, prepareSource, spill, type PreparedSource } from '../storage/sources.js';
+import { checkCompression, imageBytes, peek, storedBytes } from '../storage/stored-stream.js';
+import { isStreamOptimized, NotStreamableError } from '../storage/vmdk-stream/index.js';
+import { checkFreeSpace } from '../storage/free-space.js';
+import type { StreamedDigests } from './digests.js';
+import { openTargetSink, planRaw, planVmdk, targetFailure, type Converter, type StreamPlan } from './stream-convert.js';
+export type { Converter } from './stream-convert.js';
 import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
 import { openRbdImage, rbdLocation } from '../transfer/rbd.js';
@@ -35,27 +44,48 @@ export interface ConvertContext {
   readonly rollback: Rollback;
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
+  /** 'auto' (default): stream what can be streamed (streamOptimized VMDK, raw), qemu-img for the rest; 'qemu-img': qemu-img for every disk. */
+  readonly converter?: Converter;
+  /** Digests of the members read as streams, for the manifest check (single pass); undefined: nobody wants them. */
+  readonly digests?: StreamedDigests;
 }
 
-/** Bytes prepared for qemu-img, and their virtual size in bytes. */
+
+/** Bytes prepared for qemu-img, and their virtual size in bytes (what checkImage found, when it ran). */
 interface Prepared {
   readonly prepared: PreparedSource;
   readonly virtualSizeBytes: number;
+  readonly checked?: CheckedImage;
 }
 
 /**
  * Creates the drive's target (a pool volume or a file; registered with the rollback) and, when
- * the drive has content, converts it into the target. The volume's capacity is the larger of the
- * declared capacity and the image's virtual size.
+ * the drive has content, fills it. The volume's capacity is the larger of the declared capacity
+ * and the image's virtual size. A file drive that is a streamOptimized VMDK or raw (maybe gzip
+ * or chunked) is read once and decoded straight into the volume (stream-convert.ts); anything
+ * else goes through qemu-img. `input`, when given, supplies the file's stored bytes (still
+ * gzip-compressed if the file is) instead of the archive, e.g. from a sequential read of the
+ * package; a format that needs random access is then spilled to a sparse temporary file.
  * @throws PackageError for a refused image; LibvirtSetupError when neither a file nor a capacity
- *   gives a size; LibvirtError / ToolError when creation or conversion fails; the signal's reason.
+ *   gives a size; LibvirtError / ToolError when creation or conversion fails; NoSpaceError when
+ *   the volume's or the temporary directory's filesystem fills up; the signal's reason.
  */
-export async function convertDrive(drive: TargetedDrive & { readonly target: DriveTarget }, ctx: ConvertContext): Promise<CreatedVolume> {
-  const { target, placed } = drive;
-  const source = drive.kind === 'file' ? await prepareFile(drive, ctx) : drive.kind === 'generated' ? await prepareGenerated(drive, ctx.tempDir) : undefined;
+export async function convertDrive(drive: TargetedDrive & { readonly target: DriveTarget }, ctx: ConvertContext, input?: AsyncIterable<Uint8Array>): Promise<CreatedVolume> {
+  if (drive.kind === 'file') {
+    try {
+      return await convertFile(drive, ctx, input);
+    } finally {
+      ctx.digests?.handBack(drive.stored.parts.map((p) => p.name));
+    }
+  }
+  return convertPrepared(drive, ctx, drive.kind === 'generated' ? await prepareGenerated(drive, ctx.tempDir) : undefined);
+}
+
+/** Creates the target and has qemu-img convert `source` into it (none: an empty volume); releases the source. */
+async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTarget }, ctx: ConvertContext, source: Prepared | undefined): Promise<CreatedVolume> {
+  const { target } = drive;
   try {
-    const capacityBytes = Math.max(drive.capacityBytes, source?.virtualSizeBytes ?? 0);
-    if (capacityBytes === 0) throw new LibvirtSetupError(`${placed.device} ${placed.instanceId ?? drive.volumeBase} has neither a file nor a capacity`);
+    const capacityBytes = capacityOf(drive, source?.virtualSizeBytes ?? 0);
     const created = await createJournaled(ctx, target, capacityBytes);
     if (source) {
       const { reporter } = ctx;
@@ -84,6 +114,112 @@ export async function convertDrive(drive: TargetedDrive & { readonly target: Dri
   } finally {
     await source?.prepared.release();
   }
+}
+
+/** The volume's capacity: the declared one or the image's virtual size, the larger. */
+function capacityOf(drive: TargetedDrive, virtualSizeBytes: number): number {
+  const capacityBytes = Math.max(drive.capacityBytes, virtualSizeBytes);
+  if (capacityBytes === 0) throw new LibvirtSetupError(`${drive.placed.device} ${drive.placed.instanceId ?? drive.volumeBase} has neither a file nor a capacity`);
+  return capacityBytes;
+}
+
+/**
+ * A file drive: streamed when it can be (see convertDrive), else qemu-img on the member in place,
+ * on a delta chain, or on a temporary copy. The bytes are read once: the stream opened for the
+ * header is the one decoded or spilled.
+ */
+async function convertFile(drive: FileDrive & { readonly target: DriveTarget }, ctx: ConvertContext, input: AsyncIterable<Uint8Array> | undefined): Promise<CreatedVolume> {
+  checkCompression(drive.file);
+  const local = input === undefined && (ctx.archive as { readonly local?: boolean }).local !== false;
+  const plain = drive.file.compression === undefined && !drive.stored.chunked;
+  if (local && (drive.parents.length > 0 || ctx.converter === 'qemu-img')) return convertPrepared(drive, ctx, await prepareFile(drive, ctx));
+  let storedRead = 0;
+  const counted = async function* (bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of bytes) yield ((storedRead += chunk.length), chunk);
+  };
+  const stored = counted(storedBytes(ctx.archive, drive.stored, { ...(input ? { input } : {}), ...(ctx.digests ? { taps: ctx.digests } : {}) }));
+  const opened = await peek(imageBytes(drive.file, stored, expandedLimit(drive)), SECTOR_BYTES);
+  let plan: StreamPlan | undefined;
+  let inPlace: Prepared | undefined;
+  try {
+    if (local && plain) {
+      // The header and table checks over the member in place, as for qemu-img (hostile input).
+      inPlace = await prepareFile(drive, ctx, { probe: false });
+    }
+    plan = ctx.converter === 'qemu-img' ? undefined : await streamPlan(drive, opened.head, opened.bytes, inPlace, ctx.signal);
+  } catch (err) {
+    await opened.iterator.return?.();
+    await inPlace?.prepared.release();
+    throw err;
+  }
+  if (!plan) {
+    if (inPlace) {
+      await opened.iterator.return?.();
+      return convertPrepared(drive, ctx, { prepared: inPlace.prepared, virtualSizeBytes: await probedSize(inPlace.prepared, inPlace.checked!, ctx.signal) });
+    }
+    return convertPrepared(drive, ctx, await spillFile(drive, ctx, opened.bytes));
+  }
+  return decodeFile(drive, ctx, plan, { total: drive.stored.storedBytes, read: () => storedRead, rest: opened.iterator });
+}
+
+/**
+ * How the file streams: a streamOptimized VMDK, a raw disk of known size (in place, chunked, or
+ * gzip with an ovf:capacity); undefined for everything else (qemu-img). A VMDK only a seeking
+ * reader can follow (NotStreamableError) is undefined too when its bytes are still at hand (in place).
+ */
+async function streamPlan(drive: FileDrive, head: Buffer, bytes: AsyncIterable<Uint8Array>, inPlace: Prepared | undefined, signal: AbortSignal): Promise<StreamPlan | undefined> {
+  if (drive.format === 'vmdk' && isStreamOptimized(head)) {
+    return planVmdk(bytes, drive, signal).catch((err: unknown) => {
+      if (err instanceof NotStreamableError && inPlace) return undefined;
+      throw err;
+    });
+  }
+  if (drive.format !== 'raw') return undefined;
+  const size = inPlace ? inPlace.checked!.virtualSizeBytes : drive.file.compression === undefined ? drive.stored.storedBytes : drive.capacityBytes;
+  return size > 0 ? planRaw(bytes, drive, size) : undefined;
+}
+
+/** Creates the volume and decodes the plan into it; reads what the decoder left of the file (for its digest). */
+async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, ctx: ConvertContext, plan: StreamPlan, progress: { total: number; read: () => number; rest: AsyncIterator<Uint8Array> }): Promise<CreatedVolume> {
+  const { target } = drive;
+  const { reporter, signal } = ctx;
+  const capacityBytes = capacityOf(drive, plan.virtualSizeBytes);
+  const created = await createJournaled(ctx, target, capacityBytes).catch(async (err: unknown) => {
+    await progress.rest.return?.();
+    throw err;
+  });
+  const name = target.name;
+  const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
+  try {
+    const sink = await openTargetSink(created, target, capacityBytes, signal);
+    await plan.decodeInto(sink, { signal, onProgress });
+    // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.
+    while (!(await progress.rest.next()).done) signal.throwIfAborted();
+  } catch (err) {
+    await progress.rest.return?.();
+    throw await targetFailure(err, created, signal);
+  } finally {
+    reporter.emit({ kind: 'progress-end', task: 'convert', name });
+  }
+  return { name, path: created.path, format: target.format, capacityBytes };
+}
+
+/** The most bytes a gzip or chunked file may expand to: 1.1 × its capacity + 64 MiB, or the largest virtual size allowed when no capacity is declared (Ganeti). */
+function expandedLimit(drive: FileDrive): number {
+  return drive.capacityBytes > 0 ? Math.ceil(drive.capacityBytes * 1.1) + 64 * 2 ** 20 : MAX_VIRTUAL_SIZE_BYTES;
+}
+
+/**
+ * Spills the rest of an opened file to a sparse temporary file in tempDir (after checking that
+ * directory has room for the data expected: import/space.ts counts no copy for a file it
+ * expects to stream), then checks it as prepareFile does.
+ * @throws NoSpaceError (option tempDir) when it has not; what spill and checkImage throw.
+ */
+async function spillFile(drive: FileDrive, ctx: ConvertContext, bytes: AsyncIterable<Uint8Array>): Promise<Prepared> {
+  const tempDir = ctx.tempDir ?? tmpdir();
+  await checkFreeSpace({ dir: tempDir }, drive.dataBytes, `temporary space for "${drive.file.href}"`, { option: 'tempDir' });
+  const prepared = await spill(bytes, { file: drive.file, format: drive.format!, tempDir, signal: ctx.signal });
+  return checkPrepared(drive, ctx, prepared, true);
 }
 
 /**
@@ -116,33 +252,39 @@ async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacit
  * private directory), after checkImage read the header: extents, backing files, data files,
  * differencing disks and absurd sizes are refused before qemu-img opens it (hostile input).
  */
-async function prepareFile(drive: FileDrive, ctx: ConvertContext): Promise<Prepared> {
+async function prepareFile(drive: FileDrive, ctx: ConvertContext, opts: { probe?: boolean } = {}): Promise<Prepared> {
   const { archive, signal, tempDir } = ctx;
   const temp = tempDir ? { tempDir } : {};
-  let checked: CheckedImage | undefined;
-  let prepared: PreparedSource;
-  if (drive.parents.length > 0) {
-    prepared = await prepareDeltaChain(archive, drive.file, drive.parents, {
-      ...temp,
-      signal,
-      check: async (src, isDelta) => {
-        const parentOrChild = await checkImage(src, { declaredFormat: 'vmdk', allowParentHint: isDelta, signal });
-        checked ??= parentOrChild; // the delta itself is checked first
-        return parentOrChild;
-      },
-    });
-  } else {
-    const format = drive.format!;
-    // A Disk without ovf:capacity (Ganeti) bounds a decompressed copy by the largest size an image may claim.
-    const maxBytes = drive.capacityBytes > 0 ? Math.ceil(drive.capacityBytes * 1.1) + 64 * 2 ** 20 : MAX_VIRTUAL_SIZE_BYTES;
-    prepared = await prepareSource(archive, { file: drive.file, stored: drive.stored, format }, { ...temp, maxBytes, signal });
+  if (drive.parents.length === 0) {
+    const taps = ctx.digests ? { taps: ctx.digests } : {};
+    const prepared = await prepareSource(archive, { file: drive.file, stored: drive.stored, format: drive.format! }, { ...temp, ...taps, maxBytes: expandedLimit(drive), signal });
+    return checkPrepared(drive, ctx, prepared, opts.probe !== false);
   }
+  let checked: CheckedImage | undefined;
+  const prepared = await prepareDeltaChain(archive, drive.file, drive.parents, {
+    ...temp,
+    signal,
+    check: async (src, isDelta) => {
+      const parentOrChild = await checkImage(src, { declaredFormat: 'vmdk', allowParentHint: isDelta, signal });
+      checked ??= parentOrChild; // the delta itself is checked first
+      return parentOrChild;
+    },
+  });
   try {
-    if (!checked) {
-      checked = await checkImage(prepared.source, { declaredFormat: prepared.source.format, ...(drive.capacityBytes > 0 ? { capacityBytes: drive.capacityBytes } : {}), signal });
-      for (const w of checked.warnings) ctx.reporter.emit({ kind: 'warning', message: w });
-    }
-    return { prepared, virtualSizeBytes: await probedSize(prepared, checked, signal) };
+    return { prepared, checked: checked!, virtualSizeBytes: await probedSize(prepared, checked!, signal) };
+  } catch (err) {
+    await prepared.release();
+    throw err;
+  }
+}
+
+/** checkImage on prepared bytes (its warnings reported), then, when `probe`, qemu-img's own opening under limits (probedSize). Releases them on failure. */
+async function checkPrepared(drive: FileDrive, ctx: ConvertContext, prepared: PreparedSource, probe: boolean): Promise<Prepared> {
+  const { signal } = ctx;
+  try {
+    const checked = await checkImage(prepared.source, { declaredFormat: prepared.source.format, ...(drive.capacityBytes > 0 ? { capacityBytes: drive.capacityBytes } : {}), signal });
+    for (const w of checked.warnings) ctx.reporter.emit({ kind: 'warning', message: w });
+    return { prepared, checked, virtualSizeBytes: probe ? await probedSize(prepared, checked, signal) : checked.virtualSizeBytes };
   } catch (err) {
     await prepared.release();
     throw err;

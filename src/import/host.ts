@@ -124,12 +124,12 @@ export async function checkHost(conn: Connection, plan: ImportPlan, drives: read
   }
   // Temporary copies go to the temporary directory, never into the store; space is checked once for all drives.
   const tempDir = tempDirOf(opts);
-  if (opts.tempDir !== undefined || drives.some((d) => temporaryDataBytes(d, plan.archive) > 0)) {
+  if (opts.tempDir !== undefined || drives.some((d) => temporaryDataBytes(d, plan.archive, opts.converter) > 0)) {
     const dir = storeDir(store);
     const what = store.kind === 'pool' ? `pool "${store.poolName}"` : 'the output directory';
     await checkTempDir(tempDir, opts.tempDir !== undefined, dir !== undefined ? [{ path: dir, what }] : []);
   }
-  await checkImportSpace(drives, { archive: plan.archive, store, tempDir, domain: plan.name });
+  await checkImportSpace(drives, { archive: plan.archive, store, tempDir, domain: plan.name, ...(opts.converter ? { converter: opts.converter } : {}) });
   for (const nic of plan.mapped.nics) {
     if (nic.source.type !== 'network') continue;
     const ovfNetwork = nic.ovfNetwork ?? '';

@@ -16,7 +16,7 @@ import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportRes
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
 import { assignTargets, destinationFor, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
-import { checkSignature, verifyManifest } from './verify.js';
+import { checkSignature, streamedDigests, verifyManifest } from './verify.js';
 
 /** The domain as it will be defined: its drives with their targets, UUID, type and XML. */
 interface DomainDraft {
@@ -111,10 +111,13 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
   const stopWatching = giveUpOnAbort(conn, signal);
   try {
     // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
+    // The members the conversion streams are hashed as they are read (single pass): digests.
+    const digests = await streamedDigests(plan, draft.drives, opts.verify);
+    const ctx = { archive: plan.archive, store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
     const converted = await alongside(
       signal,
-      (s) => convertDrives(plan, draft.drives, { archive: plan.archive, store, rollback, reporter, signal: s, tempDir: tempDirOf(opts) }),
-      (s) => verifyManifest(plan, { verify: opts.verify, reporter }, s),
+      (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),
+      (s) => verifyManifest(plan, { verify: opts.verify, reporter, ...(digests ? { digests } : {}) }, s),
     );
     // 7. Define.
     signal.throwIfAborted();

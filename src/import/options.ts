@@ -51,6 +51,12 @@ export interface ImportOptions extends PackageOptions {
   readonly pool?: string;
   /** Write the disks and DOMAIN.xml into this directory instead of a pool (excludes `pool`). */
   readonly outputDir?: string;
+  /**
+   * How disks are converted: `auto` decodes a streamOptimized VMDK or raw disk (gzip-compressed
+   * or chunked too) straight into the volume, reading it once, and uses qemu-img for every other
+   * format; `qemu-img` uses qemu-img for every disk. @default 'auto'
+   */
+  readonly converter?: 'auto' | 'qemu-img';
   /** Target volume format; default: qcow2 on file-based pools and directories, raw on block pools (system.json). */
   readonly volumeFormat?: 'qcow2' | 'raw';
   /** Domain type; default: kvm when the host offers it, else qemu. */

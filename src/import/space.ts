@@ -4,6 +4,7 @@ import type { Archive } from '../archive/model.js';
 import { checkFreeSpace } from '../storage/free-space.js';
 import type { TargetStore } from '../storage/volumes.js';
 import type { TargetedDrive } from './targets.js';
+import { expectsStream, type Converter } from './stream-convert.js';
 
 /** Room the OVF-environment ISO takes beyond its files' bytes: genisoimage's system area, descriptors, path tables and directories (about 360 KiB), rounded up. */
 const ISO_OVERHEAD_BYTES = 2 ** 20;
@@ -25,13 +26,15 @@ export function volumeDataBytes(drive: TargetedDrive): number {
  * 0 when qemu-img reads the package in place: a delta chain copies each file of the chain (their
  * stored sizes); a gzip file expands to about what its volume will hold (volumeDataBytes); a
  * chunked file is joined into at most its chunks' sizes; the OVF environment ISO is written
- * before it is converted.
+ * before it is converted. With the `auto` converter a file expected to stream (expectsStream)
+ * needs no copy.
  */
-export function temporaryDataBytes(drive: TargetedDrive, archive: Archive): number {
+export function temporaryDataBytes(drive: TargetedDrive, archive: Archive, converter: Converter = 'auto'): number {
   if (!drive.target) return 0;
   if (drive.kind === 'generated') return isoBytes(drive.files);
   if (drive.kind !== 'file') return 0;
   if (drive.parents.length > 0) return [drive.file, ...drive.parents.map((p) => p.file)].reduce((sum, f) => sum + (archive.find(f.href)?.size ?? f.sizeBytes ?? 0), 0);
+  if (converter === 'auto' && expectsStream(drive)) return 0;
   if (drive.file.compression !== undefined) return volumeDataBytes(drive);
   return drive.stored.chunked ? drive.stored.storedBytes : 0;
 }
@@ -61,10 +64,10 @@ async function sameFilesystem(a: string, b: string | undefined): Promise<boolean
  * @throws LibvirtSetupError (exit 4) from checkFreeSpace: option `pool` (or `outputDir`) for the
  *   volumes, `tempDir` for the temporary copies.
  */
-export async function checkImportSpace(drives: readonly TargetedDrive[], ctx: { archive: Archive; store: TargetStore; tempDir: string; domain: string }): Promise<void> {
+export async function checkImportSpace(drives: readonly TargetedDrive[], ctx: { archive: Archive; store: TargetStore; tempDir: string; domain: string; converter?: Converter }): Promise<void> {
   const { store } = ctx;
   const volumes = drives.reduce((sum, d) => sum + (d.target ? volumeDataBytes(d) : 0), 0);
-  const temporary = drives.reduce((sum, d) => sum + temporaryDataBytes(d, ctx.archive), 0);
+  const temporary = drives.reduce((sum, d) => sum + temporaryDataBytes(d, ctx.archive, ctx.converter), 0);
   const target = store.kind === 'pool' ? store.pool : { dir: store.dir };
   const option = store.kind === 'pool' ? 'pool' : 'outputDir';
   // Only drives that receive data count: an empty CD-ROM or an empty disk writes nothing.

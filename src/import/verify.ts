@@ -1,9 +1,11 @@
 // Package integrity for an import: manifest coverage and digests (DSP0243 5.1), certificate (5.2).
 import { verifyCertificate, type SignatureReport } from '../archive/certificate.js';
-import { checkManifestCoverage, extraDigestLists, fileNamedAfter, findManifest, parseManifest, verifyEntry, type ManifestEntry } from '../archive/manifest.js';
+import { checkDigest, checkManifestCoverage, extraDigestLists, fileNamedAfter, findManifest, parseManifest, verifyEntry, type DigestAlgorithm, type ManifestEntry } from '../archive/manifest.js';
 import { PackageError } from '../errors.js';
 import type { Reporter } from '../report.js';
+import { StreamedDigests } from './digests.js';
 import type { ImportPlan } from './plan.js';
+import type { TargetedDrive } from './targets.js';
 
 /** The package files an import reads: the descriptor, and every drive's file (each chunk of a chunked one). */
 export function usedFiles(plan: ImportPlan): string[] {
@@ -43,7 +45,7 @@ export async function checkSignature(plan: ImportPlan, opts: { caFile?: string; 
  * @throws ManifestError on a malformed manifest, an unlisted file or a digest mismatch,
  *   PackageError when a listed file is absent, or the signal's reason when aborted.
  */
-export async function verifyManifest(plan: ImportPlan, opts: { verify: boolean; reporter: Reporter }, signal: AbortSignal): Promise<void> {
+export async function verifyManifest(plan: ImportPlan, opts: { verify: boolean; reporter: Reporter; digests?: StreamedDigests }, signal: AbortSignal): Promise<void> {
   const { reporter } = opts;
   if (!opts.verify) {
     reporter.emit({ kind: 'warning', message: 'verification is off: the manifest and signature are not checked; the package may be corrupt or tampered with' });
@@ -59,7 +61,7 @@ export async function verifyManifest(plan: ImportPlan, opts: { verify: boolean; 
     const entries = parseManifest((await plan.archive.readSmall(mf)).toString('utf8'), mf);
     checkManifestCoverage(entries, usedFiles(plan), mf);
     reporter.emit({ kind: 'stage', message: `Verifying manifest ${mf}: ${entries.length} file(s)` });
-    await verifyEntries(plan, entries, reporter, signal);
+    await verifyEntries(plan, entries, reporter, signal, opts.digests);
     reporter.emit({ kind: 'stage', message: `Manifest ${mf}: ${entries.length} file(s) verified` });
   } else {
     reporter.emit({ kind: 'info', message: `${plan.archive.source}: no manifest named after ${plan.archive.descriptorName}; the descriptor's digest is not checked` });
@@ -69,16 +71,48 @@ export async function verifyManifest(plan: ImportPlan, opts: { verify: boolean; 
   for (const list of extra) {
     const entries = parseManifest((await plan.archive.readSmall(list)).toString('utf8'), list).filter((e) => plan.archive.find(e.name) !== undefined);
     reporter.emit({ kind: 'stage', message: `Verifying ${list}, the digest list of ${fileNamedAfter(plan.archive, list)} (not the package's manifest): ${entries.length} file(s)` });
-    await verifyEntries(plan, entries, reporter, signal);
+    await verifyEntries(plan, entries, reporter, signal, opts.digests);
   }
 }
 
-/** Hashes each listed file once over the bytes the import reads, with progress events. */
-async function verifyEntries(plan: ImportPlan, entries: readonly ManifestEntry[], reporter: Reporter, signal: AbortSignal): Promise<void> {
+/**
+ * Hashes each listed file once over the bytes the import reads, with progress events; a member
+ * the conversion reads as a stream is judged by the digest it computed on the way (`digests`),
+ * so it is read once in all.
+ */
+async function verifyEntries(plan: ImportPlan, entries: readonly ManifestEntry[], reporter: Reporter, signal: AbortSignal, digests: StreamedDigests | undefined): Promise<void> {
   for (const entry of entries) {
     const size = plan.archive.find(entry.name)?.size ?? 0;
+    const streamed = digests?.expects(entry.name) ? await digests.result(entry.name, signal) : undefined;
+    if (streamed) {
+      checkDigest(entry, size, streamed.bytes, streamed.hex.get(entry.algorithm)!);
+      continue;
+    }
     await verifyEntry(plan.archive, entry, (done) => reporter.emit({ kind: 'progress', task: 'verify', name: entry.name, bytesDone: done, bytesTotal: size }), signal).finally(() =>
       reporter.emit({ kind: 'progress-end', task: 'verify', name: entry.name }),
     );
   }
+}
+
+/**
+ * The digests the conversion computes while it reads the members of `drives` (single pass):
+ * one per member the manifest and the extra digest lists check, with their algorithms.
+ * Undefined when verification is off or there is nothing to check; a manifest that does not
+ * parse gives none here (verifyManifest reports it).
+ */
+export async function streamedDigests(plan: ImportPlan, drives: readonly TargetedDrive[], verify: boolean): Promise<StreamedDigests | undefined> {
+  if (!verify) return undefined;
+  const mf = findManifest(plan.archive);
+  const lists = [...(mf !== undefined ? [mf] : []), ...extraDigestLists(plan.archive, mf)];
+  const wanted = new Map<string, Set<DigestAlgorithm>>();
+  try {
+    for (const list of lists) {
+      for (const e of parseManifest((await plan.archive.readSmall(list)).toString('utf8'), list)) wanted.set(e.name, (wanted.get(e.name) ?? new Set()).add(e.algorithm));
+    }
+  } catch {
+    return undefined;
+  }
+  if (wanted.size === 0) return undefined;
+  const decided = drives.flatMap((d) => (d.kind === 'file' && d.target ? d.stored.parts.map((p) => p.name) : []));
+  return new StreamedDigests(wanted, decided);
 }

@@ -127,6 +127,17 @@ export async function checkImage(src: ImageSource, opts: CheckImageOptions): Pro
   }
 }
 
+/**
+ * The sparse VMDK header and embedded-descriptor checks of {@link checkImage} over bytes already
+ * in memory: the lead-in of a stream (storage/vmdk-stream) that cannot be read at random.
+ * `bytes` must hold the first max(21, descriptorOffset + descriptorSize) sectors when the stream
+ * has them (a read beyond gets what is there). No parent hint is allowed.
+ * @returns the virtual size in bytes. @throws what `refuse` builds.
+ */
+export function checkVmdkLeadIn(bytes: Buffer, refuse: (why: string) => PackageError): Promise<number> {
+  return checkVmdk({ head: bytes.subarray(0, 4096), tail: Buffer.alloc(0), read: async (pos, len) => bytes.subarray(pos, pos + len), refuse });
+}
+
 /** Bounds checks of the tables qemu follows, per format, run once the header passed. */
 const TABLE_CHECKS: Partial<Record<ImageFormat, (img: ImageBytes, head: Buffer) => Promise<void>>> = { vmdk: checkVmdkTables, qcow2: checkQcow2Tables };
 

@@ -6,21 +6,23 @@ import { sectors, TableReader, type ImageBytes } from './image-tables.js';
 const SECTOR = 512;
 /** SparseExtentHeader flags: redundant grain directory in use, zeroed-grain GTEs, markers. */
 const FLAG_RGD = 1 << 1;
-const FLAG_ZERO_GRAIN = 1 << 2;
-const FLAG_MARKERS = 1 << 17;
+export const FLAG_ZERO_GRAIN = 1 << 2;
+export const FLAG_MARKERS = 1 << 17;
 /** gdOffset of a stream's leading header: the real header is the footer at the end. */
-const GD_AT_END = 0xffffffffffffffffn;
+export const GD_AT_END = 0xffffffffffffffffn;
 /** Metadata marker types (the u32 at byte 12 of a marker whose size field is 0). */
-const MARKER = { endOfStream: 0, grainDirectory: 2, footer: 3 } as const;
+export const MARKER = { endOfStream: 0, grainTable: 1, grainDirectory: 2, footer: 3 } as const;
 /** qemu's limits (block/vmdk.c): numGTEsPerGT, grainSize in sectors, grain directory entries. */
-const MAX_GTES_PER_GT = 512;
-const MAX_GRAIN_SECTORS = 0x200000;
-const MAX_GD_ENTRIES = 32 * 2 ** 20;
+export const MAX_GTES_PER_GT = 512;
+export const MAX_GRAIN_SECTORS = 0x200000;
+export const MAX_GD_ENTRIES = 32 * 2 ** 20;
 /** A grain marker: LBA (u64) and compressed size (u32) before the deflated bytes. */
-const GRAIN_MARKER_BYTES = 12;
+export const GRAIN_MARKER_BYTES = 12;
+/** A compressed grain may claim at most this many times the grain size (qemu reads 2 × grainSize from the marker). */
+export const MAX_COMPRESSED_GRAIN_FACTOR = 2;
 
 /** The SparseExtentHeader fields the tables depend on; offsets and sizes in sectors. */
-interface SparseHeader {
+export interface SparseHeader {
   readonly version: number;
   readonly flags: number;
   readonly capacity: number;
@@ -34,7 +36,7 @@ interface SparseHeader {
 }
 
 /** Parses the 512-byte SparseExtentHeader at `b` (little-endian, after the magic `KDMV`). */
-function parseHeader(b: Buffer): SparseHeader {
+export function parseHeader(b: Buffer): SparseHeader {
   return {
     version: b.readUInt32LE(4),
     flags: b.readUInt32LE(8),
@@ -158,7 +160,7 @@ async function checkGrainTable(reader: TableReader, h: SparseHeader, index: numb
     if (marker.length < GRAIN_MARKER_BYTES) throw img.refuse(`${name} points to a grain marker (sector ${sector}) that runs past the end of the image (${end})`);
     const size = marker.readUInt32LE(8);
     if (size === 0) throw img.refuse(`${name} points to sector ${sector}, which holds no compressed grain (its marker's size is 0)`);
-    if (size > 2 * grainBytes) throw img.refuse(`${name} points to a grain marker (sector ${sector}) claiming ${size} compressed bytes, more than twice the grain size (${grainBytes} bytes)`);
+    if (size > MAX_COMPRESSED_GRAIN_FACTOR * grainBytes) throw img.refuse(`${name} points to a grain marker (sector ${sector}) claiming ${size} compressed bytes, more than twice the grain size (${grainBytes} bytes)`);
     if (!reader.inside(sector * SECTOR, GRAIN_MARKER_BYTES + size)) {
       throw img.refuse(`${name} points to a compressed grain (sector ${sector}, ${GRAIN_MARKER_BYTES + size} bytes with its marker) that runs past the end of the image (${end})`);
     }

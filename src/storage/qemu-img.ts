@@ -140,7 +140,7 @@ function firstNoSpaceLine(message: string): string {
 }
 
 /** What to do when a target's filesystem is full. */
-const TARGET_FULL = 'free some space there, or choose another pool or output directory';
+export const TARGET_FULL = 'free some space there, or choose another pool or output directory';
 
 /**
  * `qemu-img create -f FORMAT PATH SIZE` (sizes in bytes).

@@ -1,17 +1,17 @@
-// The bytes qemu-img reads for one References/File: in place, or a sparse temporary file for gzip/chunks.
+// The bytes qemu-img reads for one References/File: in place, or a sparse temporary file (a gzip or chunked file of a format that needs random access, or one read from a stream).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { Archive } from '../archive/model.js';
-import { chunkName, type StoredFile } from '../archive/chunks.js';
+import type { StoredFile } from '../archive/chunks.js';
 import { PackageError } from '../errors.js';
 import { makeTempDir, type TrackedDir } from '../journal/tracked.js';
 import type { OvfFile } from '../ovf/model.js';
 import { isNoSpaceErrno, noSpaceError } from './no-space.js';
 import type { ImageFormat, ImageSource } from './qemu-img.js';
 import { SparseFileWriter } from './sparse-file.js';
+import { checkCompression, imageBytes, storedBytes, type MemberTaps } from './stored-stream.js';
 
 /** A source ready for qemu-img, and how to release it (removes any temporary file). */
 export interface PreparedSource {
@@ -92,22 +92,18 @@ export async function prepareDeltaChain(
  * Prepares `file` for qemu-img. An uncompressed, unchunked file is read in place (the OVA
  * member's offset and size, padded to whole sectors by archive.locatePadded; no copy). A
  * gzip-compressed (`ovf:compression="gzip"`) or chunked (`ovf:chunkSize`) file is joined from
- * `stored.parts` and decompressed into a sparse temporary file (zero runs are holes) in a
- * private directory in `tempDir` (default: os.tmpdir(), i.e. `$TMPDIR` or /tmp), capped at
- * `maxBytes`.
- * @throws PackageError for an unknown compression, missing chunks, corrupt gzip data, output
- *   beyond maxBytes, or tar padding that is missing or not zeros; NoSpaceError (exit 5) when the
- *   temporary directory's filesystem fills up.
+ * `stored.parts` and decompressed into a sparse temporary file (spill), each part hashed through
+ * `taps` on the way.
+ * @throws as spill; PackageError for an unknown compression or tar padding that is missing or
+ *   not zeros.
  */
 export async function prepareSource(
   archive: Archive,
   from: { readonly file: OvfFile; readonly stored: StoredFile; readonly format: ImageFormat },
-  opts: { tempDir?: string; maxBytes: number; signal?: AbortSignal },
+  opts: { tempDir?: string; maxBytes: number; signal?: AbortSignal; taps?: MemberTaps },
 ): Promise<PreparedSource> {
   const { file, format } = from;
-  if (file.compression !== undefined && file.compression !== 'gzip') {
-    throw new PackageError(`File "${file.href}": unknown ovf:compression "${file.compression}" (only gzip is defined)`, { file: file.href });
-  }
+  checkCompression(file);
   if (file.compression === undefined && !from.stored.chunked) {
     if (archive.kind !== 'ova') {
       const range = archive.locate(file.href);
@@ -117,24 +113,25 @@ export async function prepareSource(
     const range = await archive.locatePadded(file.href);
     return { source: { ...range, format, label: `"${file.href}" in ${archive.source}` }, temporary: false, release: async () => {} };
   }
-  const parts = from.stored.chunked ? from.stored.parts.map((p) => p.name) : [file.href];
-  if (parts.length === 0) throw new PackageError(`File "${file.href}": no chunk ${chunkName(file.href, 0)} in the package`, { file: file.href });
+  const stored = storedBytes(archive, from.stored, opts.taps ? { taps: opts.taps } : {});
+  return spill(imageBytes(file, stored, opts.maxBytes), { file, format, ...opts });
+}
+
+/**
+ * Writes the image bytes of `file` (already joined and inflated: imageBytes) into a sparse
+ * temporary file (zero runs are holes) in a private journaled directory in `tempDir` (default:
+ * os.tmpdir(), i.e. `$TMPDIR` or /tmp), for qemu-img to read; release() removes it.
+ * @throws PackageError from the bytes (corrupt gzip data, output beyond the cap); NoSpaceError
+ *   (exit 5, option tempDir) when the temporary directory's filesystem fills up; the signal's
+ *   reason when aborted.
+ */
+export async function spill(bytes: AsyncIterable<Uint8Array>, opts: { file: OvfFile; format: ImageFormat; tempDir?: string; signal?: AbortSignal }): Promise<PreparedSource> {
+  const { file, format } = opts;
   const { dir, release } = await privateDir(opts.tempDir);
   const path = join(dir, 'source');
   const how = file.compression === 'gzip' ? 'decompress' : 'join';
   try {
-    let written = 0;
-    const cap = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        written += chunk.length;
-        if (written > opts.maxBytes) done(new PackageError(`File "${file.href}": expands beyond ${opts.maxBytes} bytes, more than its disk can hold`, { file: file.href }));
-        else done(null, chunk);
-      },
-    });
-    const joined = async function* () {
-      for (const part of parts) yield* archive.createReadStream(part);
-    };
-    const size = await copySparse(Readable.from(joined()), path, file.compression === 'gzip' ? [createGunzip(), cap] : [cap], opts.signal);
+    const size = await copySparse(Readable.from(bytes, { objectMode: false }), path, [], opts.signal);
     return { source: { path, offset: 0, size, format, label: `"${file.href}" (${how === 'decompress' ? 'decompressed' : 'joined'} into ${path})` }, temporary: true, release };
   } catch (err) {
     await release();

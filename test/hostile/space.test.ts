@@ -74,23 +74,26 @@ describe('a pool too small for the disk', () => {
     assert.doesNotMatch(run.stderr, /Converting disk/);
   });
 
-  test('4. a populatedSize that lies (4 KiB for 19 MiB of data): conversion hits ENOSPC, exit 5, the volume is rolled back', async () => {
-    const text = (await readFile(mixed.ovf, 'utf8')).replace(/ovf:populatedSize="\d+"/, 'ovf:populatedSize="4096"');
-    assert.match(text, /ovf:populatedSize="4096"/);
-    const ova = await packOva(s, 'liar', { 'mixed.ovf': text, 'mixed-disk1.vmdk': { copy: mixed.vmdk } });
-    const run = await importPkg(s, ova);
-    await assertRefused(s, run, {
-      code: 5,
-      message: [/qemu-img convert failed: .*No space left on device/, new RegExp(`Rolled back: volume ${run.name}-vmdisk1\\.qcow2`)],
-      qemu: 'any',
+  for (const converter of ['qemu-img', 'auto'] as const) {
+    test(`4. a populatedSize that lies (4 KiB for 19 MiB of data): conversion hits ENOSPC, exit 5, the volume is rolled back (--converter ${converter})`, async () => {
+      const text = (await readFile(mixed.ovf, 'utf8')).replace(/ovf:populatedSize="\d+"/, 'ovf:populatedSize="4096"');
+      assert.match(text, /ovf:populatedSize="4096"/);
+      const ova = await packOva(s, `liar-${converter}`, { 'mixed.ovf': text, 'mixed-disk1.vmdk': { copy: mixed.vmdk } });
+      const run = await importPkg(s, ova, { args: ['--converter', converter] });
+      const what = converter === 'qemu-img' ? /qemu-img convert failed: .*No space left on device/ : /writing the disk failed: NBD write of \d+ bytes at \d+ failed: No space left on device \(ENOSPC\)/;
+      await assertRefused(s, run, {
+        code: 5,
+        message: [what, new RegExp(`\\(writing ${s.pool.path}/${run.name}-vmdisk1\\.qcow2\\): the filesystem mounted at ${s.pool.path} is full`), new RegExp(`Rolled back: volume ${run.name}-vmdisk1\\.qcow2`)],
+        qemu: converter === 'qemu-img' ? 'any' : 'none',
+      });
+      const df = await execa('df', ['--output=used', '-B1', s.pool.path]);
+      assert.ok(Number(df.stdout.split('\n')[1]) < 64 * 1024, `tmpfs still holds data: ${df.stdout}`);
     });
-    const df = await execa('df', ['--output=used', '-B1', s.pool.path]);
-    assert.ok(Number(df.stdout.split('\n')[1]) < 64 * 1024, `tmpfs still holds data: ${df.stdout}`);
-  });
+  }
 
   test('9. a gzip disk whose populatedSize lies fills the pool while converting (its copy is in TMPDIR): exit 5 naming the full filesystem, rolled back', async () => {
     const ova = await packOva(s, 'gzip-liar', baseFiles(s, gzipRawEdit(32 * MiB, 4096), gzipRaw(32 * MiB, 16 * MiB)));
-    const run = await importPkg(s, ova);
+    const run = await importPkg(s, ova, { args: ['--converter', 'qemu-img'] });
     await assertRefused(s, run, {
       code: 5,
       message: [
@@ -98,6 +101,17 @@ describe('a pool too small for the disk', () => {
         new RegExp(`Rolled back: volume ${run.name}-vmdisk1\\.qcow2`),
       ],
       qemu: 'any',
+    });
+  });
+
+  test('9. the same gzip disk streamed (no copy) fills the pool through qemu-nbd: exit 5 naming the full filesystem, rolled back', async () => {
+    const run = await importPkg(s, join(s.pkgDir, 'gzip-liar.ova'));
+    await assertRefused(s, run, {
+      code: 5,
+      message: [
+        new RegExp(`writing the disk failed: .*No space left on device.* \\(writing ${s.pool.path}/${run.name}-vmdisk1\\.qcow2\\): the filesystem mounted at ${s.pool.path} is full`),
+        new RegExp(`Rolled back: volume ${run.name}-vmdisk1\\.qcow2`),
+      ],
     });
   });
 });
@@ -169,7 +183,7 @@ describe('temporary copies: in TMPDIR, sparse, counted where they live', () => {
   test('--tmpdir on an 8 MiB tmpfs, too small for 12 MiB of data: exit 4 before anything is created', async () => {
     const small = await tmpfs('small8', 8 * MiB);
     const ova = await packOva(s, 'gz12', baseFiles(s, gzipRawEdit(100 * MiB, 12 * MiB), gz12));
-    const run = await importPkg(s, ova, { args: ['--tmpdir', small.path] });
+    const run = await importPkg(s, ova, { args: ['--tmpdir', small.path, '--converter', 'qemu-img'] });
     await assertRefused(s, run, {
       code: 4,
       message: [new RegExp(`temporary space for the 1 drive\\(s\\) of ${run.name} needs 12582912 bytes \\(12\\.0 MiB\\) but directory ${small.path} has only \\d+ bytes .* free; free some space, or choose another temporary directory \\(--tmpdir\\)`)],
@@ -179,12 +193,29 @@ describe('temporary copies: in TMPDIR, sparse, counted where they live', () => {
   test('--tmpdir on an 8 MiB tmpfs that fills while decompressing (populatedSize lies): exit 5 naming it, nothing left', async () => {
     const small = mounts.find((m) => m.path.endsWith('small8')) ?? (await tmpfs('small8', 8 * MiB));
     const ova = await packOva(s, 'gz12-liar', baseFiles(s, gzipRawEdit(100 * MiB, 4096), gz12));
-    const run = await importPkg(s, ova, { args: ['--tmpdir', small.path] });
+    const run = await importPkg(s, ova, { args: ['--tmpdir', small.path, '--converter', 'qemu-img'] });
     await assertRefused(s, run, {
       code: 5,
       message: [new RegExp(`cannot write the temporary copy of "app-disk1\\.img" \\(writing ${small.path}/virt-ovf-\\w+/source\\): the filesystem mounted at ${small.path} is full; choose another temporary directory with --tmpdir`)],
     });
     assert.deepEqual(await readdir(small.path), []);
+  });
+
+  test('the auto converter streams the 12 MiB gzip raw disk with --tmpdir on the 8 MiB tmpfs: imported, identical, the tmpfs never used', async () => {
+    const small = mounts.find((m) => m.path.endsWith('small8')) ?? (await tmpfs('small8', 8 * MiB));
+    const seen = new Set<string>();
+    const watcher = watch(small.path, (_event, file) => file && seen.add(String(file)));
+    const run = await importPkg(s, join(s.pkgDir, 'gz12.ova'), { args: ['--tmpdir', small.path] }).finally(() => watcher.close());
+    try {
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual([...seen], [], 'nothing was written into the temporary directory');
+      const raw = join(s.work, 'gz12.raw');
+      await writeFile(raw, gunzipSync(gz12));
+      await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', raw, join(s.pool.path, `${run.name}-vmdisk1.qcow2`)]);
+      await rm(raw);
+    } finally {
+      await dropImport(s, run);
+    }
   });
 
   test('--tmpdir inside the pool directory: exit 2', async () => {
@@ -201,7 +232,7 @@ describe('temporary copies: in TMPDIR, sparse, counted where they live', () => {
     const scene: Scene = { ...s, pool: { name, path: join(shared.path, 'pool'), cleanup: async () => undefined } };
     try {
       const ova = await packOva(s, 'gz7', baseFiles(s, gzipRawEdit(100 * MiB, 7 * MiB), gzipRaw(100 * MiB, 7 * MiB)));
-      const run = await importPkg(scene, ova, { args: ['--tmpdir', join(shared.path, 'tmp')] });
+      const run = await importPkg(scene, ova, { args: ['--tmpdir', join(shared.path, 'tmp'), '--converter', 'qemu-img'] });
       await assertRefused(scene, run, {
         code: 4,
         message: [new RegExp(`the 1 drive\\(s\\) of ${run.name}, with their temporary copies in ${shared.path}/tmp, needs 14680064 bytes \\(14\\.0 MiB\\) but pool "${name}" has only`)],
