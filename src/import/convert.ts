@@ -191,7 +191,7 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   const name = target.name;
   const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
   try {
-    const sink = await openTargetSink(created, target, capacityBytes, signal);
+    const sink = await openTargetSink(created, target, capacityBytes, signal, ctx.store);
     await plan.decodeInto(sink, { signal, onProgress });
     // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.
     while (!(await progress.rest.next()).done) signal.throwIfAborted();

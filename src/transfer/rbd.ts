@@ -3,6 +3,8 @@ import type { Connection } from '../libvirt/index.js';
 import { secretObject } from './secret-file.js';
 import type { NetworkHost, SourceAuth } from '../domain/model.js';
 import type { PoolDefinition } from '../storage/pool-xml.js';
+import type { DiskSink } from '../storage/sink.js';
+import { NbdSink } from './nbd-sink.js';
 
 /** QEMU's view of one RBD image: block options, the json: filename, and the secret object holding the key. */
 export interface RbdImage {
@@ -57,4 +59,20 @@ function image(file: Record<string, unknown>, objects: string[], label: string, 
 export function rbdLocation(store: { readonly poolName: string; readonly definition: PoolDefinition }, volume: string): RbdLocation {
   const def = store.definition;
   return { pool: def.sourceName ?? store.poolName, image: volume, hosts: def.hosts, ...(def.auth ? { auth: def.auth } : {}) };
+}
+
+/**
+ * A DiskSink writing RBD image `loc` through qemu-nbd and QEMU's rbd driver (the streaming
+ * converter's target for an rbd pool volume). A new image reads as zeros, so holes are left
+ * unwritten. The key file is removed as soon as qemu-nbd has started (it reads it when it parses
+ * --object, before it listens).
+ * @throws what openRbdImage and NbdSink.open throw.
+ */
+export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { label: string; signal?: AbortSignal }): Promise<DiskSink> {
+  const image = await openRbdImage(conn, loc);
+  try {
+    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, { zeroInitialized: true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
+  } finally {
+    await image.release();
+  }
 }
