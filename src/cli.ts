@@ -97,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
         mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: 'OVA file, .ovf file, or directory with one .ovf' }), overlay)
           .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
           .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
+          .option('transfer', { choices: ['auto', 'local', 'stream'] as const, default: 'auto' as const, describe: "How disk bytes reach the pool: written here (local), through a libvirt stream (stream: remote hosts), or auto" })
           .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
           .option('virt-type', { choices: ['kvm', 'qemu'] as const, describe: 'Domain type (default: kvm when the host offers it, else qemu)' })
           .option('mac-policy', { choices: ['keep', 'new', 'auto'] as const, default: 'auto' as const, describe: "NIC MAC addresses: keep the OVF's, new (libvirt generates them), or auto (keep unless a domain on the host already uses it)" })
@@ -235,6 +236,7 @@ async function main(argv: string[]): Promise<number> {
         dryRun: args['dry-run'] === true,
         ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
         ...(args['format'] !== undefined ? { volumeFormat: args['format'] as 'qcow2' | 'raw' } : {}),
+        transfer: args['transfer'] as 'auto' | 'local' | 'stream',
         ...(args['output-dir'] !== undefined ? { outputDir: String(args['output-dir']) } : {}),
         ...(args['virt-type'] !== undefined ? { virtType: args['virt-type'] as 'kvm' | 'qemu' } : {}),
         ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),

@@ -25,6 +25,8 @@ export type { Converter } from './stream-convert.js';
 import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { Rollback } from '../rollback.js';
 import { openRbdImage, rbdLocation } from '../transfer/rbd.js';
+import { volumeTransfer, type TransferChoice } from '../transfer/choose.js';
+import { openVolumeSink, uploadImage } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** A volume import created. Sizes in bytes. */
@@ -48,6 +50,8 @@ export interface ConvertContext {
   readonly converter?: Converter;
   /** Digests of the members read as streams, for the manifest check (single pass); undefined: nobody wants them. */
   readonly digests?: StreamedDigests;
+  /** How the bytes reach a pool volume (src/transfer/choose.ts); default: written here. */
+  readonly transfer?: TransferChoice;
 }
 
 
@@ -87,8 +91,14 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
   try {
     const capacityBytes = capacityOf(drive, source?.virtualSizeBytes ?? 0);
     const created = await createJournaled(ctx, target, capacityBytes);
-    if (source) {
-      const { reporter } = ctx;
+    const { reporter, store } = ctx;
+    const via = await transferOf(ctx, target, created);
+    if (source && via === 'stream' && store.kind === 'pool') {
+      const name = target.name;
+      const progress = (bytesDone: number) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone, bytesTotal: capacityBytes });
+      await uploadImage({ ...store, volumeName: name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, onProgress: progress })
+        .finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
+    } else if (source) {
       const name = target.name;
       // An rbd volume is written by QEMU's rbd driver, its key in a 0600 file while qemu-img runs.
       const rbd = target.transfer === 'qemu-rbd' && ctx.store.kind === 'pool' ? await openRbdImage(ctx.store.conn, rbdLocation(ctx.store, target.name)) : undefined;
@@ -114,6 +124,13 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
   } finally {
     await source?.prepared.release();
   }
+}
+
+/** The data path of a created volume (transfer/choose.ts volumeTransfer); written here without a transfer choice (an output directory) and for an rbd image (QEMU's rbd driver). */
+function transferOf(ctx: ConvertContext, target: DriveTarget, created: CreatedTarget): Promise<'local' | 'stream'> {
+  // An rbd image is written from here by QEMU's rbd driver (libvirt has no upload for rbd pools).
+  if (!ctx.transfer || target.transfer === 'qemu-rbd') return Promise.resolve('local');
+  return volumeTransfer(ctx.transfer, ctx.store, target.name, created.path, (message) => ctx.reporter.emit({ kind: 'warning', message }));
 }
 
 /** The volume's capacity: the declared one or the image's virtual size, the larger. */
@@ -191,7 +208,9 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   const name = target.name;
   const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
   try {
-    const sink = await openTargetSink(created, target, capacityBytes, signal, ctx.store);
+    const { store } = ctx;
+    const stream = (await transferOf(ctx, target, created)) === 'stream' && store.kind === 'pool';
+    const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal, store);
     await plan.decodeInto(sink, { signal, onProgress });
     // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.
     while (!(await progress.rest.next()).done) signal.throwIfAborted();
@@ -229,9 +248,10 @@ async function spillFile(drive: FileDrive, ctx: ConvertContext, bytes: AsyncIter
  */
 async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
   const { store, rollback } = ctx;
+  const notHere = store.kind === 'pool' && store.notHere === true;
   const entry = rollback.record(
     store.kind === 'pool'
-      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}) }
+      ? { kind: 'volume', pool: store.poolName, name: target.name, ...(store.poolPath !== undefined ? { path: join(store.poolPath, target.name) } : {}), ...(notHere ? { notHere } : {}) }
       : { kind: 'file', path: join(store.dir, target.name) },
   );
   let created: CreatedTarget;
@@ -241,7 +261,8 @@ async function createJournaled(ctx: ConvertContext, target: DriveTarget, capacit
     rollback.dropped(entry);
     throw err;
   }
-  const st = created.path.startsWith('/') ? await stat(created.path).catch(() => undefined) : undefined; // rbd: CEPHPOOL/IMAGE, no file
+  // A volume on another host: a file of that path here is not it; an rbd volume's path (CEPHPOOL/IMAGE) is no file.
+  const st = notHere || !created.path.startsWith('/') ? undefined : await stat(created.path).catch(() => undefined);
   rollback.created(entry, st && { dev: st.dev, ino: st.ino });
   rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
   return created;

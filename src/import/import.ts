@@ -17,6 +17,8 @@ import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
 import { assignTargets, destinationFor, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
 import { checkSignature, streamedDigests, verifyManifest } from './verify.js';
+import { chooseTransfer, type TransferChoice } from '../transfer/choose.js';
+import { rbdTransfer } from '../transfer/rbd.js';
 
 /** The domain as it will be defined: its drives with their targets, UUID, type and XML. */
 interface DomainDraft {
@@ -56,13 +58,15 @@ export async function importPackage(options: ImportOptions, reporter: Reporter =
     // 4. Check the host (names, space, networks) and the package signature. dryRun stops here.
     const store = draft.store!;
     reportStaleRuns(reporter, opts.stateDir);
-    await checkBeforeCreating(conn!, plan, draft.drives, store, opts, reporter);
+    const transfer = await checkBeforeCreating(conn!, plan, draft.drives, store, opts, reporter);
     if (opts.dryRun) {
       reporter.emit({ kind: 'stage', message: 'Dry run: nothing was created' });
       return result(plan, draft, { warnings: plan.warnings });
     }
     // 5-8. Convert each disk while the manifest is verified, define, start; rolled back on failure.
-    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store }, opts, reporter, signal));
+    // A pool reached through streams is on another host: its paths are never touched here.
+    const target = transfer.path === 'stream' && store.kind === 'pool' ? { ...store, notHere: true } : store;
+    return await withAbort(opts, (signal) => createDomain(conn!, plan, { ...draft, store: target }, opts, reporter, signal, transfer));
   } finally {
     conn?.close();
   }
@@ -96,15 +100,22 @@ async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts:
   return { drives, virtType, uuid, xml, ...(store ? { store } : {}) };
 }
 
-/** Step 4: the host checks (checkHost), then the signature when verification is on (checkSignature). */
-async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<void> {
+/** Step 4: the host checks (checkHost), each disk's data path (chooseTransfer), then the signature when verification is on (checkSignature). */
+async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<TransferChoice> {
   reporter.emit({ kind: 'stage', message: `Checking the host: names, free space and networks for ${store.kind === 'pool' ? `pool "${store.poolName}"` : store.dir}` });
   await checkHost(conn, plan, drives, store, opts);
+  // An rbd pool's images are written here by QEMU's rbd driver, never streamed (pools.json transfer qemu-rbd).
+  const rbd = store.kind === 'pool' && drives.some((d) => d.target?.transfer === 'qemu-rbd');
+  const transfer = rbd ? rbdTransfer(opts.transfer ?? 'auto', store.poolName) : await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri());
+  for (const { target, placed } of drives) {
+    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}: ${transfer.path === 'stream' ? 'libvirt stream' : rbd ? "QEMU's rbd driver" : 'written here'} (${transfer.reason})` });
+  }
   if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
+  return transfer;
 }
 
 /** Steps 5-8: convert and verify, define, start; everything created is registered with a rollback run on failure. */
-async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal): Promise<ImportResult> {
+async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDraft & { store: TargetStore }, opts: ResolvedImportOptions, reporter: Reporter, signal: AbortSignal, transfer: TransferChoice): Promise<ImportResult> {
   const { store } = draft;
   const rollback = new Rollback(RunJournal.start({ uri: conn.uri(), command: `import ${opts.source}`, ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}) }));
   // An abort gives up a libvirt call that does not answer (a hung daemon), so the rollback starts in time.
@@ -113,7 +124,7 @@ async function createDomain(conn: Connection, plan: ImportPlan, draft: DomainDra
     // 5-6. Convert each disk while the manifest is checked over the same bytes; either failing stops both.
     // The members the conversion streams are hashed as they are read (single pass): digests.
     const digests = await streamedDigests(plan, draft.drives, opts.verify);
-    const ctx = { archive: plan.archive, store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', ...(digests ? { digests } : {}) };
+    const ctx = { archive: plan.archive, store, rollback, reporter, tempDir: tempDirOf(opts), converter: opts.converter ?? 'auto', transfer, ...(digests ? { digests } : {}) };
     const converted = await alongside(
       signal,
       (s) => convertDrives(plan, draft.drives, { ...ctx, signal: s }),

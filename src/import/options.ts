@@ -59,6 +59,12 @@ export interface ImportOptions extends PackageOptions {
   readonly converter?: 'auto' | 'qemu-img';
   /** Target volume format; default: qcow2 on file-based pools and directories, raw on block pools (system.json). */
   readonly volumeFormat?: 'qcow2' | 'raw';
+  /**
+   * How disk bytes reach the pool: `local` (written here at the volume's path), `stream` (a
+   * libvirt stream, virStorageVolUpload: remote hosts), or `auto`: local when the connection is
+   * local and the pool's storage is visible here, else stream (src/transfer/choose.ts). @default 'auto'
+   */
+  readonly transfer?: 'auto' | 'local' | 'stream';
   /** Domain type; default: kvm when the host offers it, else qemu. */
   readonly virtType?: 'kvm' | 'qemu';
   /**

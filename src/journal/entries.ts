@@ -2,8 +2,11 @@
 
 /** Something a run is about to create (recorded before it is created). */
 export type JournalObject =
-  /** A pool volume (virStorageVolCreateXML); `path` is where it will be, when the pool says so. */
-  | { readonly kind: 'volume'; readonly pool: string; readonly name: string; readonly path?: string }
+  /**
+   * A pool volume (virStorageVolCreateXML); `path` is where it will be, when the pool says so;
+   * `notHere`: the path is on the connection's host, not this machine (filled through a stream).
+   */
+  | { readonly kind: 'volume'; readonly pool: string; readonly name: string; readonly path?: string; readonly notHere?: boolean }
   /** A file the run creates with O_EXCL: a volume file in an output directory, DOMAIN.xml, a `.part`. */
   | { readonly kind: 'file'; readonly path: string }
   /** A private directory (temporary copies, export work directory, backup copies, qemu-nbd socket); removed with its content. */

@@ -42,7 +42,7 @@ async function findVolume(conn: Connection, entry: JournalEntry & { kind: 'volum
   if (!vol) return pool.isActive() ? GONE : { state: 'foreign', why: `pool ${entry.pool} is not active` };
   const path = vol.path();
   if (entry.path !== undefined && path !== entry.path) return { state: 'foreign', why: `volume ${entry.name} is at ${path}, not ${entry.path}` };
-  const st = await lstat(path).catch(() => undefined);
+  const st = entry.notHere ? undefined : await lstat(path).catch(() => undefined);
   if (st?.isFile()) {
     const same = await sameFile(entry, path, 'file');
     if (same !== 'same') return { state: 'foreign', why: same === 'gone' ? `${path} vanished` : same };

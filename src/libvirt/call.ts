@@ -33,8 +33,8 @@ export const ErrorCode = {
   INVALID_STREAM: 73,
 } as const;
 
-/** How a C result reports failure: a NULL pointer/string, or a negative int. */
-export type Failure = 'null' | 'negative';
+/** How a C result reports failure: a NULL pointer/string, a negative int, or exactly -1 (other negative values are answers, e.g. virStreamRecvFlags' -3 for a hole). */
+export type Failure = 'null' | 'negative' | 'minus-one';
 
 /** Anything a connection owns and must release before it closes. */
 export interface Child {
@@ -71,6 +71,7 @@ setErrorListener((id, error) => {
 
 function failed(kind: Failure, result: unknown): boolean {
   if (kind === 'null') return result === null || result === undefined;
+  if (kind === 'minus-one') return typeof result !== 'number' || result === -1;
   return typeof result !== 'number' || result < 0;
 }
 

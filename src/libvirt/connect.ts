@@ -2,7 +2,7 @@
 
 import { LibvirtError } from '../errors.js';
 import { callSync, ConnContext, ErrorCode, trackAbandoned, type ConnHealth } from './call.js';
-import { runEventLoop, startKeepAlive } from './events.js';
+import { KEEPALIVE, runEventLoop, startKeepAlive } from './events.js';
 import { native, type Ptr } from './ffi.js';
 import { Stream } from './stream.js';
 
@@ -167,6 +167,17 @@ export class Connection {
     const conn = this.#ctx.handle('virConnectGetDomainCapabilities');
     const { emulatorbin = null, arch = null, machine = null, virttype = null } = opts;
     return this.#ctx.call<string>('virConnectGetDomainCapabilities', 'null', conn, emulatorbin, arch, machine, virttype, 0);
+  }
+
+  /**
+   * Changes keepalive (virConnectSetKeepAlive): a probe after `intervalSeconds` of silence, the
+   * connection closed after `count` unanswered probes. A bulk stream transfer relaxes it (a daemon
+   * busy writing a stream's data stops reading the connection, probes included) and restores
+   * KEEPALIVE (events.ts) after it. False when the driver has no keepalive.
+   * @throws LibvirtError if closed.
+   */
+  setKeepAlive(intervalSeconds: number = KEEPALIVE.intervalSeconds, count: number = KEEPALIVE.count): boolean {
+    return (native('virConnectSetKeepAlive')(this.#ctx.handle('virConnectSetKeepAlive'), intervalSeconds, count) as number) >= 0;
   }
 
   /**

@@ -25,11 +25,13 @@ export { NativeHandle } from './handle.js';
 export { Network, listAllNetworks, lookupNetwork } from './network.js';
 export { StoragePool, listAllPools, lookupPool, createPool, definePool, volumePath } from './pool.js';
 export { Secret, lookupSecret, VIR_SECRET_USAGE_TYPE } from './secret.js';
-export { Stream, VIR_STREAM_NONBLOCK } from './stream.js';
+export { Stream, VIR_STREAM_NONBLOCK, VIR_STREAM_RECV_STOP_AT_HOLE, type StreamRange } from './stream.js';
 export {
   StorageVolume,
   VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA,
   VIR_STORAGE_VOL_DELETE_ZEROED,
   VIR_STORAGE_VOL_SPARSE_STREAM,
+  VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM,
+  VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM,
 } from './volume.js';
 export { ABORT_GRACE_MS, exitDespiteAbandonedCalls, giveUpOnAbort, isUnreachable, onAnsweringConnection, ROLLBACK_CALL_MS } from './recover.js';

@@ -6,6 +6,13 @@ import { NativeHandle } from './handle.js';
 
 /** virStreamFlags: VIR_STREAM_NONBLOCK (not used by this binding, which only makes blocking streams). */
 export const VIR_STREAM_NONBLOCK = 1;
+/** virStreamRecvFlagsValues: return at a hole (-3) instead of reading zeros (libvirt 3.4). */
+export const VIR_STREAM_RECV_STOP_AT_HOLE = 1;
+/** virStreamRecvFlags' answer when the stream is at a hole and STOP_AT_HOLE was asked. */
+const AT_HOLE = -3;
+
+/** One piece of a sparse download, offsets in bytes from the start of the transfer: data, or a hole that reads as zeros. */
+export type StreamRange = { readonly kind: 'data'; readonly offset: number; readonly data: Buffer } | { readonly kind: 'hole'; readonly offset: number; readonly length: number };
 
 /**
  * A blocking stream (virStreamNew flags 0), fed to StorageVolume.upload() or filled by
@@ -54,6 +61,65 @@ export class Stream extends NativeHandle {
     const buf = Buffer.alloc(maxBytes);
     const n = await this.ctx.call<number>('virStreamRecv', 'negative', this.handle('virStreamRecv'), buf, maxBytes);
     return buf.subarray(0, n);
+  }
+
+  /**
+   * Declares the next `lengthBytes` bytes a hole (virStreamSendHole); only on a stream of a sparse
+   * upload (VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM). The daemon leaves them unallocated where the
+   * target can (punches or skips), so they read as zeros. Zero length resolves without a call.
+   * @throws LibvirtError (rejection) if the stream is not sparse, freed, aborted, or libvirt fails.
+   */
+  async sendHole(lengthBytes: number): Promise<void> {
+    if (lengthBytes === 0) return;
+    await this.ctx.call<number>('virStreamSendHole', 'negative', this.handle('virStreamSendHole'), lengthBytes, 0);
+  }
+
+  /**
+   * Reads up to `maxBytes` bytes (virStreamRecvFlags with `flags`, e.g. VIR_STREAM_RECV_STOP_AT_HOLE):
+   * the bytes read (empty at end of stream), or 'hole' when the stream stands at a hole (then
+   * recvHole() says how long it is).
+   * @throws LibvirtError (rejection) as recv(); RangeError if maxBytes < 1.
+   */
+  async recvFlags(maxBytes: number, flags: number): Promise<Buffer | 'hole'> {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`recvFlags: maxBytes must be a positive integer, got ${maxBytes}`);
+    const buf = Buffer.allocUnsafe(maxBytes);
+    const n = await this.ctx.call<number>('virStreamRecvFlags', 'minus-one', this.handle('virStreamRecvFlags'), buf, maxBytes, flags);
+    if (n === AT_HOLE) return 'hole';
+    if (n < 0) throw new RangeError(`virStreamRecvFlags answered ${n} on a blocking stream`);
+    return buf.subarray(0, n);
+  }
+
+  /**
+   * The length in bytes of the hole the stream stands at (virStreamRecvHole), consuming it.
+   * @throws LibvirtError (rejection) if the stream is not at a hole or libvirt fails.
+   */
+  async recvHole(): Promise<number> {
+    const length = [0];
+    await this.ctx.call<number>('virStreamRecvHole', 'negative', this.handle('virStreamRecvHole'), length, 0);
+    return Number(length[0]);
+  }
+
+  /**
+   * Drains a sparse download (VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM) as data and hole ranges in
+   * ascending order, data in pieces of at most `chunkBytes`, then finishes the stream. Breaking out
+   * of the loop early leaves the stream to abort() or free().
+   * @throws LibvirtError as recvFlags()/recvHole()/finish().
+   */
+  async *readSparse(chunkBytes: number): AsyncGenerator<StreamRange> {
+    let offset = 0;
+    for (;;) {
+      const got = await this.recvFlags(chunkBytes, VIR_STREAM_RECV_STOP_AT_HOLE);
+      if (got === 'hole') {
+        const length = await this.recvHole();
+        if (length > 0) yield { kind: 'hole', offset, length };
+        offset += length;
+        continue;
+      }
+      if (got.length === 0) break;
+      yield { kind: 'data', offset, data: got };
+      offset += got.length;
+    }
+    await this.finish();
   }
 
   /**

@@ -11,6 +11,10 @@ export const VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA = 1;
 export const VIR_STORAGE_VOL_DELETE_ZEROED = 1;
 /** virStorageVolUploadFlags / virStorageVolDownloadFlags: sparse stream (needs a sparse-aware stream). */
 export const VIR_STORAGE_VOL_SPARSE_STREAM = 1;
+/** virStorageVolUploadFlags: the stream carries holes (virStreamSendHole) as well as data (libvirt 3.4). */
+export const VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM = VIR_STORAGE_VOL_SPARSE_STREAM;
+/** virStorageVolDownloadFlags: the stream reports holes (virStreamRecvHole) instead of zeros (libvirt 3.4). */
+export const VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM = VIR_STORAGE_VOL_SPARSE_STREAM;
 
 /** A volume in a storage pool, obtained from StoragePool.createVolume() or lookupVolume(). */
 export class StorageVolume extends NativeHandle {
@@ -55,8 +59,10 @@ export class StorageVolume extends NativeHandle {
   /**
    * Starts writing `lengthBytes` bytes at `offsetBytes` of the volume from `stream`
    * (virStorageVolUpload); 0 for length means up to the end of the volume. Then feed the data
-   * with stream.send()/sendAll() and end with stream.finish(). Stream and volume must share a
-   * connection.
+   * with stream.send()/sendAll() (and, with VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM in `flags`,
+   * holes with stream.sendHole()) and end with stream.finish(). Stream and volume must share a
+   * connection. The daemon writes the bytes as they are: the volume's format is the caller's
+   * business (a qcow2 volume receives qcow2 bytes).
    * @throws LibvirtError (rejection) if the range is outside the volume, the connections
    *   differ, or libvirt fails.
    */
@@ -68,7 +74,8 @@ export class StorageVolume extends NativeHandle {
   /**
    * Starts reading `lengthBytes` bytes at `offsetBytes` of the volume into `stream`
    * (virStorageVolDownload); 0 for length means up to the end. Then drain it with
-   * stream.recv() until it yields an empty buffer, and call stream.finish().
+   * stream.recv() until it yields an empty buffer (or, with VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM,
+   * iterate stream.readSparse()), and call stream.finish().
    * @throws LibvirtError (rejection) if the range is outside the volume, the connections
    *   differ, or libvirt fails.
    */

@@ -32,6 +32,8 @@ export type TargetStore =
       readonly poolPath?: string;
       /** The pool's definition: its source (devices, hosts, auth). */
       readonly definition: PoolDefinition;
+      /** The pool's path is not this machine's (a remote host, src/transfer/choose.ts): its files are never removed directly. */
+      readonly notHere?: boolean;
     }
   | { readonly kind: 'dir'; readonly dir: string };
 
@@ -174,7 +176,7 @@ async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: Stor
 
 /** Removes `path` when it is a regular file directly inside the pool's target directory (a dir/fs/netfs pool's volume); false otherwise. */
 async function removeLocalVolume(store: TargetStore & { kind: 'pool' }, path: string): Promise<boolean> {
-  if (store.poolPath === undefined || dirname(path) !== store.poolPath.replace(/\/+$/, '')) return false;
+  if (store.notHere || store.poolPath === undefined || dirname(path) !== store.poolPath.replace(/\/+$/, '')) return false;
   const st = await lstat(path).catch(() => undefined);
   if (!st?.isFile()) return false;
   await rm(path, { force: true });

@@ -4,6 +4,8 @@ import { secretObject } from './secret-file.js';
 import type { NetworkHost, SourceAuth } from '../domain/model.js';
 import type { PoolDefinition } from '../storage/pool-xml.js';
 import type { DiskSink } from '../storage/sink.js';
+import { UsageError } from '../errors.js';
+import type { TransferChoice, TransferMode } from './choose.js';
 import { NbdSink } from './nbd-sink.js';
 
 /** QEMU's view of one RBD image: block options, the json: filename, and the secret object holding the key. */
@@ -75,4 +77,14 @@ export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { la
   } finally {
     await image.release();
   }
+}
+
+/**
+ * The data path of an rbd pool's volumes: always written from this machine by QEMU's rbd driver
+ * (libvirt has no upload or download for rbd pools), whatever the connection.
+ * @throws UsageError (option `transfer`) when a libvirt stream is asked for.
+ */
+export function rbdTransfer(mode: TransferMode, poolName: string): TransferChoice {
+  if (mode === 'stream') throw new UsageError(`pool "${poolName}" is an rbd pool, which libvirt cannot upload into; its images are written from this machine by QEMU's rbd driver: choose transfer auto or local`, { option: 'transfer' });
+  return { path: 'local', mode, reason: `rbd pool "${poolName}": QEMU's rbd driver writes the image from this machine, with the pool's monitors and secret` };
 }
