@@ -108,7 +108,8 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
         target: rbd?.filename ?? created.path,
         targetFormat: target.format,
         existingTarget: true,
-        ...(rbd ? { objects: rbd.objects } : {}),
+        // A new RBD image reads as zeros: qemu-img writes no zeros into it.
+        ...(rbd ? { objects: rbd.objects, targetIsZero: true } : {}),
         signal: ctx.signal,
         onProgress: (pct) => {
           // qemu-img read the key file when it parsed --object, before its first progress line.

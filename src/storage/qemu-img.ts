@@ -165,6 +165,8 @@ export async function convertImage(opts: {
   target: string;
   targetFormat: 'qcow2' | 'raw';
   existingTarget: boolean;
+  /** With existingTarget: the target reads as zeros (a new RBD image), so qemu-img writes no zeros (`--target-is-zero`). */
+  targetIsZero?: boolean;
   /** `--object` values the target needs (a secret object holding an rbd key, read from a file). */
   objects?: readonly string[];
   onProgress?: (percent: number) => void;
@@ -172,6 +174,7 @@ export async function convertImage(opts: {
 }): Promise<void> {
   const args = ['convert', ...(opts.objects ?? []).flatMap((o) => ['--object', o]), '-p', '-W', '-f', opts.src.format, '-O', opts.targetFormat];
   if (opts.existingTarget) args.push('-n');
+  if (opts.existingTarget && opts.targetIsZero) args.push('--target-is-zero');
   args.push(sourceFilename(opts.src), opts.target);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const guarded = diesWithParent(QEMU_IMG, args);
