@@ -5,6 +5,7 @@
 //
 // Each run imports once into each pool, alternating (define only, no start), then removes the domains and
 // volumes. Reported: median wall times, the rbd/local ratio (target ≤ 1.11), and the rate of the rbd write.
+// The OSD keeps its bluestore block file on /dev/shm. Needs the packages of scripts/system-packages.sh --ceph.
 import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,8 @@ async function main(): Promise<number> {
   }
   const work = await mkdtemp(join(tmpdir(), 'virt-ovf-bench-rbd-'));
   const local = await scratchPool();
-  const ceph = await startCeph().catch(async (err: unknown) => {
+  // The OSD's block file in memory (tmpfs), as the local pool's writes land in the page cache.
+  const ceph = await startCeph({ blockDir: '/dev/shm' }).catch(async (err: unknown) => {
     await local.cleanup();
     await rm(work, { recursive: true, force: true });
     throw err;

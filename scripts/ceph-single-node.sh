@@ -12,6 +12,9 @@ set -euo pipefail
 DIR=${1:?usage: ceph-single-node.sh DIR PORT}
 PORT=${2:?usage: ceph-single-node.sh DIR PORT}
 POOL=${CEPH_POOL:-rbd}
+# The OSD's sparse block file: in DIR, or under CEPH_BLOCK_DIR (e.g. /dev/shm: tmpfs takes O_DIRECT
+# since Linux 6.6, and holds only the bytes written, in memory; a disk file makes bluestore's
+# O_DIRECT writes and syncs compete with every other writer of the disk).
 [ ! -e "$DIR" ] || { echo "ceph-single-node: $DIR exists" >&2; exit 2; }
 mkdir -m 0700 "$DIR"
 pids=()
@@ -24,9 +27,12 @@ stop() {
   done
   wait 2>/dev/null || true
   rm -rf "$DIR"
+  [ -z "${BLOCK_LINK:-}" ] || rm -rf "$BLOCK_LINK"
 }
 trap 'stop; exit 0' TERM INT
 trap stop EXIT; [ -z "${CEPH_KEEP_ON_FAILURE:-}" ] || trap 'trap - EXIT; for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
+BLOCK_DIR=$DIR/osd
+if [ -n "${CEPH_BLOCK_DIR:-}" ]; then BLOCK_LINK=$(mktemp -d "$CEPH_BLOCK_DIR/virt-ovf-ceph-osd.XXXXXX"); BLOCK_DIR=$BLOCK_LINK; fi
 CONF=$DIR/ceph.conf
 FSID=$(cat /proc/sys/kernel/random/uuid)
 mkdir -p "$DIR"/{run,log,mon,mgr,osd}
@@ -59,10 +65,13 @@ mgr data = $DIR/mgr/\$name
 osd data = $DIR/osd/\$name
 [osd]
 osd objectstore = bluestore
-bluestore block path = $DIR/osd/\$name.block
+bluestore block path = $BLOCK_DIR/\$name.block
 bluestore block create = true
 bluestore block size = 10737418240
 osd memory target = 939524096
+# A file is no disk: flash settings (no deferred double writes through the WAL).
+bluestore debug enforce settings = ssd
+bluestore prefer deferred size = 0
 osd max object name len = 256
 osd max object namespace len = 64
 [mgr]

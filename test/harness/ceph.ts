@@ -73,15 +73,19 @@ async function freePort(): Promise<number> {
 /**
  * Starts the cluster in a fresh temporary directory (scripts/ceph-single-node.sh, under
  * `setpriv --pdeathsig KILL`: it dies with this process, and its daemons with it) and waits up
- * to `timeoutMs` for READY.
+ * to `timeoutMs` (default 180 s) for READY. `blockDir` holds the OSD's sparse block file instead
+ * of the cluster directory (/dev/shm for the bench: in memory, as a local pool's writes land in
+ * the page cache).
  * @throws Error with the script's output when it fails or does not get ready in time (nothing is left running).
  */
-export async function startCeph(timeoutMs = 180_000): Promise<CephCluster> {
+export async function startCeph(opts: { timeoutMs?: number; blockDir?: string } = {}): Promise<CephCluster> {
+  const timeoutMs = opts.timeoutMs ?? 180_000;
   const parent = await mkdtemp(join(tmpdir(), 'virt-ovf-ceph-'));
   const dir = join(parent, 'cluster');
   const port = await freePort();
   const started = Date.now();
-  const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', 'bash', SCRIPT, dir, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, ...(opts.blockDir ? { CEPH_BLOCK_DIR: opts.blockDir } : {}) };
+  const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', 'bash', SCRIPT, dir, String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   const collect = (b: Buffer): void => void (output.length < 65536 && (output += b.toString()));
   child.stderr!.on('data', collect);
