@@ -6,6 +6,7 @@ import { intText, opt, plainChild, plainChildren } from '../xml/access.js';
 import type { XmlElement } from '../xml/parse.js';
 import { domainXmlError, type DomainElement } from './element.js';
 import type { DomainDisk, DomainDiskSource, DriveAddress } from './model.js';
+import { readAuth, readHosts } from './network-source.js';
 import { busFromDev } from './target-dev.js';
 
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
@@ -38,20 +39,9 @@ function writeNetworkSource(el: XMLBuilder, source: DomainDiskSource & { type: '
 }
 
 function readNetworkSource(src: XmlElement): DomainDiskSource {
-  const hosts = plainChildren(src, 'host').flatMap((h) => {
-    const name = h.attrs.get('name');
-    return name ? [{ name, ...opt('port', intText(h.attrs.get('port'))) }] : [];
-  });
-  const auth = plainChild(src, 'auth');
-  const secret = plainChild(auth, 'secret');
-  const username = auth?.attrs.get('username');
-  return {
-    type: 'network',
-    protocol: src.attrs.get('protocol') ?? '',
-    name: src.attrs.get('name') ?? '',
-    ...(hosts.length > 0 ? { hosts } : {}),
-    ...(username && secret ? { auth: { username, secretType: secret.attrs.get('type') ?? '', ...opt('uuid', secret.attrs.get('uuid')), ...opt('usage', secret.attrs.get('usage')) } } : {}),
-  };
+  const hosts = readHosts(src);
+  const auth = readAuth(plainChild(src, 'auth'));
+  return { type: 'network', protocol: src.attrs.get('protocol') ?? '', name: src.attrs.get('name') ?? '', ...(hosts.length > 0 ? { hosts } : {}), ...opt('auth', auth) };
 }
 
 function readAddress(el: XmlElement): DriveAddress | undefined {

@@ -4,6 +4,7 @@
 import { parseXml, type XmlElement } from '../xml/parse.js';
 import { intText, opt, plainChild, plainChildren } from '../xml/access.js';
 import type { SourceAuth } from '../domain/model.js';
+import { readAuth } from '../domain/network-source.js';
 
 /** One <host> of a network <source>: a TCP host and port, or a Unix socket (transport='unix'). */
 export interface SourceHost {
@@ -52,15 +53,6 @@ export interface StorageSource {
    * the backing file the image itself names, as libvirt then does).
    */
   readonly backing?: StorageSource | null;
-}
-
-/** <auth username> with its <secret type uuid|usage>; undefined when incomplete. */
-function readAuth(auth: XmlElement | undefined): SourceAuth | undefined {
-  const secret = plainChild(auth, 'secret');
-  const username = auth?.attrs.get('username');
-  const [uuid, usage, type] = [secret?.attrs.get('uuid'), secret?.attrs.get('usage'), secret?.attrs.get('type') ?? auth?.attrs.get('type')];
-  if (!username || !type || (!uuid && !usage)) return undefined;
-  return { username, secretType: type, ...opt('uuid', uuid), ...opt('usage', usage) };
 }
 
 /** One <backingStore type> with its <format> and <source>, recursively; null for an empty one. */

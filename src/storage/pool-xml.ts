@@ -1,7 +1,8 @@
 // A storage pool's definition as import needs it (virStoragePoolGetXMLDesc, formatstorage.html): type, target path, source hosts and auth.
-import { intText, opt, plainChild, plainChildren } from '../xml/access.js';
+import { opt, plainChild, plainChildren } from '../xml/access.js';
 import { parseXml } from '../xml/parse.js';
 import type { NetworkHost, SourceAuth } from '../domain/model.js';
+import { readAuth, readHosts } from '../domain/network-source.js';
 
 /** The parts of a pool's XML import reads. */
 export interface PoolDefinition {
@@ -26,21 +27,12 @@ export interface PoolDefinition {
 export function parsePoolXml(xml: string): PoolDefinition {
   const pool = parseXml(xml, 'storage pool XML');
   const source = plainChild(pool, 'source');
-  const hosts = plainChildren(source, 'host').flatMap((h) => {
-    const name = h.attrs.get('name');
-    return name ? [{ name, ...opt('port', intText(h.attrs.get('port'))) }] : [];
-  });
-  const auth = plainChild(source, 'auth');
-  const secret = plainChild(auth, 'secret');
-  const username = auth?.attrs.get('username');
-  const uuid = secret?.attrs.get('uuid');
-  const usage = secret?.attrs.get('usage');
   return {
     type: pool.attrs.get('type') ?? 'unknown',
     ...opt('targetPath', plainChild(plainChild(pool, 'target'), 'path')?.text?.trim() || undefined),
     ...opt('sourceName', plainChild(source, 'name')?.text?.trim() || undefined),
     devices: plainChildren(source, 'device').flatMap((d) => (d.attrs.get('path') ? [d.attrs.get('path')!] : [])),
-    hosts,
-    ...(auth && username && (uuid || usage) ? { auth: { username, secretType: auth.attrs.get('type') ?? '', ...opt('uuid', uuid), ...opt('usage', usage) } } : {}),
+    hosts: readHosts(source),
+    ...opt('auth', readAuth(plainChild(source, 'auth'))),
   };
 }

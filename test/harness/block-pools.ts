@@ -16,8 +16,21 @@ export interface DiskPool {
   cleanup(): Promise<void>;
 }
 
-async function found(command: string): Promise<boolean> {
+/** True when `command` is on the PATH. */
+export async function found(command: string): Promise<boolean> {
   return (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode === 0;
+}
+
+/** Destroys the transient pool `name` if it is there, then closes `conn`; never throws. */
+export async function destroyTransientPool(conn: Connection, name: string): Promise<void> {
+  try {
+    const pool = lookupPool(conn, name);
+    if (pool?.isActive()) await pool.destroy();
+    pool?.free();
+  } catch {
+    // Already gone.
+  }
+  conn.close();
 }
 
 /** Why loop-device pools cannot be made here (not root, no /dev/loop-control, no losetup or parted), or undefined. */
@@ -60,14 +73,7 @@ export async function diskPool(sizeBytes: number, label: 'msdos' | 'gpt' = 'msdo
   const cleanup = async (): Promise<void> => {
     if (done) return;
     done = true;
-    try {
-      const pool = lookupPool(conn, name);
-      if (pool?.isActive()) await pool.destroy();
-      pool?.free();
-    } catch {
-      // Already gone.
-    }
-    conn.close();
+    await destroyTransientPool(conn, name);
     if (device) await execa('losetup', ['-d', device], { reject: false });
     await rm(dir, { recursive: true, force: true });
   };

@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection, createPool, lookupPool } from '../../src/libvirt/index.js';
+import { Connection, createPool } from '../../src/libvirt/index.js';
+import { destroyTransientPool, found } from './block-pools.js';
 import { ensureLibvirtd, TEST_URI, uniqueName } from '../libvirt/harness.js';
 
 const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../scripts/ceph-single-node.sh');
@@ -36,10 +37,6 @@ export interface RbdPool {
   readonly secretUuid: string;
   /** Destroys the pool and undefines the secret; idempotent, never throws. */
   cleanup(): Promise<void>;
-}
-
-async function found(command: string): Promise<boolean> {
-  return (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode === 0;
 }
 
 /**
@@ -146,14 +143,7 @@ export async function rbdPool(ceph: CephCluster): Promise<RbdPool> {
   const cleanup = async (): Promise<void> => {
     if (done) return;
     done = true;
-    try {
-      const pool = lookupPool(conn, name);
-      if (pool?.isActive()) await pool.destroy();
-      pool?.free();
-    } catch {
-      // Already gone.
-    }
-    conn.close();
+    await destroyTransientPool(conn, name);
     if (secretUuid) await execa('virsh', ['-c', TEST_URI, 'secret-undefine', secretUuid], { reject: false });
     await rm(work, { recursive: true, force: true });
   };
