@@ -15,7 +15,7 @@ import { withMacPolicy } from './macs.js';
 import { checkUsage, tempDirOf, withDefaults, type ImportOptions, type ImportResult, type ResolvedImportOptions } from './options.js';
 import { planImport, type ImportPlan } from './plan.js';
 import { alongside, Rollback, withAbort } from '../rollback.js';
-import { assignTargets, destinationFor, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
+import { assignTargets, destinationFor, poolRule, volumeFormat, type DriveTarget, type TargetedDrive } from './targets.js';
 import { checkSignature, streamedDigests, verifyManifest } from './verify.js';
 import { chooseTransfer, type TransferChoice } from '../transfer/choose.js';
 import { rbdTransfer } from '../transfer/rbd.js';
@@ -106,7 +106,8 @@ async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: r
   await checkHost(conn, plan, drives, store, opts);
   // An rbd pool's images are written here by QEMU's rbd driver, never streamed (pools.json transfer qemu-rbd).
   const rbd = store.kind === 'pool' && drives.some((d) => d.target?.transfer === 'qemu-rbd');
-  const transfer = rbd ? rbdTransfer(opts.transfer ?? 'auto', store.poolName) : await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri());
+  const storage = store.kind === 'pool' ? poolRule(store.poolName, store.poolType, plan.mappings.pools).storage : undefined;
+  const transfer = rbd ? rbdTransfer(opts.transfer ?? 'auto', store.poolName) : await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri(), storage);
   for (const { target, placed } of drives) {
     if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}: ${transfer.path === 'stream' ? 'libvirt stream' : rbd ? "QEMU's rbd driver" : 'written here'} (${transfer.reason})` });
   }

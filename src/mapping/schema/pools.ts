@@ -6,6 +6,8 @@ const volumeFormat = z.enum(['qcow2', 'raw']);
 /** The rules of one libvirt pool type (<pool type>). */
 const poolTypeSchema = z
   .strictObject({
+    /** What <target><path> holds: volume files in a directory (whose filesystem is the pool's), device nodes (/dev, /dev/VG), or nothing (network storage). */
+    storage: z.enum(['directory', 'devices', 'network']),
     /** Whether virStorageVolCreateXML makes new volumes there (false: the pool only exposes existing LUNs or devices). */
     createsVolumes: z.boolean(),
     /** Why import refuses the pool type (createsVolumes false), and what to do instead. */
