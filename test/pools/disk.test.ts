@@ -48,6 +48,7 @@ describe('disk pools', async () => {
     assert.equal(r.code, 0, r.stderr);
     const first = `${pool!.device.replace('/dev/', '')}p1`;
     assert.deepEqual(await partitions(pool!.name), [{ name: first, path: `/dev/${first}` }]);
+    assert.match(r.stderr, new RegExp(`disk ${first}: written here`), 'a local disk pool is written in place, not streamed');
     const seen = await waitForText(serialLog, marker, 60_000);
     assert.ok(seen.found, `marker not on the serial console after ${seen.elapsedMs} ms; got: ${JSON.stringify(seen.content)}`);
     const xml = String((await execa('virsh', ['-c', TEST_URI, 'dumpxml', name])).stdout);
