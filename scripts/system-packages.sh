@@ -2,13 +2,21 @@
 # Installs the Debian 12 packages virt-ovf needs (libvirt, QEMU, qemu-img, OVMF, the default network's
 # dnsmasq/iptables, swtpm for vTPMs, virt-xml-validate, xmllint, genisoimage, openssl for package signature chains);
 # skips apt entirely when they are all present.
-# xz-utils, zstd and unzip read compressed OVAs (zip packs one for the tests); openssh-client carries qemu+ssh:// connections; qemu-block-extra
-# (QEMU's rbd driver) and libvirt-daemon-driver-storage-rbd serve Ceph RBD pools.
+# xz-utils, zstd and unzip read compressed OVAs; openssh-client carries qemu+ssh:// connections; qemu-block-extra
+# (QEMU's rbd driver) and libvirt-daemon-driver-storage-rbd serve Ceph RBD pools (libvirtd loads the backend when
+# it starts: start it afterwards, as .ci/run does); parted handles disk-pool partitions (libvirt's disk backend runs it too).
 # --test-peers also installs what the test suite runs against: the peer tools it checks exports with (virt-v2v,
-# ~100 MiB), an sshd for the qemu+ssh:// remote host, and a single-node Ceph (mon, mgr, osd) for rbd pools.
+# ~100 MiB), zip to pack OVAs, an sshd for the qemu+ssh:// remote host.
+# --ceph installs the daemons of a single-node Ceph cluster for the rbd pool tests and bench (scripts/ceph-single-node.sh).
 set -euo pipefail
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common qemu-block-extra libvirt-daemon-driver-storage-rbd ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl xz-utils zstd unzip openssh-client)
-if [ "${1:-}" = "--test-peers" ]; then PACKAGES+=(virt-v2v zip openssh-server ceph-mon ceph-mgr ceph-osd ceph-common); fi
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common qemu-block-extra libvirt-daemon-driver-storage-rbd ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl xz-utils zstd unzip openssh-client parted)
+for arg in "$@"; do
+  case "$arg" in
+    --test-peers) PACKAGES+=(virt-v2v zip openssh-server) ;;
+    --ceph) PACKAGES+=(ceph-mon ceph-mgr ceph-osd ceph-common) ;;
+    *) echo "system-packages.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

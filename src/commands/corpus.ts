@@ -60,7 +60,7 @@ async function checkOne(path: string, file: string, expected: ExpectedFailure | 
     producer = `${plan.producer} OVF ${plan.envelope.version}`;
     // As a --print-xml import into the default pool would name the volumes.
     const destination: Destination = { kind: 'pool', pool: IMPORT_DEFAULTS.pool };
-    const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings.system), plan.mappings.system);
+    const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings), plan.mappings);
     const xml = domainToXml(buildDomainSpec(plan, drives, { type: 'qemu', uuid: randomUUID() }), plan.mappings.domain);
     await validateDomainXml(xml);
     if (conn) {

@@ -6,6 +6,7 @@ import { intText, opt, plainChild, plainChildren } from '../xml/access.js';
 import type { XmlElement } from '../xml/parse.js';
 import { domainXmlError, type DomainElement } from './element.js';
 import type { DomainDisk, DomainDiskSource, DriveAddress } from './model.js';
+import { readAuth, readHosts } from './network-source.js';
 import { busFromDev } from './target-dev.js';
 
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
@@ -18,7 +19,7 @@ function readSource(el: XmlElement, rules: DomainRules): DomainDiskSource {
   if (src && type === 'file' && a('file')) return { type: 'file', path: a('file')! };
   if (src && type === 'block' && a('dev')) return { type: 'block', dev: a('dev')! };
   if (src && type === 'volume' && a('pool') && a('volume')) return { type: 'volume', pool: a('pool')!, volume: a('volume')! };
-  if (src && type === 'network') return { type: 'network', protocol: src.attrs.get('protocol') ?? '', name: src.attrs.get('name') ?? '' };
+  if (src && type === 'network') return readNetworkSource(src);
   return { type: 'none' };
 }
 
@@ -26,7 +27,21 @@ function writeSource(el: XMLBuilder, source: DomainDiskSource): void {
   if (source.type === 'volume') el.ele('source', { pool: source.pool, volume: source.volume });
   else if (source.type === 'file') el.ele('source', { file: source.path });
   else if (source.type === 'block') el.ele('source', { dev: source.dev });
-  else if (source.type === 'network') el.ele('source', { protocol: source.protocol, name: source.name });
+  else if (source.type === 'network') writeNetworkSource(el, source);
+}
+
+/** <source protocol name> with its <host>s and <auth> (libvirt 3.9 reads <auth> inside <source>). */
+function writeNetworkSource(el: XMLBuilder, source: DomainDiskSource & { type: 'network' }): void {
+  const src = el.ele('source', { protocol: source.protocol, name: source.name });
+  for (const h of source.hosts ?? []) src.ele('host', { name: h.name, ...(h.port !== undefined ? { port: h.port } : {}) });
+  const auth = source.auth;
+  if (auth) src.ele('auth', { username: auth.username }).ele('secret', { type: auth.secretType, ...(auth.uuid !== undefined ? { uuid: auth.uuid } : { usage: auth.usage }) });
+}
+
+function readNetworkSource(src: XmlElement): DomainDiskSource {
+  const hosts = readHosts(src);
+  const auth = readAuth(plainChild(src, 'auth'));
+  return { type: 'network', protocol: src.attrs.get('protocol') ?? '', name: src.attrs.get('name') ?? '', ...(hosts.length > 0 ? { hosts } : {}), ...opt('auth', auth) };
 }
 
 function readAddress(el: XmlElement): DriveAddress | undefined {

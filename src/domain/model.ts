@@ -21,11 +21,26 @@ export interface DriveAddress {
 }
 
 /** Where a disk's bytes are (<disk type> and <source>, "Hard drives, floppy disks, CDROMs"). */
+/** A <host name port> of a network <source> (an rbd monitor, a gluster server). */
+export interface NetworkHost {
+  readonly name: string;
+  readonly port?: number;
+}
+
+/** <auth username> with <secret type uuid|usage>: the libvirt secret QEMU is handed for a network source (formatsecret.html). */
+export interface SourceAuth {
+  readonly username: string;
+  /** <secret type>: ceph, iscsi. */
+  readonly secretType: string;
+  readonly uuid?: string;
+  readonly usage?: string;
+}
+
 export type DomainDiskSource =
   | { readonly type: 'file'; readonly path: string }
   | { readonly type: 'block'; readonly dev: string }
   | { readonly type: 'volume'; readonly pool: string; readonly volume: string }
-  | { readonly type: 'network'; readonly protocol: string; readonly name: string }
+  | { readonly type: 'network'; readonly protocol: string; readonly name: string; readonly hosts?: readonly NetworkHost[]; readonly auth?: SourceAuth }
   | { readonly type: 'none' };
 
 /** <disk device>: a hard disk, CD-ROM, floppy or SCSI LUN. */

@@ -10,7 +10,7 @@ import type { ExportTable, VmdkAdapter } from '../mapping/schema/export.js';
 import type { Reporter } from '../report.js';
 import { imageInfo, type ImageInfo, type ImageSource } from '../storage/qemu-img.js';
 import { SourceProblem, viewFilename, viewOf, type DiskView } from './source-qemu.js';
-import { serveView, type ServedView } from './source-server.js';
+import { serveView, type OpenSecrets, type ServedView } from './source-server.js';
 import type { StorageSource } from './source-xml.js';
 import type { StreamedDisk } from './stream-guest.js';
 
@@ -110,7 +110,7 @@ export interface ServedDrives {
  *   stat(2) error of a local image that is missing or inaccessible (unless lax); ToolError
  *   when qemu-storage-daemon is missing; whatever `verify` throws; the signal's reason.
  */
-export async function serveSources(drives: readonly DriveSource[], opts: { table: ExportTable; lax: boolean; reporter: Reporter; signal: AbortSignal; verify?: () => void }): Promise<ServedDrives> {
+export async function serveSources(drives: readonly DriveSource[], opts: { table: ExportTable; lax: boolean; reporter: Reporter; signal: AbortSignal; verify?: () => void; openSecrets?: OpenSecrets }): Promise<ServedDrives> {
   const servers: ServedView[] = [];
   const close = async (): Promise<void> => void (await Promise.all(servers.map((s) => s.close())));
   try {
@@ -124,7 +124,7 @@ export async function serveSources(drives: readonly DriveSource[], opts: { table
       // CLI explains with the path and how to fix the domain; lax leaves the disk out.
       const gone = d.view.held ? await stat(d.view.path).then(() => undefined, (err: NodeJS.ErrnoException) => err) : undefined;
       if (gone && !opts.lax) throw gone;
-      const served = gone ? `${describeDisk(d.disk, d.view.path)}: cannot open it: ${gone.code === 'ENOENT' ? 'it does not exist' : gone.message}` : await serveView(d.view, opts.signal).catch((err: unknown) => {
+      const served = gone ? `${describeDisk(d.disk, d.view.path)}: cannot open it: ${gone.code === 'ENOENT' ? 'it does not exist' : gone.message}` : await serveView(d.view, opts.signal, opts.openSecrets).catch((err: unknown) => {
         if (err instanceof SourceProblem) return `${describeDisk(d.disk, d.view!.path)}: ${err.message}`;
         throw err;
       });

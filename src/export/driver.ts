@@ -23,6 +23,8 @@ import { certificateSize } from './sign.js';
 import { StoppedDomainGuard, StoppedDomainWatch } from './source-watch.js';
 import { readStorageSources } from './source-xml.js';
 import { readsThroughStreams, runningRemoteDomain, streamSources } from './source-stream.js';
+import type { ViewSecret } from './source-qemu.js';
+import { secretObject } from '../transfer/secret-file.js';
 
 /**
  * Runs an export with resolved options (see index.ts exportDomain): one function and one
@@ -77,7 +79,9 @@ export async function driveExport(opts: ResolvedExportOptions, reporter: Reporte
           sources = await snapshot(journal, domain, sources, backup.dir, mappings, reporter, signal);
         }
         const verify = watch ? { verify: watch.verify.bind(watch) } : {};
-        served = await serveSources(sources, { table: mappings.export, lax: opts.lax, reporter, signal: run, ...verify });
+        // A network disk's <auth> secret (an rbd key) goes to qemu-storage-daemon in a 0600 file, never on its command line.
+        const openSecrets = (secrets: readonly ViewSecret[]) => Promise.all(secrets.map((x) => secretObject(conn, x.auth, x.id)));
+        served = await serveSources(sources, { table: mappings.export, lax: opts.lax, reporter, signal: run, openSecrets, ...verify });
       }
       watch?.arm(served.drives.some((d) => d.source && !d.source.held && d.disk.device === 'disk' && !d.disk.readonly));
       const drives = await describe(served.drives, name, opts, mappings, reporter, run);

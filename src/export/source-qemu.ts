@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import type { ExportTable, NetworkSourceRule } from '../mapping/schema/export.js';
 import type { ImageFormat } from '../storage/qemu-img.js';
+import type { SourceAuth } from '../domain/model.js';
 import type { SourceHost, StorageSource } from './source-xml.js';
 
 /** QEMU block options (BlockdevOptions) as JSON: `driver` and the driver's options. */
@@ -24,6 +25,14 @@ export interface DiskView {
   readonly held: boolean;
   /** Some image of the chain written in the domain XML is on a network server (qemu-img then reads the served disk, not the server). */
   readonly network: boolean;
+  /** The libvirt secrets the view's nodes name by secret object id (an rbd key, an iSCSI password): QEMU needs a `--object secret` for each. */
+  readonly secrets: readonly ViewSecret[];
+}
+
+/** A secret object a view's node names (its `key-secret`, `password-secret`) and the libvirt secret that holds its value. */
+export interface ViewSecret {
+  readonly id: string;
+  readonly auth: SourceAuth;
 }
 
 /** Why a disk's source cannot be opened as QEMU would (the message says what and why, not which disk). */
@@ -45,17 +54,19 @@ export interface ViewContext {
  * file (qemuSources.backingFormats) the <backingStore> chain as written (an empty one ends it;
  * none lets QEMU follow the image's own backing file, as libvirt does).
  * @throws SourceProblem when the source cannot be opened: an unknown type or protocol, a missing
- *   volume, host or format, a secret (<auth>, <encryption>) or TLS that export does not read.
+ *   volume, host or format, a secret export does not hand over (<encryption>, <auth> of a
+ *   protocol whose qemuSources rule has no `auth`) or TLS.
  */
 export function viewOf(src: StorageSource, ctx: ViewContext): DiskView {
   const format = checkFormat(ctx.format, ctx.table);
-  const { node, path, local, held, network } = imageNode(src, format, ctx);
-  return { path, format, node, local, held, network };
+  const secrets: ViewSecret[] = [];
+  const { node, path, local, held, network } = imageNode(src, format, { ...ctx, secrets });
+  return { path, format, node, local, held, network, secrets };
 }
 
 /** The view of a local image file (a backup copy) of `format`, alone (no backing file). */
 export function fileView(path: string, format: ImageFormat, table: ExportTable): DiskView {
-  return { path, format, node: { driver: format, file: { driver: table.qemuSources.local.file, filename: path }, backing: null }, local: true, held: true, network: false };
+  return { path, format, node: { driver: format, file: { driver: table.qemuSources.local.file, filename: path }, backing: null }, local: true, held: true, network: false, secrets: [] };
 }
 
 /**
@@ -75,10 +86,16 @@ function checkFormat(format: string | undefined, table: ExportTable): ImageForma
 }
 
 /** The format node of one image of the chain, recursively. */
-function imageNode(src: StorageSource, format: ImageFormat, ctx: ViewContext): { node: BlockNode; path: string; local: boolean; held: boolean; network: boolean } {
-  if (src.auth) throw new SourceProblem('it needs the libvirt secret of its <auth>, which export does not read');
+function imageNode(src: StorageSource, format: ImageFormat, ctx: ViewContext & { secrets: ViewSecret[] }): { node: BlockNode; path: string; local: boolean; held: boolean; network: boolean } {
+  const rule = src.type === 'network' && Object.hasOwn(ctx.table.qemuSources.network, src.protocol ?? '') ? ctx.table.qemuSources.network[src.protocol!] : undefined;
+  if (src.auth && !(src.authRef && rule?.auth)) throw new SourceProblem(`it needs the libvirt secret of its <auth>, which export does not hand to QEMU for ${src.type === 'network' ? `${src.protocol} sources` : 'this source'}`);
   if (src.encrypted) throw new SourceProblem('it is encrypted with a libvirt secret (<encryption>), which export does not read');
   const proto = protocolNode(src, ctx);
+  if (src.auth && src.authRef && rule?.auth) {
+    const id = `virt-ovf-secret-${ctx.secrets.length}`;
+    ctx.secrets.push({ id, auth: src.authRef });
+    proto.node = { ...proto.node, [rule.auth.user]: src.authRef.username, [rule.auth.secret]: id };
+  }
   const file = src.slice ? { driver: 'raw', offset: src.slice.offset, size: src.slice.size, file: proto.node } : proto.node;
   const node: Record<string, unknown> = { driver: format, file };
   let network = !proto.local;

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../errors.js';
 import { diesWithParent, trackChild } from '../journal/children.js';
 import { makeTempDir } from '../journal/tracked.js';
+import type { SecretObject } from '../transfer/secret-file.js';
 import { SourceProblem, type DiskView } from './source-qemu.js';
 
 const QSD = process.env['VIRT_OVF_QEMU_STORAGE_DAEMON'] ?? 'qemu-storage-daemon';
@@ -36,11 +37,15 @@ export interface ServedView {
   close(): Promise<void>;
 }
 
-/** The qemu-storage-daemon arguments serving `view` at `socket` (on the locking filter if `hold`), writing `pidFile` once everything is open. */
-export function daemonArgs(view: DiskView, socket: string, pidFile: string, hold = true): string[] {
+/**
+ * The qemu-storage-daemon arguments serving `view` at `socket` (on the locking filter if `hold`),
+ * writing `pidFile` once everything is open; `objects` (secret objects the view's nodes name) come first.
+ */
+export function daemonArgs(view: DiskView, socket: string, pidFile: string, hold = true, objects: readonly string[] = []): string[] {
   const json = (o: object): string => JSON.stringify(o);
   const filter = ['--blockdev', json({ driver: 'null-co', 'node-name': 'sink', size: 0 }), '--blockdev', json({ driver: 'copy-before-write', 'node-name': 'hold', file: 'view', target: 'sink' })];
   return [
+    ...objects.flatMap((o) => ['--object', o]),
     '--blockdev', json({ ...view.node, 'node-name': 'view', 'read-only': true }),
     ...(hold ? filter : []),
     '--nbd-server', json({ addr: { type: 'unix', path: socket } }),
@@ -78,21 +83,39 @@ export function daemonMessage(stderr: string): string {
  *   a writer (a running domain); ToolError when qemu-storage-daemon is missing or does not start
  *   in time; the signal's reason when aborted (the daemon is stopped).
  */
-export async function serveView(view: DiskView, signal?: AbortSignal): Promise<ServedView> {
-  return startDaemon(view, true, signal).catch((err: unknown) => {
-    if (err instanceof SourceProblem && /Unknown driver 'copy-before-write'/.test(err.message)) return startDaemon(view, false, signal);
+export async function serveView(view: DiskView, signal?: AbortSignal, openSecrets?: OpenSecrets): Promise<ServedView> {
+  return startDaemon(view, true, signal, openSecrets).catch((err: unknown) => {
+    if (err instanceof SourceProblem && /Unknown driver 'copy-before-write'/.test(err.message)) return startDaemon(view, false, signal, openSecrets);
     throw err;
   });
 }
 
+/**
+ * Makes the QEMU secret objects a view's nodes name (transfer/secret-file.ts: each reads a 0600
+ * file); qemu-storage-daemon reads them when it starts and they are released once it has.
+ */
+export type OpenSecrets = (secrets: DiskView['secrets']) => Promise<SecretObject[]>;
+
 /** serveView, on the locking filter or not (`hold`). */
-async function startDaemon(view: DiskView, hold: boolean, signal?: AbortSignal): Promise<ServedView> {
+async function startDaemon(view: DiskView, hold: boolean, signal?: AbortSignal, openSecrets?: OpenSecrets): Promise<ServedView> {
+  if (view.secrets.length > 0 && !openSecrets) throw new SourceProblem('it needs a libvirt secret, and no connection was given to read it');
+  const secrets = view.secrets.length > 0 ? await openSecrets!(view.secrets) : [];
+  try {
+    return await startWith(view, hold, secrets.map((s) => s.object), signal);
+  } finally {
+    // Read by qemu-storage-daemon when it parsed --object, before it wrote its pid file; or it failed.
+    await Promise.all(secrets.map((s) => s.release()));
+  }
+}
+
+/** startDaemon with the secret objects made. */
+async function startWith(view: DiskView, hold: boolean, objects: readonly string[], signal?: AbortSignal): Promise<ServedView> {
   // A Unix socket path holds at most 107 bytes: fall back to /tmp under a long $TMPDIR.
   const tracked = await makeTempDir(tmpdir().length > 70 ? '/tmp' : tmpdir(), 'virt-ovf-disk-');
   const dir = tracked.dir;
   const socket = join(dir, 'nbd.sock');
   const pidFile = join(dir, 'pid');
-  const args = daemonArgs(view, socket, pidFile, hold);
+  const args = daemonArgs(view, socket, pidFile, hold, objects);
   const run = diesWithParent(QSD, args);
   const child = spawn(run.file, run.args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const untrack = trackChild(child.pid, `${QSD} ${args.join(' ')}`);

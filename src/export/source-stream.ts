@@ -94,7 +94,7 @@ export async function streamSources(conn: Connection, domain: DomainDescription,
         volumes.push(vol);
         const stream = await streamedDisk(conn, vol, format);
         opts.reporter.emit({ kind: 'stage', message: `Reading ${named(disk, stream.path)} on ${conn.uri()} through libvirt streams (${stream.format}, ${stream.format === 'qcow2' ? 'ranged downloads' : 'sparse download'})` });
-        const source: HostSource = { path: stream.path, format: stream.format, node: {}, local: false, held: false, network: false, served: { socket: '', filename: '' }, image: { path: stream.path, offset: 0, size: 0, format: stream.format, label: `"${stream.path}"` }, filename: '', stream };
+        const source: HostSource = { path: stream.path, format: stream.format, node: {}, local: false, held: false, network: false, secrets: [], served: { socket: '', filename: '' }, image: { path: stream.path, offset: 0, size: 0, format: stream.format, label: `"${stream.path}"` }, filename: '', stream };
         drives.push({ disk, source });
       } catch (err) {
         if (!(err instanceof StreamProblem)) throw err;

@@ -3,6 +3,8 @@
 // is told to open, read from the same domain XML the definition came from.
 import { parseXml, type XmlElement } from '../xml/parse.js';
 import { intText, opt, plainChild, plainChildren } from '../xml/access.js';
+import type { SourceAuth } from '../domain/model.js';
+import { readAuth } from '../domain/network-source.js';
 
 /** One <host> of a network <source>: a TCP host and port, or a Unix socket (transport='unix'). */
 export interface SourceHost {
@@ -37,8 +39,10 @@ export interface StorageSource {
   readonly config?: string;
   /** https/ftps: <ssl verify='no'> turns certificate checks off. */
   readonly sslVerify?: boolean;
-  /** <source> or <disk> has <auth> (a libvirt secret QEMU is handed): export cannot read it. */
+  /** <source> or <disk> has <auth> (a libvirt secret QEMU is handed). */
   readonly auth: boolean;
+  /** That <auth>'s user and <secret type uuid|usage>, when complete. */
+  readonly authRef?: SourceAuth;
   /** <source> or <disk> has <encryption> (a libvirt secret): export cannot read it. */
   readonly encrypted: boolean;
   /** <slices><slice type='storage' offset size>: the image is this byte range of the source (bytes). */
@@ -87,6 +91,7 @@ function readSource(el: XmlElement, type: string, formatEl: XmlElement | undefin
     ...opt('config', plainChild(src, 'config')?.attrs.get('file')),
     ...(verify !== undefined ? { sslVerify: verify !== 'no' } : {}),
     auth: plainChild(src, 'auth') !== undefined || plainChild(el, 'auth') !== undefined,
+    ...opt('authRef', readAuth(plainChild(src, 'auth') ?? plainChild(el, 'auth'))),
     encrypted: plainChild(src, 'encryption') !== undefined || plainChild(el, 'encryption') !== undefined,
     ...(offset !== undefined && size !== undefined ? { slice: { offset, size } } : {}),
     ...(backing !== undefined ? { backing } : {}),

@@ -22,6 +22,7 @@ export type { Converter } from './stream-convert.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { createJournaled } from './create-volume.js';
 import type { Rollback } from '../rollback.js';
+import { openRbdImage, rbdLocation } from '../transfer/rbd.js';
 import { openVolumeSink, transferOf, uploadReported } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
@@ -90,19 +91,30 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
     const capacityBytes = capacityOf(drive, source?.virtualSizeBytes ?? 0);
     const created = await createJournaled(ctx, target, capacityBytes);
     const { reporter, store } = ctx;
-    if (source && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
+    if (source && target.transfer !== 'qemu-rbd' && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
       await uploadReported({ store, volumeName: target.name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, reporter });
     } else if (source) {
       const name = target.name;
+      // An rbd volume is written by QEMU's rbd driver, its key in a 0600 file while qemu-img runs.
+      const rbd = target.transfer === 'qemu-rbd' && ctx.store.kind === 'pool' ? await openRbdImage(ctx.store.conn, rbdLocation(ctx.store, target.name)) : undefined;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
       await convertImage({
         src: source.prepared.source,
-        target: created.path,
+        target: rbd?.filename ?? created.path,
         targetFormat: target.format,
         existingTarget: true,
+        // A new RBD image reads as zeros: qemu-img writes no zeros into it.
+        ...(rbd ? { objects: rbd.objects, targetIsZero: true } : {}),
         signal: ctx.signal,
-        onProgress: (pct) => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes }),
-      }).finally(() => reporter.emit({ kind: 'progress-end', task: 'convert', name }));
+        onProgress: (pct) => {
+          // qemu-img read the key file when it parsed --object, before its first progress line.
+          void rbd?.release();
+          reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes });
+        },
+      }).finally(async () => {
+        await rbd?.release();
+        reporter.emit({ kind: 'progress-end', task: 'convert', name });
+      });
     }
     return { name: target.name, path: created.path, format: target.format, capacityBytes };
   } finally {
@@ -192,8 +204,9 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   const name = target.name;
   const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
   try {
-    const stream = store.kind === 'pool' && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
-    const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal);
+    // An rbd image is written from here by QEMU's rbd driver (libvirt has no upload for rbd pools).
+    const stream = store.kind === 'pool' && target.transfer !== 'qemu-rbd' && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
+    const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal, store);
     await plan.decodeInto(sink, { signal, onProgress });
     reporter.emit({ kind: 'debug', message: `${sink.label}: ${sink.bytesWritten} bytes of data written` });
     // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.

@@ -20,13 +20,13 @@ export async function createJournaled(ctx: { readonly store: TargetStore; readon
   );
   let created: CreatedTarget;
   try {
-    created = await createTarget(store, target.name, target.format, capacityBytes);
+    created = await createTarget(store, target.name, target.format, capacityBytes, { ...(target.volumeFormatType !== undefined ? { volumeFormatType: target.volumeFormatType } : {}), ...(target.partitionOf ? { partitionOf: target.partitionOf } : {}) });
   } catch (err) {
     rollback.dropped(entry);
     throw err;
   }
-  // A volume on another host (transfer/choose.ts): a file of that path here is not it.
-  const st = notHere ? undefined : await stat(created.path).catch(() => undefined);
+  // A volume on another host (transfer/choose.ts): a file of that path here is not it; an rbd volume's path (CEPHPOOL/IMAGE) is no file.
+  const st = notHere || !created.path.startsWith('/') ? undefined : await stat(created.path).catch(() => undefined);
   rollback.created(entry, st && { dev: st.dev, ino: st.ino });
   rollback.add(`${store.kind === 'pool' ? 'volume' : 'file'} ${target.name}`, () => created.remove(), entry);
   return created;

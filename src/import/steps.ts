@@ -18,7 +18,8 @@ import type { ImportResult, ResolvedImportOptions } from './options.js';
 import { planArchive, planImport, type ImportPlan } from './plan.js';
 import { Rollback, withAbort } from '../rollback.js';
 import { chooseTransfer, type TransferChoice } from '../transfer/choose.js';
-import { assignTargets, destinationOf, volumeFormat, type TargetedDrive } from './targets.js';
+import { rbdTransfer } from '../transfer/rbd.js';
+import { assignTargets, destinationFor, poolRule, volumeFormat, type TargetedDrive } from './targets.js';
 import { checkSignature } from './verify.js';
 
 /** The domain as it will be defined: its drives with their targets, UUID, type and XML. */
@@ -91,9 +92,8 @@ export async function openPackage(opts: ResolvedImportOptions, reporter: Reporte
 export async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions, reporter: Reporter): Promise<DomainDraft> {
   const virtType = await chooseVirtType(conn, opts.virtType, reporter);
   const store = await openStore(conn, opts);
-  const destination = store ? destinationOf(store) : { kind: 'pool' as const, pool: opts.pool };
-  const system = plan.mappings.system;
-  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, system, opts.volumeFormat), system);
+  const destination = store ? await destinationFor(store, plan.mappings.pools, plan.drives.length) : { kind: 'pool' as const, pool: opts.pool };
+  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings);
   let uuid = randomUUID();
   while (conn && !opts.printXml && lookupDomainByUUID(conn, uuid)) uuid = randomUUID();
   const xml = buildDomainXml(plan, drives, { type: virtType, uuid, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) });
@@ -104,9 +104,12 @@ export async function draftDomain(conn: Connection | undefined, plan: ImportPlan
 export async function checkBeforeCreating(conn: Connection, plan: ImportPlan, drives: readonly TargetedDrive[], store: TargetStore, opts: ResolvedImportOptions, reporter: Reporter): Promise<TransferChoice> {
   reporter.emit({ kind: 'stage', message: `Checking the host: names, free space and networks for ${store.kind === 'pool' ? `pool "${store.poolName}"` : store.dir}` });
   await checkHost(conn, plan, drives, store, opts);
-  const transfer = await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri());
+  // An rbd pool's images are written here by QEMU's rbd driver, never streamed (pools.json transfer qemu-rbd).
+  const rbd = store.kind === 'pool' && drives.some((d) => d.target?.transfer === 'qemu-rbd');
+  const storage = store.kind === 'pool' ? poolRule(store.poolName, store.poolType, plan.mappings.pools).storage : undefined;
+  const transfer = rbd ? rbdTransfer(opts.transfer ?? 'auto', store.poolName) : await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri(), storage);
   for (const { target, placed } of drives) {
-    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}: ${transfer.path === 'stream' ? 'libvirt stream' : 'written here'} (${transfer.reason})` });
+    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}: ${transfer.path === 'stream' ? 'libvirt stream' : rbd ? "QEMU's rbd driver" : 'written here'} (${transfer.reason})` });
   }
   if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
   return transfer;

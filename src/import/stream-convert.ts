@@ -11,9 +11,10 @@ import { RawFileSink } from '../storage/raw-file-sink.js';
 import type { DiskSink } from '../storage/sink.js';
 import { virtualSizeProblem } from '../storage/size-policy.js';
 import { TARGET_FULL } from '../storage/qemu-img.js';
-import type { CreatedTarget } from '../storage/volumes.js';
+import type { CreatedTarget, TargetStore } from '../storage/volumes.js';
 import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-stream/index.js';
 import { NbdSink } from '../transfer/nbd-sink.js';
+import { openRbdSink, rbdLocation } from '../transfer/rbd.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** Which converter fills a drive's volume: `auto` streams what it can (see convertDrive), `qemu-img` converts every disk with qemu-img. */
@@ -84,9 +85,11 @@ export function planRaw(bytes: AsyncIterable<Uint8Array>, drive: FileDrive, virt
  * qcow2 reads as zeros, a block device may hold old data and gets its zero ranges written).
  * @throws the OS error opening the file; ToolError when qemu-nbd cannot serve the volume.
  */
-export async function openTargetSink(created: CreatedTarget, target: DriveTarget, capacityBytes: number, signal: AbortSignal): Promise<DiskSink> {
-  const st = await stat(created.path);
+export async function openTargetSink(created: CreatedTarget, target: DriveTarget, capacityBytes: number, signal: AbortSignal, store?: TargetStore): Promise<DiskSink> {
   const label = `volume "${target.name}"`;
+  // An rbd pool's image: QEMU's rbd driver behind qemu-nbd, with the pool's monitors and secret.
+  if (target.transfer === 'qemu-rbd' && store?.kind === 'pool') return openRbdSink(store.conn, rbdLocation(store, target.name), { label, signal });
+  const st = await stat(created.path);
   if (target.format === 'raw' && st.isFile()) return RawFileSink.open(created.path, { capacityBytes, label, zeroedTarget: true });
   return NbdSink.open({ kind: 'path', path: created.path, format: target.format }, { zeroInitialized: target.format === 'qcow2' && st.isFile(), label: `${label} (qemu-nbd, ${target.format})`, signal });
 }

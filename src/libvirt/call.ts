@@ -28,6 +28,8 @@ export const ErrorCode = {
   NO_STORAGE_POOL: 49,
   NO_STORAGE_VOL: 50,
   OPERATION_INVALID: 55,
+  INVALID_SECRET: 65,
+  NO_SECRET: 66,
   INVALID_STREAM: 73,
 } as const;
 

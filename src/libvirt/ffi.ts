@@ -78,6 +78,10 @@ const PROTOTYPES = {
   virNetworkGetName: 'const char *virNetworkGetName(virNetwork *network)',
   virNetworkIsActive: 'int virNetworkIsActive(virNetwork *net)',
   virNetworkFree: 'int virNetworkFree(virNetwork *network)',
+  virSecretLookupByUUIDString: 'virSecret *virSecretLookupByUUIDString(virConnect *conn, const char *uuid)',
+  virSecretLookupByUsage: 'virSecret *virSecretLookupByUsage(virConnect *conn, int usageType, const char *usageID)',
+  virSecretGetValue: 'void *virSecretGetValue(virSecret *secret, _Out_ size_t *value_size, unsigned int flags)',
+  virSecretFree: 'int virSecretFree(virSecret *secret)',
   virStreamNew: 'virStream *virStreamNew(virConnect *conn, unsigned int flags)',
   virStreamSend: 'int virStreamSend(virStream *st, const void *data, size_t nbytes)',
   virStreamRecv: 'int virStreamRecv(virStream *st, void *data, size_t nbytes)',
@@ -133,7 +137,7 @@ function load(): Bound {
       { cause },
     );
   }
-  for (const name of ['virConnect', 'virDomain', 'virStoragePool', 'virStorageVol', 'virNetwork', 'virStream']) {
+  for (const name of ['virConnect', 'virDomain', 'virStoragePool', 'virStorageVol', 'virNetwork', 'virSecret', 'virStream']) {
     koffi.opaque(name);
   }
   const virError = koffi.struct('virError', {
@@ -247,6 +251,20 @@ export function poolInfoBuffer(): Buffer {
 export function decodePoolInfo(buf: Buffer): PoolInfoFields {
   const raw = koffi.decode(buf, load().virStoragePoolInfo) as Record<keyof PoolInfoFields, number | bigint>;
   return { state: Number(raw.state), capacity: Number(raw.capacity), allocation: Number(raw.allocation), available: Number(raw.available) };
+}
+
+/**
+ * Copies `size` bytes libvirt allocated at `ptr` (virSecretGetValue's result) into a new Buffer,
+ * then overwrites them with zeros and releases them with free(3).
+ */
+export function takeSecretBytes(ptr: unknown, size: number): Buffer {
+  const view = Buffer.from(koffi.view(ptr as bigint, size));
+  try {
+    return Buffer.from(view);
+  } finally {
+    view.fill(0);
+    koffi.free(ptr);
+  }
 }
 
 /**

@@ -24,6 +24,7 @@ export {
 export { NativeHandle } from './handle.js';
 export { Network, listAllNetworks, lookupNetwork } from './network.js';
 export { StoragePool, listAllPools, lookupPool, createPool, definePool, lookupVolumeByPath, volumePath } from './pool.js';
+export { Secret, lookupSecret, VIR_SECRET_USAGE_TYPE } from './secret.js';
 export { Stream, VIR_STREAM_NONBLOCK, VIR_STREAM_RECV_STOP_AT_HOLE, type StreamRange } from './stream.js';
 export {
   StorageVolume,

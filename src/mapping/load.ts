@@ -18,6 +18,7 @@ import {
 } from './schema/index.js';
 import { domainRulesSchema } from './schema/domain.js';
 import { exportSchema } from './schema/export.js';
+import { poolsSchema } from './schema/pools.js';
 import { producersSchema } from './schema/producers.js';
 import { systemSchema } from './schema/system.js';
 
@@ -63,6 +64,7 @@ const FIXED_TABLES = {
   export: fixedTable('export.json', exportSchema),
   system: fixedTable('system.json', systemSchema, undefined, systemSchema.partial()),
   producers: fixedTable('producers.json', producersSchema),
+  pools: fixedTable('pools.json', poolsSchema),
 };
 
 type FixedMappings = { readonly [K in keyof typeof FIXED_TABLES]: (typeof FIXED_TABLES)[K] extends FixedTable<infer T, infer _O> ? T : never };

@@ -154,7 +154,8 @@ export async function createImage(path: string, format: 'qcow2' | 'raw', sizeByt
 }
 
 /**
- * `qemu-img convert -p -f SRC -O FMT [-n] SRC DST`, reporting progress in percent.
+ * `qemu-img convert [--object OBJ]... -p -f SRC -O FMT [-n] SRC DST`, reporting progress in
+ * percent. DST is a path or a `json:` filename (an RBD image, transfer/rbd.ts).
  * `existingTarget` adds -n: the target (a libvirt volume) already exists with enough capacity.
  * @throws NoSpaceError (exit 5, naming the full filesystem) when the target's filesystem fills
  *   up; ToolError on any other failure; rejects with the signal's reason when aborted (qemu-img is killed).
@@ -164,11 +165,16 @@ export async function convertImage(opts: {
   target: string;
   targetFormat: 'qcow2' | 'raw';
   existingTarget: boolean;
+  /** With existingTarget: the target reads as zeros (a new RBD image), so qemu-img writes no zeros (`--target-is-zero`). */
+  targetIsZero?: boolean;
+  /** `--object` values the target needs (a secret object holding an rbd key, read from a file). */
+  objects?: readonly string[];
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
 }): Promise<void> {
-  const args = ['convert', '-p', '-W', '-f', opts.src.format, '-O', opts.targetFormat];
+  const args = ['convert', ...(opts.objects ?? []).flatMap((o) => ['--object', o]), '-p', '-W', '-f', opts.src.format, '-O', opts.targetFormat];
   if (opts.existingTarget) args.push('-n');
+  if (opts.existingTarget && opts.targetIsZero) args.push('--target-is-zero');
   args.push(sourceFilename(opts.src), opts.target);
   const command = `${QEMU_IMG} ${args.join(' ')}`;
   const guarded = diesWithParent(QEMU_IMG, args);

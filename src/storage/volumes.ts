@@ -8,6 +8,8 @@ import type { Connection, StoragePool, StorageVolume } from '../libvirt/index.js
 import { isUnreachable, lookupPool, onAnsweringConnection } from '../libvirt/index.js';
 import type { DomainDiskSource } from '../domain/model.js';
 import { serializeXml } from '../xml/write.js';
+import { removePartition } from './partition.js';
+import { parsePoolXml, type PoolDefinition } from './pool-xml.js';
 import { createImage } from './qemu-img.js';
 
 /** A created target: the host path qemu-img writes, the domain's <source>, and how to remove it. */
@@ -26,7 +28,10 @@ export type TargetStore =
       readonly pool: StoragePool;
       readonly poolName: string;
       readonly poolType: string;
+      /** <target><path>: the directory (or /dev) holding the volumes, when the pool has one. */
       readonly poolPath?: string;
+      /** The pool's definition: its source (devices, hosts, auth). */
+      readonly definition: PoolDefinition;
       /** The pool's path is not this machine's (a remote host, src/transfer/choose.ts): its files are never removed directly. */
       readonly notHere?: boolean;
     }
@@ -53,19 +58,23 @@ export async function openPool(conn: Connection, name: string): Promise<TargetSt
   const howTo = `create one with: virsh pool-define-as ${name} dir --target /var/lib/libvirt/images && virsh pool-build ${name} && virsh pool-start ${name} && virsh pool-autostart ${name}, or write the disks into a directory, or choose another pool`;
   if (!pool) throw new LibvirtSetupError(`storage pool "${name}" does not exist; ${howTo}`, { option: 'pool' });
   if (!pool.isActive()) throw new LibvirtSetupError(`storage pool "${name}" is not active; start it with: virsh pool-start ${name}`);
-  const xml = await pool.xml();
-  const poolType = /<pool\s+type=['"]([^'"]+)['"]/.exec(xml)?.[1] ?? 'unknown';
-  const poolPath = /<target>\s*<path>([^<]+)<\/path>/.exec(xml)?.[1];
-  return { kind: 'pool', conn, pool, poolName: name, poolType, ...(poolPath ? { poolPath } : {}) };
+  const definition = parsePoolXml(await pool.xml());
+  const poolPath = definition.targetPath;
+  return { kind: 'pool', conn, pool, poolName: name, poolType: definition.type, definition, ...(poolPath ? { poolPath } : {}) };
 }
 
-/** Volume XML for virStorageVolCreateXML; capacity in bytes; sparse (allocation 0). */
-export function volumeXml(name: string, format: 'qcow2' | 'raw', capacityBytes: number): string {
+/**
+ * Volume XML for virStorageVolCreateXML; capacity in bytes; sparse (allocation 0). `formatType`
+ * is the <target><format type> (pools.json volumeFormatType: a partition type on a disk pool);
+ * null writes no <format>.
+ */
+export function volumeXml(name: string, formatType: string | null, capacityBytes: number): string {
   const doc = create().ele('volume');
   doc.ele('name').txt(name);
   doc.ele('allocation', { unit: 'bytes' }).txt('0');
   doc.ele('capacity', { unit: 'bytes' }).txt(String(capacityBytes));
-  doc.ele('target').ele('format', { type: format });
+  const target = doc.ele('target');
+  if (formatType !== null) target.ele('format', { type: formatType });
   return serializeXml(doc, { headless: true });
 }
 
@@ -82,18 +91,30 @@ export async function targetExists(store: TargetStore, name: string): Promise<bo
   );
 }
 
+/** How a pool volume is created: its <format type> and, in a disk pool, the disk it is a partition of. */
+export interface VolumeOptions {
+  /** The volume XML's <target><format type> (pools.json volumeFormatType); null: none; default: the format. */
+  readonly volumeFormatType?: string | null;
+  /** The pool's source disk when the volume is a partition of it (pools.json volumeName partition). */
+  readonly partitionOf?: string;
+}
+
 /**
  * Creates an empty target of `capacityBytes` (virStorageVolCreateXML, or qemu-img create in a
- * directory). Never overwrites: an existing name is an error.
+ * directory). Never overwrites: an existing name is an error. `volumeFormatType` is the volume
+ * XML's <format type> (default: `format`; null: none); `partitionOf`, the disk of a disk pool
+ * whose volumes are its partitions. The path of a pool volume is what
+ * virStorageVolGetPath says (a file, a block device, or CEPHPOOL/IMAGE for rbd).
  * @throws LibvirtSetupError (option `name`) when the name is taken; LibvirtError / ToolError when creation fails.
  */
-export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number): Promise<CreatedTarget> {
+export async function createTarget(store: TargetStore, name: string, format: 'qcow2' | 'raw', capacityBytes: number, opts: VolumeOptions = {}): Promise<CreatedTarget> {
+  const volumeFormatType = opts.volumeFormatType === undefined ? format : opts.volumeFormatType;
   if (store.kind === 'pool') {
     if (await targetExists(store, name)) throw new LibvirtSetupError(`volume "${name}" already exists in pool "${store.poolName}"; choose another domain name`, { option: 'name' });
     const poolStore = store;
     let vol: StorageVolume;
     try {
-      vol = await store.pool.createVolume(volumeXml(name, format, capacityBytes));
+      vol = await store.pool.createVolume(volumeXml(name, volumeFormatType, capacityBytes));
     } catch (err) {
       // Given up (interrupt, deadline) or the daemon died: the volume may exist; remove its file if it does.
       if (store.pool.health !== 'alive' && store.poolPath !== undefined) await removeLocalVolume(store, join(store.poolPath, name)).catch(() => undefined);
@@ -104,7 +125,7 @@ export async function createTarget(store: TargetStore, name: string, format: 'qc
       path,
       format,
       source: { type: 'volume', pool: store.poolName, volume: name },
-      remove: () => removePoolVolume(poolStore, vol, name, path),
+      remove: () => removePoolVolume(poolStore, vol, name, path, opts.partitionOf),
     };
   }
   const path = join(store.dir, name);
@@ -127,11 +148,12 @@ export async function createTarget(store: TargetStore, name: string, format: 'qc
 /**
  * Undo of a volume this run created: virStorageVolDelete on the run's connection, or on a fresh
  * one when libvirtd died and came back (onAnsweringConnection); when libvirt cannot be reached,
- * a volume that is a regular file inside the pool's target directory is removed directly.
+ * a volume that is a regular file inside the pool's target directory is removed directly. A
+ * partition libvirt fails to delete (`partitionOf`) is removed with parted (partition.ts).
  * @throws LibvirtError when libvirt fails; when it cannot be reached and the volume is not a
  *   local file, an error saying the volume is kept for `virt-ovf cleanup`.
  */
-async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: StorageVolume, name: string, path: string): Promise<void> {
+async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: StorageVolume, name: string, path: string, partitionOf?: string): Promise<void> {
   try {
     await onAnsweringConnection(store.conn, async (conn) => {
       if (conn === store.conn) return vol.delete();
@@ -139,6 +161,11 @@ async function removePoolVolume(store: TargetStore & { kind: 'pool' }, vol: Stor
       await again?.delete();
     });
   } catch (err) {
+    // libvirt 9 cannot delete the partitions of a disk whose name ends in a digit (loop0p2, nvme0n1p2): parted does it here.
+    if (partitionOf !== undefined && err instanceof LibvirtError && (await removePartition(partitionOf, path))) {
+      await store.pool.refresh().catch(() => undefined);
+      return;
+    }
     if (!isUnreachable(err)) throw err;
     if (await removeLocalVolume(store, path)) return;
     throw new Error(`${(err as Error).message}; volume "${name}" (${path}) in pool "${store.poolName}" is kept for virt-ovf cleanup`, { cause: err });

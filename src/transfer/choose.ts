@@ -42,12 +42,16 @@ function poolPermissions(xml: string): { mode?: number; owner?: number; group?: 
   return { ...(mode !== undefined ? { mode } : {}), ...(owner !== undefined ? { owner } : {}), ...(group !== undefined ? { group } : {}) };
 }
 
+/** What a pool's <target><path> holds (mappings/pools.json storage): volume files, device nodes, or nothing. */
+export type PoolStorage = 'directory' | 'devices' | 'network';
+
 /**
  * Why the pool's target path on this machine is not the pool's storage, or undefined when it is
  * (as far as the pool tells): the path exists here, with the owner, group and mode the pool XML
- * reports, and, for a directory pool, on a filesystem of the pool's capacity (statfs).
+ * reports, and, for a pool whose `storage` is a directory of volume files (default), on a
+ * filesystem of the pool's capacity (statfs).
  */
-export async function poolNotHere(store: TargetStore & { kind: 'pool' }): Promise<string | undefined> {
+export async function poolNotHere(store: TargetStore & { kind: 'pool' }, storage?: PoolStorage): Promise<string | undefined> {
   const path = store.poolPath;
   if (path === undefined) return `pool "${store.poolName}" (type ${store.poolType}) has no target path`;
   const st = await stat(path).catch(() => undefined);
@@ -57,7 +61,8 @@ export async function poolNotHere(store: TargetStore & { kind: 'pool' }): Promis
   if (perms.mode !== undefined && perms.mode !== (st.mode & 0o7777)) differ.push(`mode ${(st.mode & 0o7777).toString(8)} here, ${perms.mode.toString(8)} in the pool`);
   if (perms.owner !== undefined && perms.owner !== -1 && perms.owner !== st.uid) differ.push(`owner ${st.uid} here, ${perms.owner} in the pool`);
   if (perms.group !== undefined && perms.group !== -1 && perms.group !== st.gid) differ.push(`group ${st.gid} here, ${perms.group} in the pool`);
-  if (st.isDirectory()) {
+  // Only a directory of volume files has the pool's size (a disk or logical pool's /dev does not).
+  if (st.isDirectory() && (storage ?? 'directory') === 'directory') {
     const fs = await statfs(path).catch(() => undefined);
     const { capacityBytes } = await store.pool.info();
     if (fs && capacityBytes > 0 && fs.blocks * fs.bsize !== capacityBytes) differ.push(`a filesystem of ${fs.blocks * fs.bsize} bytes here, ${capacityBytes} in the pool`);
@@ -75,13 +80,13 @@ export async function poolNotHere(store: TargetStore & { kind: 'pool' }): Promis
  *   (option `transfer`) for `local` when the pool's storage is not visible here; LibvirtError
  *   when the pool cannot be read.
  */
-export async function chooseTransfer(store: TargetStore, mode: TransferMode, uri: string): Promise<TransferChoice> {
+export async function chooseTransfer(store: TargetStore, mode: TransferMode, uri: string, storage?: PoolStorage): Promise<TransferChoice> {
   if (store.kind === 'dir') {
     if (mode === 'stream') throw new UsageError('a libvirt stream writes into a storage pool volume, not into an output directory; choose a pool, or transfer auto', { option: 'transfer' });
     return { path: 'local', mode, reason: `the output directory ${store.dir} is on this machine` };
   }
   if (mode === 'stream') return { path: 'stream', mode, reason: 'transfer stream was asked' };
-  const notHere = await poolNotHere(store);
+  const notHere = await poolNotHere(store, storage);
   if (mode === 'local') {
     if (notHere) throw new LibvirtSetupError(`cannot write pool "${store.poolName}" of ${uri} from this machine: ${notHere}; choose transfer stream (or auto)`, { option: 'transfer' });
     return { path: 'local', mode, reason: `transfer local was asked and ${store.poolPath} is visible here` };

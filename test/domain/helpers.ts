@@ -125,7 +125,7 @@ export function minimalDomain(): DomainDescription {
 
 /** File targets for every drive of `plan`, as an import into `dir` would create them. */
 function fileSources(plan: ImportPlan, dir: string, format: 'qcow2' | 'raw' = 'qcow2'): TargetedDrive[] {
-  return assignTargets(plan.drives, { kind: 'dir', dir }, format, plan.mappings.system);
+  return assignTargets(plan.drives, { kind: 'dir', dir }, format, plan.mappings);
 }
 
 /** Plans `ovfPath` (descriptor only unless told), builds the domain with file sources and returns the domain and its XML. */

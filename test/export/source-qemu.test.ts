@@ -75,7 +75,8 @@ describe('a disk as QEMU opens it', () => {
   }
 
   const refused: [string, string, RegExp][] = [
-    ['an <auth> secret', network('rbd', 'pool/image', `<host name='mon'/><auth username='admin'><secret type='ceph' usage='key'/></auth>`), /needs the libvirt secret of its <auth>/],
+    ['an <auth> secret on a protocol whose rule hands none to QEMU', network('nbd', 'exp', `<host name='127.0.0.1'/><auth username='admin'><secret type='iscsi' usage='key'/></auth>`), /needs the libvirt secret of its <auth>, which export does not hand to QEMU for nbd sources/],
+    ['an incomplete <auth> (no secret)', network('rbd', 'pool/image', `<host name='mon'/><auth username='admin'></auth>`), /needs the libvirt secret of its <auth>/],
     ['an <encryption> secret', `<disk type='file'><source file='/i/e.qcow2'><encryption format='luks'><secret type='passphrase' uuid='00000000-0000-0000-0000-000000000000'/></encryption></source><target dev='vda'/></disk>`, /encrypted with a libvirt secret/],
     ['TLS', network('nbd', 'exp', `<host name='127.0.0.1'/>`, ` tls='yes'`), /uses TLS with libvirt's certificates/],
     ['an unknown protocol', network('vxhs', 'x', `<host name='127.0.0.1'/>`), /network protocol "vxhs" is not one export opens \(nbd, iscsi/],
@@ -85,6 +86,16 @@ describe('a disk as QEMU opens it', () => {
     ['a missing volume', `<disk type='volume'><source pool='pool' volume='gone'/><target dev='vda'/></disk>`, /volume "gone" not found in pool "pool"/],
     ['a volume that is not a local file', `<disk type='volume'><source pool='pool' volume='rbd'/><target dev='vda'/></disk>`, /is not a local file or block device \(rbdpool\/image\)/],
   ];
+  it("names an rbd or iSCSI <auth> secret in the node (export.json qemuSources auth) and lists it for a secret object", () => {
+    const rbd = view(network('rbd', 'pool/image', `<host name='mon' port='6789'/><auth username='admin'><secret type='ceph' usage='key'/></auth>`), 'raw');
+    assert.deepEqual(rbd.node['file'], { driver: 'rbd', pool: 'pool', image: 'image', server: [{ host: 'mon', port: '6789' }], user: 'admin', 'key-secret': 'virt-ovf-secret-0' });
+    assert.deepEqual(rbd.secrets, [{ id: 'virt-ovf-secret-0', auth: { username: 'admin', secretType: 'ceph', usage: 'key' } }]);
+    const iscsi = view(network('iscsi', 'iqn.2004-04.com.example:t/1', `<host name='san'/><auth username='u'><secret type='iscsi' uuid='00000000-0000-0000-0000-000000000001'/></auth>`), 'raw');
+    assert.equal((iscsi.node['file'] as Record<string, unknown>)['password-secret'], 'virt-ovf-secret-0');
+    assert.equal((iscsi.node['file'] as Record<string, unknown>)['user'], 'u');
+    assert.deepEqual(view(`<disk type='file'><source file='/i/a.raw'/><target dev='vda'/></disk>`, 'raw').secrets, []);
+  });
+
   for (const [what, disk, message] of refused) {
     it(`refuses ${what} with a SourceProblem saying why`, () => {
       assert.throws(() => view(disk), (err: unknown) => err instanceof SourceProblem && message.test(err.message));

@@ -78,7 +78,7 @@ describe('assignTargets and volumeFormat', () => {
   it('names volumes DOMAIN-DISKID.EXT, keeps CD-ROM media raw and gives an empty CD-ROM no target', async () => {
     await withTempDir(async (dir) => {
       const plan = await planImport({ source: writePackage(dir), name: 'tgt', descriptorOnly: true, ovfEnv: true });
-      const drives = assignTargets(plan.drives, { kind: 'pool', pool: 'images' }, 'raw', plan.mappings.system);
+      const drives = assignTargets(plan.drives, { kind: 'pool', pool: 'images' }, 'raw', plan.mappings);
       assert.deepEqual(
         drives.map((d) => d.target && [d.target.name, d.target.format, d.target.source]),
         [
@@ -88,19 +88,18 @@ describe('assignTargets and volumeFormat', () => {
           ['tgt-ovf-env.iso', 'raw', { type: 'volume', pool: 'images', volume: 'tgt-ovf-env.iso' }],
         ],
       );
-      const inDir = assignTargets(plan.drives, { kind: 'dir', dir: '/srv/vm' }, 'qcow2', plan.mappings.system);
+      const inDir = assignTargets(plan.drives, { kind: 'dir', dir: '/srv/vm' }, 'qcow2', plan.mappings);
       assert.deepEqual(inDir[0]!.target?.source, { type: 'file', path: '/srv/vm/tgt-vmdisk1.qcow2' });
       assert.deepEqual(buildDomainSpec(plan, drives, { type: 'qemu', uuid: '00000000-0000-4000-8000-000000000001' }).disks[2]!.source, { type: 'none' });
     });
   });
 
   it('picks qcow2 on file-based pools and directories, raw on block pools, unless a format is asked', () => {
-    const system = mappings.system;
-    assert.equal(volumeFormat({ kind: 'pool', pool: 'p', poolType: 'dir' }, system), 'qcow2');
-    assert.equal(volumeFormat({ kind: 'pool', pool: 'p', poolType: 'logical' }, system), 'raw');
-    assert.equal(volumeFormat({ kind: 'pool', pool: 'p' }, system), 'qcow2', 'a pool not opened (print-xml)');
-    assert.equal(volumeFormat({ kind: 'dir', dir: '/x' }, system), 'qcow2');
-    assert.equal(volumeFormat({ kind: 'pool', pool: 'p', poolType: 'dir' }, system, 'raw'), 'raw');
+    assert.equal(volumeFormat({ kind: 'pool', pool: 'p', poolType: 'dir' }, mappings), 'qcow2');
+    assert.equal(volumeFormat({ kind: 'pool', pool: 'p', poolType: 'logical' }, mappings), 'raw');
+    assert.equal(volumeFormat({ kind: 'pool', pool: 'p' }, mappings), 'qcow2', 'a pool not opened (print-xml)');
+    assert.equal(volumeFormat({ kind: 'dir', dir: '/x' }, mappings), 'qcow2');
+    assert.equal(volumeFormat({ kind: 'pool', pool: 'p', poolType: 'dir' }, mappings, 'raw'), 'raw');
   });
 });
 
@@ -109,7 +108,7 @@ describe('mappings/system.json rules', () => {
     await withTempDir(async (dir) => {
       const plan = await planImport({ source: writePackage(dir, 'ovf:id="105" vmw:osType="windows9_64Guest"'), descriptorOnly: true });
       assert.equal(plan.mapped.osFamily, 'windows');
-      const drives = assignTargets(plan.drives, { kind: 'dir', dir }, 'qcow2', plan.mappings.system);
+      const drives = assignTargets(plan.drives, { kind: 'dir', dir }, 'qcow2', plan.mappings);
       const uuid = '00000000-0000-4000-8000-000000000002';
       assert.equal(buildDomainSpec(plan, drives, { type: 'qemu', uuid }).clockOffset, 'localtime');
       const utcEverywhere: Mappings = { ...plan.mappings, system: { ...plan.mappings.system, clock: { byOsFamily: {}, default: 'utc' } } };

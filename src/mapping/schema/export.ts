@@ -23,6 +23,8 @@ const networkSourceSchema = z.strictObject({
   driver: z.string().min(1),
   port: z.number().int().min(1).max(65535).optional(),
   layout: z.enum(['nbd', 'iscsi', 'rbd', 'gluster', 'url', 'ssh', 'nfs']),
+  /** For a source with <auth>: the driver options naming the user and the secret object holding the libvirt secret's value (rbd: user, key-secret). */
+  auth: z.strictObject({ user: z.string().min(1), secret: z.string().min(1) }).optional(),
 });
 
 /** The BIOS geometry a streamOptimized VMDK declares for one ddb.adapterType. */

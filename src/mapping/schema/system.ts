@@ -49,11 +49,10 @@ export const systemSchema = z.strictObject({
     byDevice: z.partialRecord(z.enum(['disk', 'cdrom']), imageFormat),
     byHref: z.array(z.strictObject({ pattern: z.string().min(1), format: imageFormat })),
   }),
-  /** Target volumes: CD-ROM media format, file name extensions, and the default format by libvirt pool type ("*": any other). */
+  /** Target volumes: CD-ROM media format, file name extensions, the format without a pool (the format in a pool is mappings/pools.json's). */
   volumes: z.strictObject({
     cdromFormat: volumeFormat,
     extensions: z.strictObject({ qcow2: z.string().min(1), raw: z.string().min(1), cdrom: z.string().min(1) }),
-    formatByPoolType: z.record(z.string(), volumeFormat).refine((r) => r['*'] !== undefined, 'needs a "*" entry'),
     /** Format when writing into a directory instead of a pool, or when no pool is asked (--print-xml). */
     formatWithoutPool: volumeFormat,
   }),
