@@ -4,7 +4,8 @@
 // Both give what the local readers give: the guest map and a GuestReader over it.
 import type { Connection, StorageVolume, StreamRange } from '../libvirt/index.js';
 import { VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM } from '../libvirt/index.js';
-import type { ImageInfo, MapExtent } from '../storage/qemu-img.js';
+import type { ImageInfo } from '../storage/qemu-img.js';
+import type { MapExtent } from '../storage/qemu-img-map.js';
 import { parseQcow2Header, qcow2Extents, QCOW2_HEADER_READ, type Qcow2Geometry } from '../storage/qcow2-stream/reader.js';
 import type { GuestReader } from './vmdk/guest-reader.js';
 

@@ -2,7 +2,8 @@
 // read-only (transfer/qemu-nbd.ts), `qemu-img map` gives the allocation (block status), and
 // only the data runs are read over NBD.
 import type { DiskSink } from '../storage/sink.js';
-import { imageMap, sourceFilename, type ImageSource } from '../storage/qemu-img.js';
+import { sourceFilename, type ImageSource } from '../storage/qemu-img.js';
+import { imageMap } from '../storage/qemu-img-map.js';
 import { openQemuNbd } from './qemu-nbd.js';
 
 /** Bytes per NBD read (the sink gathers them into its own chunks). */

@@ -1,7 +1,7 @@
 // Turns an allocation map of the source (qemu-img map) into batches of 64 KiB grains to read
 // and compress: only the byte ranges that may hold non-zero data are read at all.
 
-import type { MapExtent } from '../../storage/qemu-img.js';
+import type { MapExtent } from '../../storage/qemu-img-map.js';
 import { GRAIN_BYTES } from './format.js';
 
 /** A guest byte range to read, from one map extent. */

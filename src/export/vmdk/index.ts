@@ -4,7 +4,8 @@
 // without seeking, to a caller-supplied sink (an OVA member, a hash, a file).
 
 import { availableParallelism } from 'node:os';
-import { imageMap, type ImageFormat, type ImageInfo, type MapExtent } from '../../storage/qemu-img.js';
+import type { ImageFormat, ImageInfo } from '../../storage/qemu-img.js';
+import { imageMap, type MapExtent } from '../../storage/qemu-img-map.js';
 import { grainBatches, type GrainBatch } from './batches.js';
 import { DeflatePool, type CompressedBatch } from './deflate-pool.js';
 import { collectEvery } from './gc.js';

@@ -2,7 +2,7 @@
 // docs/interop/qcow2.txt): the header, the L1 table, then each L2 table as the map reaches it.
 // For images another host holds (libvirt virStorageVolDownload with offset and length): no
 // compression, backing file, external data file, encryption or extended L2 entries.
-import type { MapExtent } from '../qemu-img.js';
+import type { MapExtent } from '../qemu-img-map.js';
 
 /** Reads `length` bytes at `offset` of the image file; fewer (or none) past its end. */
 export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { grainBatches } from '../../../src/export/vmdk/batches.js';
 import { encodeDescriptor, encodeLeadIn, encodeMetadataMarker, encodeSparseHeader, GD_AT_END, geometry, MarkerType } from '../../../src/export/vmdk/format.js';
 import { StreamLayout } from '../../../src/export/vmdk/layout.js';
-import type { MapExtent } from '../../../src/storage/qemu-img.js';
+import type { MapExtent } from '../../../src/storage/qemu-img-map.js';
 import { parseHeader } from './helpers.js';
 import { adapterOf } from './helpers.js';
 
