@@ -30,6 +30,7 @@ export interface DecodeResult {
 /** Grains collected for one worker request. */
 interface Batch {
   input: ArrayBuffer;
+  view: Uint8Array;
   used: number;
   starts: number[];
   lengths: number[];
@@ -76,8 +77,11 @@ export async function decodeStream(reader: StreamReader, h: StreamHeader, sink: 
     await walkStream(reader, h, tables, refuse, sink.sequential, async (m) => {
       grains++;
       if (batch && batch.used + m.size > pool.inputBytes) await submit();
-      batch ??= { input: pool.takeInput(), used: 0, starts: [], lengths: [], markers: [] };
-      await reader.readInto(new Uint8Array(batch.input), batch.used, m.size, `the compressed grain at byte ${m.sector * 512}`);
+      if (!batch) {
+        const input = pool.takeInput();
+        batch = { input, view: new Uint8Array(input), used: 0, starts: [], lengths: [], markers: [] };
+      }
+      await reader.readInto(batch.view, batch.used, m.size, `the compressed grain at byte ${m.sector * 512}`);
       batch.starts.push(batch.used);
       batch.lengths.push(m.size);
       batch.markers.push(m);
