@@ -14,8 +14,6 @@ import { GrainTables } from './tables.js';
 const BATCH_BYTES = 2 ** 20;
 /** Batches inflating or waiting to be written, per worker thread. */
 const QUEUE_PER_WORKER = 3;
-/** Sink calls in flight at once on a non-sequential sink (positioned writes, NBD requests); 1 on a sequential one. */
-const SINK_CALLS_IN_FLIGHT = 4;
 
 /** What a decode did; bytes are counts of the stream and of the guest data. */
 export interface DecodeResult {
@@ -116,7 +114,7 @@ class Emitter {
     private readonly h: StreamHeader,
     private readonly refuse: (why: string) => PackageError,
   ) {
-    this.maxInflight = sink.sequential ? 1 : SINK_CALLS_IN_FLIGHT;
+    this.maxInflight = sink.sequential ? 1 : Math.max(1, sink.maxInFlight ?? 1);
   }
 
   /** Starts a sink call; waits while too many are in flight. */
