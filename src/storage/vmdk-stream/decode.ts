@@ -90,6 +90,9 @@ export async function decodeStream(reader: StreamReader, h: StreamHeader, sink: 
     await chain;
     await emitter.end();
   } catch (err) {
+    // Nothing may reach the sink once the caller aborts it: stop the emitter and let it settle.
+    emitter.stopped = true;
+    await chain.catch(() => undefined);
     await emitter.drain().catch(() => undefined);
     throw err;
   } finally {
@@ -116,6 +119,9 @@ class Emitter {
   ) {
     this.maxInflight = sink.sequential ? 1 : Math.max(1, sink.maxInFlight ?? 1);
   }
+
+  /** Set when the decode failed: no further sink call is started. */
+  stopped = false;
 
   /** Starts a sink call; waits while too many are in flight. */
   private async send(call: Promise<void>): Promise<void> {
@@ -180,6 +186,7 @@ class Emitter {
     if (this.zeroFrom < 0) return;
     const from = this.zeroFrom;
     this.zeroFrom = -1;
+    if (this.stopped) throw new Error('decode stopped');
     await this.send(this.sink.zero(from, this.cursor - from));
   }
 
@@ -196,6 +203,7 @@ class Emitter {
     }
     this.zeroTo(off);
     await this.flushZero();
+    if (this.stopped) throw new Error('decode stopped');
     const write = this.sink.write(off, bytes);
     await this.send(write);
     this.dataBytes += bytes.length;
