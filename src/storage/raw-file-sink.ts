@@ -33,6 +33,8 @@ export interface RawFileSinkOptions {
  */
 export class RawFileSink implements DiskSink {
   readonly sequential = false;
+  /** Positioned writes are independent: a few may run at once (libuv's thread pool has four threads). */
+  readonly maxInFlight = 4;
   bytesWritten = 0;
   private closed = false;
 

@@ -27,6 +27,11 @@ export interface DiskSink {
   /** True when ranges must come in ascending order (libvirt streams). */
   readonly sequential: boolean;
   /**
+   * write()/zero() calls the sink takes in flight at once (a caller may start the next before
+   * the last settled, ranges never overlapping); absent means 1: each call awaited before the next.
+   */
+  readonly maxInFlight?: number;
+  /**
    * Writes `data` at `offset`.
    * @throws RangeError outside [0, capacityBytes) or out of order on a sequential sink; the
    *   transport's error (ToolError, LibvirtError, an OS error) when the target fails.

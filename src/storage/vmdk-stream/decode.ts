@@ -14,8 +14,6 @@ import { GrainTables } from './tables.js';
 const BATCH_BYTES = 2 ** 20;
 /** Batches inflating or waiting to be written, per worker thread. */
 const QUEUE_PER_WORKER = 3;
-/** Sink calls in flight at once on a non-sequential sink (positioned writes, NBD requests); 1 on a sequential one. */
-const SINK_CALLS_IN_FLIGHT = 4;
 
 /** What a decode did; bytes are counts of the stream and of the guest data. */
 export interface DecodeResult {
@@ -30,6 +28,7 @@ export interface DecodeResult {
 /** Grains collected for one worker request. */
 interface Batch {
   input: ArrayBuffer;
+  view: Uint8Array;
   used: number;
   starts: number[];
   lengths: number[];
@@ -76,8 +75,11 @@ export async function decodeStream(reader: StreamReader, h: StreamHeader, sink: 
     await walkStream(reader, h, tables, refuse, sink.sequential, async (m) => {
       grains++;
       if (batch && batch.used + m.size > pool.inputBytes) await submit();
-      batch ??= { input: pool.takeInput(), used: 0, starts: [], lengths: [], markers: [] };
-      await reader.readInto(new Uint8Array(batch.input), batch.used, m.size, `the compressed grain at byte ${m.sector * 512}`);
+      if (!batch) {
+        const input = pool.takeInput();
+        batch = { input, view: new Uint8Array(input), used: 0, starts: [], lengths: [], markers: [] };
+      }
+      await reader.readInto(batch.view, batch.used, m.size, `the compressed grain at byte ${m.sector * 512}`);
       batch.starts.push(batch.used);
       batch.lengths.push(m.size);
       batch.markers.push(m);
@@ -88,6 +90,9 @@ export async function decodeStream(reader: StreamReader, h: StreamHeader, sink: 
     await chain;
     await emitter.end();
   } catch (err) {
+    // Nothing may reach the sink once the caller aborts it: stop the emitter and let it settle.
+    emitter.stopped = true;
+    await chain.catch(() => undefined);
     await emitter.drain().catch(() => undefined);
     throw err;
   } finally {
@@ -112,8 +117,11 @@ class Emitter {
     private readonly h: StreamHeader,
     private readonly refuse: (why: string) => PackageError,
   ) {
-    this.maxInflight = sink.sequential ? 1 : SINK_CALLS_IN_FLIGHT;
+    this.maxInflight = sink.sequential ? 1 : Math.max(1, sink.maxInFlight ?? 1);
   }
+
+  /** Set when the decode failed: no further sink call is started. */
+  stopped = false;
 
   /** Starts a sink call; waits while too many are in flight. */
   private async send(call: Promise<void>): Promise<void> {
@@ -178,6 +186,7 @@ class Emitter {
     if (this.zeroFrom < 0) return;
     const from = this.zeroFrom;
     this.zeroFrom = -1;
+    if (this.stopped) throw new Error('decode stopped');
     await this.send(this.sink.zero(from, this.cursor - from));
   }
 
@@ -194,6 +203,7 @@ class Emitter {
     }
     this.zeroTo(off);
     await this.flushZero();
+    if (this.stopped) throw new Error('decode stopped');
     const write = this.sink.write(off, bytes);
     await this.send(write);
     this.dataBytes += bytes.length;

@@ -20,8 +20,8 @@ const PARENT_WINDOW_SECTORS = 21;
 const MAX_DESCRIPTOR_END_SECTORS = 4096;
 /** Largest grain the decoder buffers, in bytes (VMware writes 64 KiB; qemu reads up to 1 GiB). */
 export const MAX_STREAM_GRAIN_BYTES = 2 ** 20;
-/** Largest grain directory held in memory when it precedes the grains (qemu's layout), in entries (16 MiB). */
-export const MAX_HELD_GD_ENTRIES = 4 * 2 ** 20;
+/** Largest grain directory held in memory when it precedes the grains (qemu's layout), in entries (4 MiB; 32 TiB of 64 KiB grains). */
+export const MAX_HELD_GD_ENTRIES = 2 ** 20;
 
 /** What the decoder needs from the header; sizes in sectors unless named *Bytes. */
 export interface StreamHeader {

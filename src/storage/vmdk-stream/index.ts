@@ -40,6 +40,7 @@ export interface StreamOptimizedImage {
    * Reads the rest of the stream and writes the guest bytes into `sink`: grains as write(),
    * the gaps between them, all-zero grains and the tail as zero(); then sink.finish(). On any
    * failure it calls sink.abort() (the caller's rollback removes the target) and rethrows.
+   * Up to `sink.maxInFlight` calls run at once (1 on a sequential sink).
    * Grains come in stream order; a sequential sink needs them ascending (VMware and virt-ovf
    * write them so), otherwise NotStreamableError before the first out-of-order byte is sent.
    * Checks the stream as it goes: grain LBAs aligned, inside the capacity, never twice; the

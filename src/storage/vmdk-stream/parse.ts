@@ -35,21 +35,25 @@ export async function walkStream(reader: StreamReader, h: StreamHeader, tables: 
     if (!h.gdAtEnd && (await reader.atEnd())) break; // qemu writes no end-of-stream marker
     const at = reader.offset;
     const sector = at / SECTOR;
-    const m = await reader.read(GRAIN_MARKER_BYTES, `the marker at byte ${at}`);
-    const val = m.readBigUInt64LE(0);
+    const m = await reader.take(GRAIN_MARKER_BYTES, `the marker at byte ${at}`);
     const size = m.readUInt32LE(8);
     if (size !== 0) {
+      // The LBA as a number: exact below 2^53, and anything at or above 2^32 × 2^21 is beyond any capacity anyway.
+      const high = m.readUInt32LE(4);
+      const lba = high < 2 ** 21 ? high * 2 ** 32 + m.readUInt32LE(0) : Infinity;
+      const lbaText = () => m.readBigUInt64LE(0).toString();
       if (footerSeen) throw refuse(`has a grain marker at byte ${at} after its footer`);
-      if (val % BigInt(h.grainSectors) !== 0n) throw refuse(`has a grain marker at byte ${at} whose LBA ${val} is not a multiple of the grain size (${h.grainSectors} sectors)`);
-      if (val >= BigInt(h.capacitySectors)) throw refuse(`has a grain marker at byte ${at} whose LBA ${val} lies beyond the capacity (${h.capacitySectors} sectors)`);
+      if (lba >= h.capacitySectors) throw refuse(`has a grain marker at byte ${at} whose LBA ${lbaText()} lies beyond the capacity (${h.capacitySectors} sectors)`);
+      if (lba % h.grainSectors !== 0) throw refuse(`has a grain marker at byte ${at} whose LBA ${lbaText()} is not a multiple of the grain size (${h.grainSectors} sectors)`);
       if (size > maxCompressed) throw refuse(`has a grain marker at byte ${at} claiming ${size} compressed bytes, more than ${MAX_COMPRESSED_GRAIN_FACTOR} × the grain size (${h.grainBytes} bytes)`);
-      const index = Number(val) / h.grainSectors;
+      const index = lba / h.grainSectors;
       tables.grain(index, sector, sequential);
       await onGrain({ index, sector, size });
       await reader.skip(pad(GRAIN_MARKER_BYTES + size), `the padding of the grain at byte ${at}`);
       continue;
     }
-    const type = (await reader.read(4, `the marker at byte ${at}`)).readUInt32LE(0);
+    const val = m.readBigUInt64LE(0);
+    const type = (await reader.take(4, `the marker at byte ${at}`)).readUInt32LE(0);
     await reader.skip(SECTOR - 16, `the marker at byte ${at}`);
     if (type === MARKER.endOfStream) {
       if (val !== 0n) throw refuse(`has an end-of-stream marker at byte ${at} claiming ${val} sectors after it`);

@@ -79,6 +79,20 @@ export class StreamReader {
     }
   }
 
+  /**
+   * The next `n` bytes (consumed): a view of the current chunk when it holds them (valid until
+   * the next read), else a new buffer. For small structures on the hot path (grain markers).
+   */
+  async take(n: number, what: string): Promise<Buffer> {
+    if (this.chunk.length - this.at >= n) {
+      const view = this.chunk.subarray(this.at, this.at + n);
+      this.at += n;
+      this.offset += n;
+      return view;
+    }
+    return this.read(n, what);
+  }
+
   /** The next `n` bytes as a new buffer. */
   async read(n: number, what: string): Promise<Buffer> {
     const out = Buffer.allocUnsafe(n);
