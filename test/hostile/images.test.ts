@@ -195,7 +195,8 @@ describe('hostile disk images are refused before qemu-img opens them', () => {
     await writeFile(hang, `#!/bin/sh\nif [ "$1" = info ]; then exec sleep 29.317; fi\nexec ${s.wrapper} "$@"\n`);
     await chmod(hang, 0o755);
     const ova = await packOva(s, 'hang', baseFiles(s));
-    const run = await importPkg(s, ova, { env: { VIRT_OVF_QEMU_IMG: hang, VIRT_OVF_QEMU_IMG_TIMEOUT_MS: '1500' } });
+    // qemu-img is the converter here: the streaming decoder never runs qemu-img info on a streamOptimized VMDK.
+    const run = await importPkg(s, ova, { args: ['--converter', 'qemu-img'], env: { VIRT_OVF_QEMU_IMG: hang, VIRT_OVF_QEMU_IMG_TIMEOUT_MS: '1500' } });
     await assertRefused(s, run, {
       code: 5,
       message: [/virt-ovf: error: qemu-img info on "app-disk1\.vmdk" in \S+hang\.ova timed out after 1500 ms and was killed \(a hostile or unreadable image\?\)/],
