@@ -196,7 +196,7 @@ describe('temporary copies: in TMPDIR, sparse, counted where they live', () => {
     const run = await importPkg(s, ova, { args: ['--tmpdir', small.path, '--converter', 'qemu-img'] });
     await assertRefused(s, run, {
       code: 5,
-      message: [new RegExp(`cannot write the temporary copy of "app-disk1\\.img" \\(writing ${small.path}/virt-ovf-\\w+/source\\): the filesystem mounted at ${small.path} is full; choose another temporary directory with --tmpdir`)],
+      message: [new RegExp(`cannot write the temporary copy of "app-disk1\\.img" \\(writing ${small.path}/virt-ovf-[\\w-]+/source\\): the filesystem mounted at ${small.path} is full; choose another temporary directory with --tmpdir`)],
     });
     assert.deepEqual(await readdir(small.path), []);
   });
