@@ -105,7 +105,8 @@ export async function* imageBytes(file: OvfFile, stored: AsyncIterable<Uint8Arra
         yield chunk;
       }
     } catch (err) {
-      if (err instanceof PackageError || (err as Error).name === 'AbortError') throw err;
+      // A PackageError, an abort, or a URL's TransferError (exit 5: the transfer failed) as it is.
+      if (err instanceof VirtOvfError || (err as Error).name === 'AbortError') throw err;
       throw new PackageError(`File "${file.href}": cannot join it: ${(err as Error).message}`, { file: file.href, cause: err });
     }
     return;
