@@ -94,7 +94,7 @@ export function importOptions<T>(y: Argv<T>, overlay: boolean) {
       .option('dry-run', { type: 'boolean', default: false, describe: 'Check everything against the host, create nothing' })
       .option('verify', { type: 'boolean', default: true, describe: 'Verify the manifest (.mf) digests; --no-verify skips it with a warning' })
       .option('serial-log', { type: 'string', describe: "Also log the guest's serial console to this host file" })
-      .option('ca', { type: 'string', describe: 'PEM file of CA certificates trusted for the package signature (.cert); default: the system CA store' })
+      .option('ca', { type: 'string', describe: 'PEM file of CA certificates trusted for the package signature (.cert), and beside the system store for an https:// SOURCE without --http-ca; default: the system CA store' })
       .option('require-signature', { type: 'boolean', default: false, describe: 'Refuse a package that is unsigned or whose certificate chain does not validate (dates, key usage, CA constraints), is self-signed or untrusted' })
       .option('accept-eula', { type: 'boolean', default: false, describe: 'Accept the license agreement (EulaSection) of the package; required when it has one' })
       .option('all', { type: 'boolean', default: false, describe: 'Import every VirtualSystem of a VirtualSystemCollection, each as its own domain named PREFIX-MEMBER' })

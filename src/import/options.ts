@@ -141,8 +141,14 @@ export interface ImportResult {
 }
 
 /** The HTTP(S) settings of a package's source (archive/archive.ts SourceOptions). */
-export function sourceOptionsOf(opts: Pick<PackageOptions, 'httpCaFile' | 'httpHeaderFile'>): { http: { caFile?: string; headerFile?: string } } {
-  return { http: { ...(opts.httpCaFile !== undefined ? { caFile: opts.httpCaFile } : {}), ...(opts.httpHeaderFile !== undefined ? { headerFile: opts.httpHeaderFile } : {}) } };
+export function sourceOptionsOf(opts: Pick<PackageOptions, 'httpCaFile' | 'httpHeaderFile'> & { readonly caFile?: string }): { http: { caFile?: string; extraCaFile?: string; headerFile?: string } } {
+  return {
+    http: {
+      ...(opts.httpCaFile !== undefined ? { caFile: opts.httpCaFile } : {}),
+      ...(opts.caFile !== undefined ? { extraCaFile: opts.caFile } : {}),
+      ...(opts.httpHeaderFile !== undefined ? { headerFile: opts.httpHeaderFile } : {}),
+    },
+  };
 }
 
 /** The defaults of the optional options, as the types document them. */

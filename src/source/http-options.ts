@@ -22,6 +22,11 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export interface HttpOptions {
   /** PEM file of CA certificates trusted for https:// servers; replaces the system store (`--http-ca`). */
   readonly caFile?: string;
+  /**
+   * PEM file of CA certificates trusted besides the system store when `caFile` is absent: the
+   * package signature's CAs (`--ca`), so one private CA given once serves the server and the signature.
+   */
+  readonly extraCaFile?: string;
   /** File of request headers, one `Name: value` per line, e.g. `Authorization: Bearer …` (`--http-header-file`). Blank lines and `#` comments are skipped. */
   readonly headerFile?: string;
   /** Environment read for {@link HTTP_HEADER_ENV}. @default process.env */
@@ -68,16 +73,22 @@ function systemCa(env: NodeJS.ProcessEnv): { pem: string; source: string } {
   }
 }
 
+/** The system store plus the CAs of `extraCaFile` (the signature's --ca), when given. @throws as readCa. */
+function withExtraCa(system: { pem: string; source: string }, extraCaFile: string | undefined): { pem: string; source: string } {
+  if (extraCaFile === undefined) return system;
+  return { pem: `${system.pem}\n${readCa(extraCaFile, 'caFile')}`, source: `${system.source} and --ca ${extraCaFile}` };
+}
+
 /**
  * Reads a PEM bundle for TLS.
- * @throws UsageError (option `httpCaFile`) when it cannot be read or holds no valid certificate.
+ * @throws UsageError (`option`: httpCaFile, or caFile for the signature's CAs) when it cannot be read or holds no valid certificate.
  */
-function readCa(path: string): string {
+function readCa(path: string, option = 'httpCaFile'): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new UsageError(`HTTPS CA file ${path}: cannot read: ${(cause as Error).message}`, { option: 'httpCaFile', cause });
+    throw new UsageError(`HTTPS CA file ${path}: cannot read: ${(cause as Error).message}`, { option, cause });
   }
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? [];
   const valid = blocks.filter((pem) => {
@@ -88,7 +99,7 @@ function readCa(path: string): string {
     }
   });
   if (valid.length === 0 || valid.length !== blocks.length) {
-    throw new UsageError(`HTTPS CA file ${path}: ${blocks.length === 0 ? 'no PEM certificate (-----BEGIN CERTIFICATE-----) in the file' : `${blocks.length - valid.length} PEM block(s) are not valid X.509 certificates`}`, { option: 'httpCaFile' });
+    throw new UsageError(`HTTPS CA file ${path}: ${blocks.length === 0 ? 'no PEM certificate (-----BEGIN CERTIFICATE-----) in the file' : `${blocks.length - valid.length} PEM block(s) are not valid X.509 certificates`}`, { option });
   }
   return valid.join('\n');
 }
@@ -126,7 +137,7 @@ export function httpSession(url: URL, opts: HttpOptions = {}): HttpSession {
     throw new UsageError(`${url.protocol}//${url.host}${url.pathname}: a URL with user information (user:password@) is refused, so that credentials stay off the command line; put an Authorization header in a file`, { option: 'httpHeaderFile' });
   }
   const env = opts.env ?? process.env;
-  const { pem, source } = opts.caFile !== undefined ? { pem: readCa(opts.caFile), source: `--http-ca ${opts.caFile}` } : systemCa(env);
+  const { pem, source } = opts.caFile !== undefined ? { pem: readCa(opts.caFile), source: `--http-ca ${opts.caFile}` } : withExtraCa(systemCa(env), opts.extraCaFile);
   const headers: [string, string][] = [];
   if (opts.headerFile !== undefined) {
     let text: string;

@@ -58,6 +58,14 @@ describe('import from a URL', () => {
     assert.ok(domainExists(name));
   });
 
+  test('--ca (the CAs of the package signature) is trusted for the https:// server too, beside the system store', async () => {
+    const name = uniqueName('url-ca');
+    domains.push(name);
+    const r = await runCli(['import', secure.url('appliance.ovf'), '--ca', secure.caFile!, '--pool', pool.name, '--name', name, '--virt-type', 'qemu']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(domainExists(name));
+  });
+
   test('from a server without range support the OVA is imported in one pass, disks converted as they stream by', async () => {
     const name = uniqueName('url-oneshot');
     domains.push(name);
