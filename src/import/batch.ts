@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { silentReporter, type Reporter, type ReportEvent } from '../report.js';
 import { withAbort } from '../rollback.js';
 import { importPackage } from './import.js';
+import { inRunScope } from '../journal/journal.js';
 import { withDefaults, type ImportOptions, type ImportResult } from './options.js';
 import { planImport } from './plan.js';
 
@@ -59,7 +60,8 @@ export async function importPackages(sources: readonly string[], options: BatchO
         const done = (o: Partial<BatchOutcome>): void => {
           outcomes[i] = { source, domain, seconds: (Date.now() - started) / 1000, status: 'failed', ...o };
         };
-        await importPackage({ ...common, source, ...(domain ? { name: domain } : {}), signal }, prefixed(reporter, domain)).then(
+        // Each package journals in its own scope: its objects never enter another package's journal.
+        await inRunScope(() => importPackage({ ...common, source, ...(domain ? { name: domain } : {}), signal }, prefixed(reporter, domain))).then(
           (result) => done({ status: 'imported', result }),
           (error: unknown) => done({ status: 'failed', error }),
         );

@@ -1,5 +1,6 @@
 // The run journal: before a run creates anything it records it here, atomically and durably, so
 // that `virt-ovf cleanup` can remove what a killed run left. Commit removes the journal.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,18 @@ export interface JournalFile {
 
 /** Journals open in this process; objects created deep inside a run (temporary copies, children, `.part` files) are recorded in each. */
 const active = new Set<RunJournal>();
+
+/** The journals of the run whose async context this is, when runs share the process (a batch import). */
+const runScope = new AsyncLocalStorage<Set<RunJournal>>();
+
+/**
+ * Runs `fn` as one run among others in this process (one package of a batch import): the
+ * journals it starts receive only what is made in its own async context, and its objects are
+ * never recorded in another run's journal (which would keep that journal after its rollback).
+ */
+export function inRunScope<T>(fn: () => Promise<T>): Promise<T> {
+  return runScope.run(new Set(), fn);
+}
 
 /** fsync(2) of a directory, so a rename or unlink in it is durable. */
 function syncDir(dir: string): void {
@@ -81,6 +94,7 @@ export class RunJournal {
       throw new UsageError(`cannot write the run journal in ${dir}: ${(err as Error).message}; choose another state directory`, { option: 'stateDir', cause: err });
     }
     active.add(journal);
+    runScope.getStore()?.add(journal);
     return journal;
   }
 
@@ -133,6 +147,7 @@ export class RunJournal {
     if (!this.#open) return;
     this.#open = false;
     active.delete(this);
+    runScope.getStore()?.delete(this);
     if (this.#entries.length > 0) return;
     try {
       unlinkSync(this.path);
@@ -155,11 +170,12 @@ export interface Ticket {
 }
 
 /**
- * Records `object` in every journal open in this process (the runs under way). For objects made
- * below the drivers (temporary copies, child processes, `.part` files), which do not see the run.
+ * Records `object` in the journals of the run under way: those started in this async context
+ * (inRunScope), else every journal open in this process. For objects made below the drivers
+ * (temporary copies, child processes, `.part` files), which do not see the run.
  */
 export function recordInActive(object: JournalObject): Ticket {
-  const ids = [...active].map((j) => [j, j.record(object)] as const);
+  const ids = [...(runScope.getStore() ?? active)].map((j) => [j, j.record(object)] as const);
   return {
     created: (identity) => ids.forEach(([j, id]) => j.created(id, identity)),
     forget: () => ids.forEach(([j, id]) => j.forget(id)),

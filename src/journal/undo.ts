@@ -12,9 +12,16 @@ export type Found = { readonly state: 'gone' } | { readonly state: 'foreign'; re
 const GONE: Found = { state: 'gone' };
 
 /**
+ * How far a file's timestamps may lag the clock the journal reads (Date.now), in ms: the kernel
+ * stamps files from its coarse clock, updated once per tick (up to 10 ms at HZ=100), so a file
+ * made 1 ms after the entry was written can look born a few ms before it.
+ */
+const COARSE_CLOCK_SLACK_MS = 20;
+
+/**
  * Whether the file at `path` is the one `entry` recorded: same st_dev and st_ino once created;
  * while pending (killed before the creation was confirmed), born (statx btime, else ctime) no
- * earlier than the entry was written, i.e. after the run recorded it.
+ * earlier than the entry was written (less the coarse clock's slack), i.e. after the run recorded it.
  */
 async function sameFile(entry: JournalEntry, path: string, want: 'file' | 'directory'): Promise<'gone' | 'same' | string> {
   const st = await lstat(path).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
@@ -22,7 +29,7 @@ async function sameFile(entry: JournalEntry, path: string, want: 'file' | 'direc
   if (want === 'file' ? !st.isFile() : !st.isDirectory()) return `${path} is no longer a ${want}`;
   if (entry.identity) return st.dev === entry.identity.dev && st.ino === entry.identity.ino ? 'same' : `${path} is another file now (inode ${st.ino}, recorded ${entry.identity.ino})`;
   const born = st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs;
-  return born >= entry.recordedAt ? 'same' : `${path} existed before the run recorded it`;
+  return born >= entry.recordedAt - COARSE_CLOCK_SLACK_MS ? 'same' : `${path} existed before the run recorded it`;
 }
 
 /** Finds a file or directory entry's object. */

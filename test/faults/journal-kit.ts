@@ -61,16 +61,25 @@ export async function cli(s: KillScene, args: string[]): Promise<{ code: number;
 export async function killWhen(s: KillScene, args: string[], when: (stdout: string) => boolean | Promise<boolean>): Promise<{ stdout: string; entries: JournalEntry[] }> {
   const child = execa('node', [CLI, ...args, '--json'], { reject: false, env: env(s), stdin: 'ignore', buffer: false });
   let stdout = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += String(c)));
+  let fired = false;
+  const fire = (): void => {
+    if (!fired) child.kill('SIGKILL');
+    fired = true;
+  };
+  // A moment seen in a chunk is acted on at once: define lasts one quick libvirt call.
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += String(c);
+    if (!fired && when(stdout) === true) fire();
+  });
   const deadline = Date.now() + 240_000;
   let exited = false;
   void child.then(() => (exited = true));
-  while (!(await when(stdout))) {
+  while (!fired && !(await when(stdout))) {
     assert.ok(!exited, `the run ended before the moment to kill it:\n${stdout}`);
     assert.ok(Date.now() < deadline, `the moment to kill never came:\n${stdout}`);
     await sleep(20);
   }
-  child.kill('SIGKILL');
+  fire();
   const r = await child;
   assert.equal(r.signal, 'SIGKILL');
   const journals = readJournals(s.state);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { RunJournal, writeAtomic, type JournalFile } from '../../src/journal/journal.js';
+import { inRunScope, RunJournal, writeAtomic, type JournalFile } from '../../src/journal/journal.js';
 import { identityOf, isRunning } from '../../src/journal/process-identity.js';
 import { reportStaleRuns, staleHolder, staleJournals } from '../../src/journal/stale.js';
 import { journalDir, STATE_DIR_ENV } from '../../src/journal/state-dir.js';
@@ -51,6 +51,30 @@ describe('run journal', () => {
     assert.equal(read(journal.path).entries.some((e) => e.kind === 'directory'), false, 'released: forgotten');
     journal.commit();
     assert.equal(existsSync(journal.path), false);
+  });
+
+  test('runs sharing the process (a batch) journal only what their own async context makes', async () => {
+    const outside = RunJournal.start({ uri: 'qemu:///system', command: 'import outside.ova', stateDir: state.dir });
+    const run = (label: string) =>
+      inRunScope(async () => {
+        const journal = RunJournal.start({ uri: 'qemu:///system', command: `import ${label}.ova`, stateDir: state.dir });
+        await new Promise((r) => setImmediate(r)); // both runs are under way before either makes anything
+        const temp = await makeTempDir(state.dir, `${label}-`);
+        const paths = read(journal.path).entries.map((e) => e.kind === 'directory' && e.path);
+        return { journal, temp, paths };
+      });
+    const [a, b] = await Promise.all([run('a'), run('b')]);
+    assert.deepEqual(a.paths, [a.temp.dir], "run a's journal holds its own directory only");
+    assert.deepEqual(b.paths, [b.temp.dir], "run b's journal holds its own directory only");
+    assert.deepEqual(read(outside.path).entries, [], 'a journal outside the scopes gets nothing of theirs');
+    // a closes first while b's directory still exists: a's journal is removed, b's keeps its entry.
+    await a.temp.release();
+    a.journal.close();
+    assert.equal(existsSync(a.journal.path), false);
+    await b.temp.release();
+    b.journal.commit();
+    outside.commit();
+    assert.equal(existsSync(b.journal.path) || existsSync(outside.path), false);
   });
 
   test('a live run is not stale; a dead pid and a pid reused by another process are', async () => {

@@ -61,17 +61,22 @@ describe('an interrupted remote import leaves nothing on the remote host', () =>
     const child = execa('node', [CLI, ...args, '--json'], { reject: false, env: env(), stdin: 'ignore', buffer: false });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += String(c)));
-    child.stderr!.on('data', (c: Buffer) => (stderr += String(c)));
+    let fired = false;
     let exited = false;
+    // A moment seen in a chunk is acted on at once: define lasts one quick libvirt call.
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += String(c);
+      if (!fired && !exited && when(stdout) === true) fired = child.kill(signal);
+    });
+    child.stderr!.on('data', (c: Buffer) => (stderr += String(c)));
     void child.then(() => (exited = true));
     const deadline = Date.now() + 240_000;
-    while (!exited && !(await when(stdout))) {
+    while (!fired && !exited && !(await when(stdout))) {
       assert.ok(Date.now() < deadline, `the moment never came:\n${stdout}`);
       await sleep(20);
     }
-    const missed = exited;
-    if (!missed) child.kill(signal);
+    const missed = !fired && exited;
+    if (!missed && !fired) child.kill(signal);
     const r = await child;
     return { missed, code: r.exitCode, signal: r.signal, stdout, stderr };
   }
