@@ -24,11 +24,13 @@ const PAIR_OPTIONS = {
   // An OVF network name is free text from the descriptor and may hold '='; libvirt network and bridge names seldom do.
   network: { form: 'OVFNAME=NETWORK', split: 'last' },
   bridge: { form: 'OVFNAME=BRIDGE', split: 'last' },
+  // An ovf:diskId or a target device never holds '='.
+  volume: { form: 'DISK=VOLUME', split: 'first' },
 } as const;
 
 /**
- * Parses repeated NAME=VALUE options: --prop splits at the first '=', --network and --bridge at
- * the last. @throws UsageError on a pair without a name or a value.
+ * Parses repeated NAME=VALUE options: --prop and --volume split at the first '=', --network and
+ * --bridge at the last. @throws UsageError on a pair without a name or a value.
  */
 export function parsePairs(option: keyof typeof PAIR_OPTIONS, values: readonly string[] | undefined): Record<string, string> {
   const { form, split } = PAIR_OPTIONS[option];
@@ -86,6 +88,8 @@ export function importOptions<T>(y: Argv<T>, overlay: boolean) {
   return urlOptions(mappingOptions(y.positional('source', { type: 'string', array: true, demandOption: true, describe: `${SOURCE_KINDS}; several import one domain each` }), overlay))
       .option('pool', { type: 'string', default: 'default', describe: 'Storage pool for the disk volumes' })
       .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'Volume format (default: qcow2 on directory pools, raw on block pools)' })
+      .option('volume', { type: 'string', array: true, describe: 'Write disk DISK (its ovf:diskId, or its device, e.g. sda) raw into existing volume VOLUME of the pool instead of creating one (DISK=VOLUME, repeatable; needed for iscsi, iscsi-direct, scsi and mpath pools); the volume must be unused, large enough and blank' })
+      .option('overwrite-volumes', { type: 'boolean', default: false, describe: 'With --volume: write into the named volumes even when they hold data' })
       .option('output-dir', { type: 'string', describe: 'Write disks and DOMAIN.xml into this directory instead of a pool (for connections without a storage driver)' })
       .option('virt-type', { choices: ['kvm', 'qemu'] as const, describe: 'Domain type (default: kvm when the host offers it, else qemu)' })
       .option('mac-policy', { choices: ['keep', 'new', 'auto'] as const, default: 'auto' as const, describe: "NIC MAC addresses: keep the OVF's, new (libvirt generates them), or auto (keep unless a domain on the host already uses it)" })
@@ -139,6 +143,8 @@ function importOptionsOf(args: Args, source: string): ImportOptions {
     dryRun: args['dry-run'] === true,
     ...(args['connect'] !== undefined ? { connect: String(args['connect']) } : {}),
     ...(args['format'] !== undefined ? { volumeFormat: args['format'] as 'qcow2' | 'raw' } : {}),
+    ...(args['volume'] !== undefined ? { existingVolumes: parsePairs('volume', args['volume'] as string[]) } : {}),
+    ...(args['overwrite-volumes'] === true ? { overwriteVolumes: true } : {}),
     ...(args['output-dir'] !== undefined ? { outputDir: String(args['output-dir']) } : {}),
     ...(args['virt-type'] !== undefined ? { virtType: args['virt-type'] as 'kvm' | 'qemu' } : {}),
     ...(args['serial-log'] !== undefined ? { serialLog: String(args['serial-log']) } : {}),
@@ -167,6 +173,7 @@ export async function runPackageCommand(command: 'import' | 'inspect', args: Arg
     return ExitCode.Success;
   }
   if (args['all'] === true && args['vm'] !== undefined) throw new UsageError('--all and --vm exclude each other');
+  if (args['all'] === true && args['volume'] !== undefined) throw new UsageError('--volume names the disks of one domain; import each VirtualSystem on its own (--vm) to write it into existing volumes');
   if (sources.length > 1) return runBatch(args, sources, reporter, json);
   const importer = args['all'] === true ? runImportAll : runImport;
   const outcome = await importer(importOptionsOf(args, sources[0]!), reporter);
@@ -182,13 +189,13 @@ export async function runPackageCommand(command: 'import' | 'inspect', args: Arg
 /**
  * `import A B …`: each package its own domain (importPackages), then one JSON result per package
  * or the summary table on stdout (the XMLs with --print-xml / --dry-run). Flags that name one
- * domain (--name, --vm, --serial-log, --all) are refused.
+ * domain (--name, --vm, --serial-log, --volume, --all) are refused.
  * @throws UsageError for those flags and what importPackages refuses before any work.
  */
 async function runBatch(args: Args, sources: readonly string[], reporter: Reporter, json: boolean): Promise<number> {
-  for (const flag of ['name', 'vm', 'serial-log']) if (args[flag] !== undefined) throw new UsageError(`--${flag} names one domain, so it takes one package; import ${sources[0]} on its own`);
+  for (const flag of ['name', 'vm', 'serial-log', 'volume']) if (args[flag] !== undefined) throw new UsageError(`--${flag} names one domain, so it takes one package; import ${sources[0]} on its own`);
   if (args['all'] === true) throw new UsageError(`--all imports the VirtualSystems of one package; import ${sources[0]} on its own`);
-  const { source: _, name: _n, vm: _v, serialLog: _s, ...opts } = importOptionsOf(args, sources[0]!);
+  const { source: _, name: _n, vm: _v, serialLog: _s, existingVolumes: _e, ...opts } = importOptionsOf(args, sources[0]!);
   const outcomes = await runImportBatch(sources, { ...opts, jobs: Number(args['jobs']) }, reporter);
   if (json) for (const o of outcomes) reporter.emit({ kind: 'result', result: formatBatch.json(o) });
   else if (args['print-xml'] || args['dry-run']) for (const o of outcomes) process.stdout.write(o.result?.xml ?? '');

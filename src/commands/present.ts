@@ -51,8 +51,8 @@ export function withOption(err: VirtOvfError): string {
   return /; choose [^;]*$/.test(err.message) ? `${err.message} with ${flag}` : `${err.message} (${flag})`;
 }
 
-/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network, tempDir --tmpdir, httpCaFile --http-ca, volumeFormat --format). */
+/** The flag of a library option named by an error (signKey is --sign, ovfVersion --ovf-version, networks --network, tempDir --tmpdir, httpCaFile --http-ca, volumeFormat --format, existingVolumes --volume). */
 export function flagOf(option: string): string {
-  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net', properties: 'prop', caFile: 'ca', httpCaFile: 'http-ca', tempDir: 'tmpdir', volumeFormat: 'format' };
+  const renamed: Record<string, string> = { signKey: 'sign', signCert: 'cert', mappingsDir: 'mappings', compressLevel: 'compress', networks: 'network', bridges: 'bridge', userNetwork: 'user-net', properties: 'prop', caFile: 'ca', httpCaFile: 'http-ca', tempDir: 'tmpdir', volumeFormat: 'format', existingVolumes: 'volume' };
   return `--${renamed[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }

@@ -35,19 +35,30 @@ interface Identity {
  *   vanishes meanwhile is skipped).
  */
 export async function heldFiles(conn: Connection): Promise<HeldFile[]> {
+  const held = await heldByDomains(conn);
+  for (const pool of await listAllPools(conn)) {
+    try {
+      held.push(...(await unlessGone(() => poolFiles(pool), [])));
+    } finally {
+      pool.free();
+    }
+  }
+  return held;
+}
+
+/**
+ * The host files the domains of `conn` hold (the first half of heldFiles): each domain's disk
+ * sources with their backing chains, and its <os> files, from the inactive and (running) live
+ * definitions. A volume is named by its path (virStorageVolGetPath).
+ * @throws LibvirtError when libvirt cannot list or describe them.
+ */
+export async function heldByDomains(conn: Connection): Promise<HeldFile[]> {
   const held: HeldFile[] = [];
   for (const domain of await listAllDomains(conn)) {
     try {
       held.push(...(await unlessGone(() => domainFiles(conn, domain), [])));
     } finally {
       domain.free();
-    }
-  }
-  for (const pool of await listAllPools(conn)) {
-    try {
-      held.push(...(await unlessGone(() => poolFiles(pool), [])));
-    } finally {
-      pool.free();
     }
   }
   return held;

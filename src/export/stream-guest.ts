@@ -8,9 +8,7 @@ import type { ImageInfo } from '../storage/qemu-img.js';
 import type { MapExtent } from '../storage/qemu-img-map.js';
 import { parseQcow2Header, qcow2Extents, QCOW2_HEADER_READ, type Qcow2Geometry } from '../storage/qcow2-stream/reader.js';
 import type { GuestReader } from './vmdk/guest-reader.js';
-
-/** Bytes per virStreamRecv (libvirt caps a stream packet at 256 KiB; larger asks are filled in several). */
-const RECV_BYTES = 4 * 2 ** 20;
+import { downloadRange, RECV_BYTES } from '../transfer/download-range.js';
 
 /** One pass over a disk's guest bytes: the map in guest order, and the reader of its data extents. */
 export interface GuestPass {
@@ -29,30 +27,6 @@ export interface StreamedDisk {
   readonly info: ImageInfo;
   /** Starts one pass over the guest bytes, in guest order. @throws LibvirtError. */
   pass(): Promise<GuestPass>;
-}
-
-/**
- * `length` bytes at `offset` of the volume's file (virStorageVolDownload with offset and
- * length, no flags): fewer past the end of the file.
- * @throws LibvirtError when libvirt fails.
- */
-export async function downloadRange(conn: Connection, volume: StorageVolume, offset: number, length: number): Promise<Buffer> {
-  const stream = conn.newStream();
-  try {
-    await volume.download(stream, offset, length, 0);
-    const out = Buffer.alloc(length);
-    let got = 0;
-    for (;;) {
-      const b = await stream.recv(Math.max(1, Math.min(RECV_BYTES, length - got)));
-      if (b.length === 0) break;
-      b.copy(out, got, 0, Math.min(b.length, length - got));
-      got += b.length;
-    }
-    await stream.finish();
-    return out.subarray(0, Math.min(got, length));
-  } finally {
-    stream.free();
-  }
 }
 
 /** The geometry of a qcow2 volume (its header, one ranged download). @throws Qcow2Unsupported; LibvirtError. */

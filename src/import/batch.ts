@@ -9,7 +9,7 @@ import { withDefaults, type ImportOptions, type ImportResult } from './options.j
 import { planImport } from './plan.js';
 
 /** Options of importPackages: those of importPackage for every package, less what names one domain. */
-export interface BatchOptions extends Omit<ImportOptions, 'source' | 'name' | 'serialLog' | 'vm'> {
+export interface BatchOptions extends Omit<ImportOptions, 'source' | 'name' | 'serialLog' | 'vm' | 'existingVolumes'> {
   /** How many packages are imported at the same time, at least 1. @default 1 */
   readonly jobs?: number;
 }

@@ -76,7 +76,7 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
     const created = await createJournaled(ctx, target, capacityBytes);
     const { reporter, store } = ctx;
     if (source && target.transfer !== 'qemu-rbd' && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
-      await uploadReported({ store, volumeName: target.name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, reporter });
+      await uploadReported({ store, volumeName: target.name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, reporter, ...(target.existing ? { holdsData: true } : {}) });
     } else if (source) {
       const name = target.name;
       // An rbd volume is written by QEMU's rbd driver, its key in a 0600 file while qemu-img runs.
@@ -87,8 +87,8 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
         target: rbd?.filename ?? created.path,
         targetFormat: target.format,
         existingTarget: true,
-        // A new RBD image reads as zeros: qemu-img writes no zeros into it.
-        ...(rbd ? { objects: rbd.objects, targetIsZero: true } : {}),
+        // A new RBD image reads as zeros: qemu-img writes no zeros into it (an existing one may hold old data).
+        ...(rbd ? { objects: rbd.objects, targetIsZero: target.existing !== true } : {}),
         signal: ctx.signal,
         onProgress: (pct) => {
           // qemu-img read the key file when it parsed --object, before its first progress line.
@@ -190,7 +190,7 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   try {
     // An rbd image is written from here by QEMU's rbd driver (libvirt has no upload for rbd pools).
     const stream = store.kind === 'pool' && target.transfer !== 'qemu-rbd' && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
-    const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes }) : await openTargetSink(created, target, capacityBytes, signal, store);
+    const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes, ...(target.existing ? { holdsData: true } : {}) }) : await openTargetSink(created, target, capacityBytes, signal, store);
     await plan.decodeInto(sink, { signal, onProgress });
     reporter.emit({ kind: 'debug', message: `${sink.label}: ${sink.bytesWritten} bytes of data written` });
     // The decoder read the image to its end; what follows (nothing, or zeros) still counts for the digest.

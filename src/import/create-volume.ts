@@ -4,13 +4,16 @@ import { join } from 'node:path';
 import type { Rollback } from '../rollback.js';
 import { createTarget, type CreatedTarget, type TargetStore } from '../storage/volumes.js';
 import type { DriveTarget } from './targets.js';
+import { claimExisting } from './existing-volumes.js';
 
 /**
  * Creates the target (createTarget) recorded first in the run journal (a pool volume, or a file
- * in the output directory), and registers its removal with the rollback.
- * @throws what createTarget throws (the journal entry is dropped: nothing was made).
+ * in the output directory), and registers its removal with the rollback. An existing volume the
+ * admin named (target.existing) is claimed instead (claimExisting): never created nor removed.
+ * @throws what createTarget or claimExisting throw (the journal entry is dropped: nothing was made).
  */
 export async function createJournaled(ctx: { readonly store: TargetStore; readonly rollback: Rollback }, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
+  if (target.existing) return claimExisting(ctx, target, capacityBytes);
   const { store, rollback } = ctx;
   const notHere = store.kind === 'pool' && store.notHere === true;
   const entry = rollback.record(

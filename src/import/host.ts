@@ -13,6 +13,7 @@ import { kvmProblem } from './kvm.js';
 import { checkTempDir, tempDirOf, type ResolvedImportOptions } from './options.js';
 import type { ImportPlan } from './plan.js';
 import { checkImportSpace, storeDir, temporaryDataBytes } from './space.js';
+import { checkExistingVolumes } from './existing-volumes.js';
 import { streamsThroughQemuNbd } from './stream-convert.js';
 import type { TargetedDrive } from './targets.js';
 
@@ -101,7 +102,8 @@ async function checkStoreWritable(conn: Connection, store: TargetStore): Promise
  * too little free space for the volumes' data or the temporary copies (checkImportSpace), and a
  * libvirt network that is missing (or inactive when the domain is to start).
  * A name that an interrupted run (a stale journal, src/journal) still holds is refused with the
- * remedy `virt-ovf cleanup` instead.
+ * remedy `virt-ovf cleanup` instead. Existing volumes the admin named are checked instead of
+ * names (checkExistingVolumes).
  * @throws LibvirtSetupError (option `name` for a taken name, `pool`/`outputDir`/`tempDir` for
  *   space or a read-only pool directory, `networks` or `userNetwork` (session) for a missing
  *   network, `userNetwork` when the connection has no network driver); FileError (option
@@ -117,12 +119,13 @@ export async function checkHost(conn: Connection, plan: ImportPlan, drives: read
     throw taken(`a domain named "${plan.name}" already exists`, staleHolder(conn.uri(), { kind: 'domain', name: plan.name }, opts.stateDir), 'choose another name');
   }
   for (const { target } of drives) {
-    if (target && (await targetExists(store, target.name))) {
+    if (target && !target.existing && (await targetExists(store, target.name))) {
       const what = store.kind === 'pool' ? `volume "${target.name}" already exists in pool "${store.poolName}"` : `${join(store.dir, target.name)} already exists`;
       const held = store.kind === 'pool' ? staleHolder(conn.uri(), { kind: 'volume', pool: store.poolName, name: target.name }, opts.stateDir) : staleHolder(conn.uri(), { kind: 'file', path: join(store.dir, target.name) }, opts.stateDir);
       throw taken(what, held, 'choose another domain name');
     }
   }
+  await checkExistingVolumes(store, drives, { pools: plan.mappings.pools, ...(opts.overwriteVolumes ? { overwrite: true } : {}) });
   // Temporary copies (and qemu-nbd's socket) go to the temporary directory, never into the store; space is checked once for all drives.
   const tempDir = tempDirOf(opts);
   if (opts.tempDir !== undefined || drives.some((d) => temporaryDataBytes(d, plan.archive, opts.converter) > 0 || streamsThroughQemuNbd(d, opts.converter))) {

@@ -68,6 +68,17 @@ export interface ImportOptions extends PackageOptions {
    * format; `qemu-img` uses qemu-img for every disk. @default 'auto'
    */
   readonly converter?: 'auto' | 'qemu-img';
+  /**
+   * Existing volumes of the pool to write disks into instead of creating volumes (the CLI's
+   * `--volume DISK=VOLUME`): DISK is a disk's DiskSection ovf:diskId or its target device (`sda`),
+   * VOLUME a volume of `pool`. Needed for pools that create no volumes (iscsi, iscsi-direct, scsi,
+   * mpath). Each is written raw, and must exist, be unused by any domain, hold at least the disk's
+   * virtual size and, unless `overwriteVolumes`, be blank (its first and last MiB read as zeros).
+   * Never removed; a rollback zeroes its first and last MiB again.
+   */
+  readonly existingVolumes?: Readonly<Record<string, string>>;
+  /** Write into existing volumes (existingVolumes) even when they hold data. @default false */
+  readonly overwriteVolumes?: boolean;
   /** Target volume format; default: qcow2 on file-based pools and directories, raw on block pools (system.json). */
   readonly volumeFormat?: 'qcow2' | 'raw';
   /**
@@ -181,6 +192,7 @@ export function checkUsage(opts: ResolvedImportOptions): void {
   if (opts.requireSignature && !opts.verify) throw new UsageError('a required signature cannot be checked when verification is off; turn verification on', { option: 'verify' });
   if (opts.converter !== undefined && opts.converter !== 'auto' && opts.converter !== 'qemu-img') throw new UsageError(`unknown converter ${JSON.stringify(opts.converter)}: auto or qemu-img`, { option: 'converter' });
   if (opts.caFile !== undefined) checkCaFile(opts.caFile);
+  if (opts.overwriteVolumes && Object.keys(opts.existingVolumes ?? {}).length === 0) throw new UsageError('overwriting existing volumes needs the volumes, named with --volume DISK=VOLUME', { option: 'overwriteVolumes' });
 }
 
 /**

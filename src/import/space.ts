@@ -14,9 +14,11 @@ const ISO_OVERHEAD_BYTES = 2 ** 20;
  * mapping/drives.ts: ovf:populatedSize only as a hint bounded by what the stored file can expand
  * to; a gzip file's capacity when no hint is given); 0 for an empty drive. The OVF environment ISO
  * counts its size. A volume that takes its whole capacity (a disk pool's partition, a logical
- * volume: target.takesCapacity) counts its capacity, or its data when that is larger.
+ * volume: target.takesCapacity) counts its capacity, or its data when that is larger. An existing
+ * volume the admin named (target.existing) takes no new room: 0.
  */
 export function volumeDataBytes(drive: TargetedDrive): number {
+  if (drive.target?.existing) return 0;
   const data = drive.kind === 'generated' ? isoBytes(drive.files) : drive.kind === 'file' ? drive.dataBytes : 0;
   return drive.target?.takesCapacity ? Math.max(data, drive.capacityBytes) : data;
 }

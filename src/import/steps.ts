@@ -93,7 +93,7 @@ export async function draftDomain(conn: Connection | undefined, plan: ImportPlan
   const virtType = await chooseVirtType(conn, opts.virtType, reporter);
   const store = await openStore(conn, opts);
   const destination = store ? await destinationFor(store, plan.mappings.pools, plan.drives.length) : { kind: 'pool' as const, pool: opts.pool };
-  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings);
+  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings, opts.existingVolumes);
   let uuid = randomUUID();
   while (conn && !opts.printXml && lookupDomainByUUID(conn, uuid)) uuid = randomUUID();
   const xml = buildDomainXml(plan, drives, { type: virtType, uuid, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) });
@@ -109,7 +109,7 @@ export async function checkBeforeCreating(conn: Connection, plan: ImportPlan, dr
   const storage = store.kind === 'pool' ? poolRule(store.poolName, store.poolType, plan.mappings.pools).storage : undefined;
   const transfer = rbd ? rbdTransfer(opts.transfer ?? 'auto', store.poolName) : await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri(), storage);
   for (const { target, placed } of drives) {
-    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}: ${transfer.path === 'stream' ? 'libvirt stream' : rbd ? "QEMU's rbd driver" : 'written here'} (${transfer.reason})` });
+    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}${target.existing ? ' (existing volume, written raw)' : ''}: ${transfer.path === 'stream' ? 'libvirt stream' : rbd ? "QEMU's rbd driver" : 'written here'} (${transfer.reason})` });
   }
   if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
   return transfer;

@@ -88,9 +88,10 @@ export function planRaw(bytes: AsyncIterable<Uint8Array>, drive: FileDrive, virt
 export async function openTargetSink(created: CreatedTarget, target: DriveTarget, capacityBytes: number, signal: AbortSignal, store?: TargetStore): Promise<DiskSink> {
   const label = `volume "${target.name}"`;
   // An rbd pool's image: QEMU's rbd driver behind qemu-nbd, with the pool's monitors and secret.
-  if (target.transfer === 'qemu-rbd' && store?.kind === 'pool') return openRbdSink(store.conn, rbdLocation(store, target.name), { label, signal });
+  if (target.transfer === 'qemu-rbd' && store?.kind === 'pool') return openRbdSink(store.conn, rbdLocation(store, target.name), { label, signal, ...(target.existing ? { holdsData: true } : {}) });
   const st = await stat(created.path);
-  if (target.format === 'raw' && st.isFile()) return RawFileSink.open(created.path, { capacityBytes, label, zeroedTarget: true });
+  // A volume just created reads as zeros; an existing one the admin named may hold old data.
+  if (target.format === 'raw' && st.isFile()) return RawFileSink.open(created.path, { capacityBytes, label, zeroedTarget: target.existing !== true });
   return NbdSink.open({ kind: 'path', path: created.path, format: target.format }, { zeroInitialized: target.format === 'qcow2' && st.isFile(), label: `${label} (qemu-nbd, ${target.format})`, signal });
 }
 

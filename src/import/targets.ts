@@ -7,6 +7,7 @@ import type { PoolRules, PoolTypeRule } from '../mapping/schema/pools.js';
 import type { SystemRules } from '../mapping/schema/system.js';
 import type { PoolDefinition } from '../storage/pool-xml.js';
 import type { TargetStore } from '../storage/volumes.js';
+import { driveKey, existingByDrive } from './volume-choice.js';
 
 /**
  * Where the volumes go: a libvirt pool by name (its definition, once opened; the free partition
@@ -31,6 +32,8 @@ export interface DriveTarget {
   readonly partitionOf?: string;
   /** The volume takes its whole capacity in the pool (pools.json spaceTaken: a partition, a logical volume), not only its data. */
   readonly takesCapacity?: boolean;
+  /** An existing volume the admin named (--volume): written raw, never created or removed, checked first (existing-volumes.ts). */
+  readonly existing?: true;
 }
 
 /** A drive record with its target; an empty CD-ROM drive has none. */
@@ -43,14 +46,24 @@ export function destinationOf(store: TargetStore, partitionNames?: readonly stri
 }
 
 /**
- * The rules of a pool type (pools.json), refusing a type import cannot write.
- * @throws LibvirtSetupError (exit 4, option `pool`) for a type that creates no volumes (iscsi,
- *   scsi, mpath: the table's refusal and remedy) or one the table does not know.
+ * The rules of a pool type (pools.json).
+ * @throws LibvirtSetupError (exit 4, option `pool`) for a type the table does not know.
  */
 export function poolRule(poolName: string, poolType: string, pools: PoolRules): PoolTypeRule {
   const rule = Object.hasOwn(pools.types, poolType) ? pools.types[poolType] : undefined;
   if (!rule) throw new LibvirtSetupError(`storage pool "${poolName}" is of type ${poolType}, which virt-ovf does not know (known: ${Object.keys(pools.types).join(', ')}); choose another pool`, { option: 'pool' });
-  if (!rule.createsVolumes) throw new LibvirtSetupError(`cannot import into storage pool "${poolName}" (type ${poolType}): ${rule.refusal}; ${rule.remedy}`, { option: 'pool' });
+  return rule;
+}
+
+/**
+ * The rules of a pool type import creates a volume in (poolRule), refusing a type that creates
+ * none (iscsi, iscsi-direct, scsi, mpath; gluster): the table's refusal and remedy, naming `what`
+ * (the drive that would need the new volume).
+ * @throws LibvirtSetupError (exit 4, option `pool`); what poolRule throws.
+ */
+export function creatingPoolRule(poolName: string, poolType: string, pools: PoolRules, what?: string): PoolTypeRule {
+  const rule = poolRule(poolName, poolType, pools);
+  if (!rule.createsVolumes) throw new LibvirtSetupError(`cannot import${what ? ` ${what}` : ''} into storage pool "${poolName}" (type ${poolType}): ${rule.refusal}; ${rule.remedy}`, { option: 'pool' });
   return rule;
 }
 
@@ -86,14 +99,24 @@ export function partitionNames(device: string, taken: readonly string[], count: 
  * CD-ROM media keep their format (system.json volumes.cdromFormat), disks take `format`. In a
  * pool, the pool type's rule (pools.json) names the volume and says how the domain's <disk>
  * refers to it: <source pool volume>, or the pool's network source with its hosts and auth (rbd).
- * @throws LibvirtSetupError (option `pool`) when a disk pool has fewer free partition names than drives.
+ * A disk `existing` names (DISK → VOLUME, volume-choice.ts) gets that existing volume, raw.
+ * @throws LibvirtSetupError (option `pool`) when a disk pool has fewer free partition names than
+ *   drives, or a drive needs a new volume in a pool that creates none (creatingPoolRule);
+ *   UsageError (option `existingVolumes`) as existingByDrive.
  */
-export function assignTargets(drives: readonly DriveRecord[], destination: Destination, format: 'qcow2' | 'raw', rules: { system: SystemRules; pools: PoolRules }): TargetedDrive[] {
+export function assignTargets(drives: readonly DriveRecord[], destination: Destination, format: 'qcow2' | 'raw', rules: { system: SystemRules; pools: PoolRules }, existing: Readonly<Record<string, string>> = {}): TargetedDrive[] {
   const { cdromFormat, extensions } = rules.system.volumes;
   const rule = destination.kind === 'pool' && destination.poolType !== undefined ? poolRule(destination.pool, destination.poolType, rules.pools) : undefined;
   const partitions = [...(destination.kind === 'pool' ? (destination.partitionNames ?? []) : [])];
-  return drives.map((d) => {
+  const chosen = existingByDrive(drives, existing, destination.kind);
+  return drives.map((d, i) => {
     if (d.kind === 'empty' && d.placed.device === 'cdrom') return d;
+    const volume = chosen.get(i);
+    if (volume !== undefined && destination.kind === 'pool') {
+      const extra = { ...(rule ? { transfer: rule.transfer } : {}), existing: true as const };
+      return { ...d, target: { name: volume, format: 'raw' as const, volumeFormatType: null, source: poolSource(destination, rule, volume), ...extra } };
+    }
+    if (destination.kind === 'pool' && destination.poolType !== undefined) creatingPoolRule(destination.pool, destination.poolType, rules.pools, driveKey(d));
     const cdrom = d.placed.device === 'cdrom';
     const targetFormat = cdrom ? cdromFormat : format;
     let name = `${d.volumeBase}.${cdrom ? extensions.cdrom : extensions[targetFormat]}`;

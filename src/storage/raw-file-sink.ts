@@ -11,7 +11,7 @@ let zeroChunk: Buffer | undefined;
 
 /** Options of {@link RawFileSink.open}. */
 export interface RawFileSinkOptions {
-  /** Size of the disk in bytes; the file is truncated (extended) to it at finish. */
+  /** Size of the disk in bytes; a shorter file is extended to it at finish (a longer one is kept). */
   capacityBytes: number;
   /**
    * The target already reads as zeros where nothing is written: a fresh sparse or preallocated
@@ -27,8 +27,8 @@ export interface RawFileSinkOptions {
 /**
  * Writes guest bytes into an existing raw file or block device at their offsets (pwrite(2)).
  * Not sequential: ranges may come in any order, and several calls may be in flight at once
- * (each is an independent positioned write). finish() sets a regular file's size to the
- * capacity (ftruncate(2)); like qemu-img convert (cache mode unsafe) it does not fsync.
+ * (each is an independent positioned write). finish() extends a shorter regular file to the
+ * capacity (ftruncate(2)); a longer one keeps its size. Like qemu-img convert (cache mode unsafe) it does not fsync.
  * Never creates, truncates on open or removes the file.
  */
 export class RawFileSink implements DiskSink {
@@ -92,7 +92,8 @@ export class RawFileSink implements DiskSink {
 
   async finish(): Promise<void> {
     if (this.closed) throw new Error(`${this.label}: finished twice`);
-    if (this.regular) await this.fh.truncate(this.capacityBytes);
+    // Extended to the disk's size, never cut: a larger existing volume keeps its size.
+    if (this.regular && (await this.fh.stat()).size < this.capacityBytes) await this.fh.truncate(this.capacityBytes);
     this.closed = true;
     await this.fh.close();
   }

@@ -66,14 +66,14 @@ export function rbdLocation(store: { readonly poolName: string; readonly definit
 /**
  * A DiskSink writing RBD image `loc` through qemu-nbd and QEMU's rbd driver (the streaming
  * converter's target for an rbd pool volume). A new image reads as zeros, so holes are left
- * unwritten. The key file is removed as soon as qemu-nbd has started (it reads it when it parses
+ * unwritten; an existing one (`holdsData`) gets its zero ranges written. The key file is removed as soon as qemu-nbd has started (it reads it when it parses
  * --object, before it listens).
  * @throws what openRbdImage and NbdSink.open throw.
  */
-export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { label: string; signal?: AbortSignal }): Promise<DiskSink> {
+export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { label: string; signal?: AbortSignal; holdsData?: boolean }): Promise<DiskSink> {
   const image = await openRbdImage(conn, loc);
   try {
-    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, { zeroInitialized: true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, { zeroInitialized: opts.holdsData !== true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
   } finally {
     await image.release();
   }

@@ -2,6 +2,7 @@
 import type { Connection, StorageVolume, Stream } from '../libvirt/index.js';
 import { VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM } from '../libvirt/index.js';
 import type { DiskSink } from '../storage/sink.js';
+import { holdStreamKeepAlive } from './keepalive.js';
 
 /**
  * Bytes per virStreamSend, measured with scripts/bench-stream-chunk.ts (256 MiB dense into a raw
@@ -23,16 +24,6 @@ import type { DiskSink } from '../storage/sink.js';
  */
 export const STREAM_CHUNK_BYTES = 256 * 1024;
 
-/**
- * Keepalive while a sink is open on a connection: a daemon whose stream queue is full stops
- * reading the connection, probes included, so the usual 2 s x 2 closes a busy but healthy
- * connection on a loaded host (measured). A hung daemon is still found within about 30 s, and
- * an abort (SIGINT) gives up the call in flight at once (Connection.interrupt).
- */
-const STREAM_KEEPALIVE = { intervalSeconds: 5, count: 5 } as const;
-/** Sinks open per connection: keepalive is restored when the last one ends. */
-const openSinks = new WeakMap<Connection, number>();
-
 /** What openStreamSink needs. Offsets and sizes in bytes. */
 export interface StreamSinkOptions {
   readonly conn: Connection;
@@ -46,6 +37,11 @@ export interface StreamSinkOptions {
   readonly label: string;
   /** Bytes per virStreamSend. @default STREAM_CHUNK_BYTES */
   readonly chunkBytes?: number;
+  /**
+   * The volume may hold old data (an existing volume the admin named): zero ranges and gaps are
+   * sent as zeros over a plain (not sparse) upload, never as holes. @default false
+   */
+  readonly holdsData?: boolean;
 }
 
 /**
@@ -59,35 +55,13 @@ export async function openStreamSink(opts: StreamSinkOptions): Promise<StreamSin
   const stream = opts.conn.newStream();
   const release = holdStreamKeepAlive(opts.conn);
   try {
-    await opts.volume.upload(stream, opts.offsetBytes ?? 0, opts.capacityBytes, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM);
+    await opts.volume.upload(stream, opts.offsetBytes ?? 0, opts.capacityBytes, opts.holdsData ? 0 : VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM);
   } catch (err) {
     stream.free();
     release();
     throw err;
   }
-  return new StreamSink(stream, opts.capacityBytes, opts.label, opts.chunkBytes ?? STREAM_CHUNK_BYTES, release);
-}
-
-/**
- * Relaxes the connection's keepalive to STREAM_KEEPALIVE while a bulk transfer runs; the returned
- * function (call it once) restores KEEPALIVE when no other transfer holds it.
- */
-export function holdStreamKeepAlive(conn: Connection): () => void {
-  const count = openSinks.get(conn) ?? 0;
-  if (count === 0) conn.setKeepAlive(STREAM_KEEPALIVE.intervalSeconds, STREAM_KEEPALIVE.count);
-  openSinks.set(conn, count + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = (openSinks.get(conn) ?? 1) - 1;
-    openSinks.set(conn, left);
-    try {
-      if (left === 0 && !conn.closed) conn.setKeepAlive();
-    } catch {
-      // A connection libvirt closed or that stopped answering: nothing to restore, and the transfer's own error is the one to report.
-    }
-  };
+  return new StreamSink(stream, opts.capacityBytes, opts.label, opts.chunkBytes ?? STREAM_CHUNK_BYTES, release, opts.holdsData === true);
 }
 
 /**
@@ -118,6 +92,7 @@ export class StreamSink implements DiskSink {
   #aborted = false;
   #claimed = 0;
   #ops: Promise<void> = Promise.resolve();
+  #zeros: Buffer | undefined;
 
   constructor(
     private readonly stream: Stream,
@@ -125,6 +100,8 @@ export class StreamSink implements DiskSink {
     readonly label: string,
     private readonly chunkBytes: number,
     private readonly ended: () => void = () => {},
+    /** Zero ranges go out as zeros (the target may hold old data; the stream is not sparse). */
+    private readonly holesAsZeros = false,
   ) {
     this.#fill = Buffer.allocUnsafe(chunkBytes);
     this.#spare = Buffer.allocUnsafe(chunkBytes);
@@ -135,7 +112,7 @@ export class StreamSink implements DiskSink {
     return this.#sent;
   }
 
-  /** Bytes declared holes so far (virStreamSendHole). */
+  /** Bytes declared holes so far (virStreamSendHole; sent as zeros when the target holds data). */
   get holeBytes(): number {
     return this.#holes;
   }
@@ -258,6 +235,18 @@ export class StreamSink implements DiskSink {
     const length = this.#pendingHole;
     if (length === 0) return;
     this.#pendingHole = 0;
+    if (this.holesAsZeros) {
+      this.#zeros ??= Buffer.alloc(this.chunkBytes);
+      const zeros = this.#zeros;
+      this.#enqueue(async () => {
+        for (let left = length; left > 0; left -= Math.min(left, zeros.length)) {
+          await this.stream.sendAll(zeros.subarray(0, Math.min(left, zeros.length)));
+          this.#calls++;
+        }
+        this.#holes += length;
+      });
+      return;
+    }
     this.#enqueue(async () => {
       await this.stream.sendHole(length);
       this.#holes += length;

@@ -7,7 +7,8 @@ import type { Reporter } from '../report.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { volumeTransfer, type TransferChoice } from './choose.js';
 import { copyImageToSink } from './nbd-copy.js';
-import { holdStreamKeepAlive, openStreamSink } from './stream-sink.js';
+import { holdStreamKeepAlive } from './keepalive.js';
+import { openStreamSink } from './stream-sink.js';
 import { openQcow2VolumeSink } from './volume-uploader.js';
 
 /** What uploadImage needs; sizes in bytes. */
@@ -20,6 +21,8 @@ export interface UploadOptions {
   readonly format: 'qcow2' | 'raw';
   readonly capacityBytes: number;
   readonly source: ImageSource;
+  /** An existing volume that may hold old data: zero ranges are sent as zeros. */
+  readonly holdsData?: boolean;
   readonly signal: AbortSignal;
   readonly onProgress?: (bytesDone: number) => void;
 }
@@ -28,13 +31,15 @@ export interface UploadOptions {
  * Opens the sink that fills a volume through streams with its guest bytes: a sparse upload
  * (StreamSink) for raw; for qcow2 the sequential encoder (Qcow2StreamSink) over plain uploads at
  * offsets (volumeUploader), since a qcow2 volume takes the file's bytes, not the guest's.
+ * `holdsData`: an existing raw volume the admin named, which may hold old data: zero ranges are
+ * sent as zeros (StreamSink holdsData).
  * @throws LibvirtSetupError when the volume vanished; LibvirtError when libvirt refuses the upload.
  */
-export async function openVolumeSink(opts: { conn: Connection; pool: StoragePool; poolName: string; volumeName: string; format: 'qcow2' | 'raw'; capacityBytes: number }): Promise<DiskSink> {
+export async function openVolumeSink(opts: { conn: Connection; pool: StoragePool; poolName: string; volumeName: string; format: 'qcow2' | 'raw'; capacityBytes: number; holdsData?: boolean }): Promise<DiskSink> {
   const volume = opts.pool.lookupVolume(opts.volumeName);
   if (!volume) throw new LibvirtSetupError(`volume "${opts.volumeName}" vanished from pool "${opts.poolName}" before its upload`);
   const label = `volume "${opts.volumeName}" (libvirt stream, ${opts.format})`;
-  if (opts.format === 'raw') return openStreamSink({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label });
+  if (opts.format === 'raw') return openStreamSink({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label, ...(opts.holdsData ? { holdsData: true } : {}) });
   const release = holdStreamKeepAlive(opts.conn);
   const sink = await openQcow2VolumeSink({ conn: opts.conn, volume, capacityBytes: opts.capacityBytes, label });
   return {

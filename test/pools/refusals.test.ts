@@ -1,11 +1,11 @@
-// Pool types that cannot take new volumes (iscsi, iscsi-direct, scsi, mpath) are refused with the reason and a remedy, from mappings/pools.json.
+// Pool types that cannot take new volumes (iscsi, iscsi-direct, scsi, mpath) are refused for a new volume with the reason and a remedy (an existing volume named with --volume, or another pool), from mappings/pools.json.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { buildAppliance } from '../../scripts/appliance.js';
 import { LibvirtSetupError } from '../../src/errors.js';
-import { poolRule, volumeFormat } from '../../src/import/targets.js';
+import { creatingPoolRule, poolRule, volumeFormat } from '../../src/import/targets.js';
 import { loadMappings } from '../../src/mapping/load.js';
 import { closeScratch, openScratch, runCli } from '../commands/helpers.js';
 import { TEST_URI, uniqueName, type ScratchPool } from '../libvirt/harness.js';
@@ -16,12 +16,13 @@ describe('pool types import cannot write', () => {
   for (const type of ['iscsi', 'iscsi-direct', 'scsi', 'mpath']) {
     it(`refuses a ${type} pool with exit 4, saying libvirt cannot create volumes there and what to do instead`, () => {
       assert.throws(
-        () => poolRule('san', type, mappings.pools),
+        () => creatingPoolRule('san', type, mappings.pools, 'vmdisk1 (sda)'),
         (err: unknown) => {
           assert.ok(err instanceof LibvirtSetupError);
           assert.equal(err.exitCode, 4);
           assert.equal(err.option, 'pool');
-          assert.match(err.message, new RegExp(`^cannot import into storage pool "san" \\(type ${type}\\): .*(cannot create a volume there); .*(import into a pool that creates volumes \\(dir, logical, disk, rbd, \\.\\.\\.\\))`));
+          assert.match(err.message, new RegExp(`^cannot import vmdisk1 \\(sda\\) into storage pool "san" \\(type ${type}\\): .*(cannot create a volume there); name an existing \\w+ for each disk with --volume DISK=VOLUME .*, or import into a pool that creates volumes \\(dir, logical, disk, rbd, \\.\\.\\.\\)`));
+          assert.equal(poolRule('san', type, mappings.pools).createsVolumes, false, 'the rule itself is no refusal: existing volumes are taken');
           return true;
         },
       );
@@ -58,7 +59,10 @@ describe('an mpath pool on libvirtd', () => {
     const app = await buildAppliance({ dir: join(work!, 'app') });
     const r = await runCli(['import', app.ova!, '--pool', pool, '--name', uniqueName('mpath'), '--dry-run']);
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, new RegExp(`cannot import into storage pool "${pool}" \\(type mpath\\): an mpath pool only exposes the multipath devices the host has; libvirt cannot create a volume there; import into a pool that creates volumes`));
+    assert.match(r.stderr, new RegExp(`cannot import vmdisk1 \\(sda\\) into storage pool "${pool}" \\(type mpath\\): an mpath pool only exposes the multipath devices the host has; libvirt cannot create a volume there; name an existing device for each disk with --volume DISK=VOLUME`));
     assert.doesNotMatch(r.stderr, /this is a bug/);
+    const named = await runCli(['import', app.ova!, '--pool', pool, '--name', uniqueName('mpath'), '--volume', 'sda=dm-9', '--dry-run']);
+    assert.equal(named.code, 4, named.stderr);
+    assert.match(named.stderr, new RegExp(`pool "${pool}" has no volume "dm-9" \\(--volume for disk vmdisk1 \\(sda\\); its volumes: `));
   });
 });
