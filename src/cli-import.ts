@@ -4,7 +4,7 @@ import { runImport, runImportAll, runImportBatch } from './commands/import.js';
 import { formatInspect, runInspect } from './commands/inspect.js';
 import { formatBatch, batchExitCode } from './commands/batch.js';
 import { ExitCode, UsageError } from './errors.js';
-import type { ImportOptions, PackageOptions } from './import/options.js';
+import type { ImportOptions, InspectOptions, PackageOptions } from './import/options.js';
 import { profileNames } from './mapping/load.js';
 import { JSON_FORMAT_VERSION, type Reporter } from './report.js';
 
@@ -78,9 +78,13 @@ function urlOptions<T>(y: Argv<T>) {
 /** What SOURCE may be, for --help. */
 const SOURCE_KINDS = 'OVA file (plain or compressed: tar.gz, tar.xz, tar.zst, zip), .ovf file, directory with one .ovf, - for standard input, or an http(s):// URL of an OVA or .ovf';
 
-/** `inspect SOURCE`: the package and mapping flags. */
+/** `inspect SOURCE`: the package and mapping flags, and the target flags (no defaults: without --pool or --output-dir inspect opens no connection). */
 export function packageOptions<T>(y: Argv<T>, overlay: boolean) {
-  return urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: SOURCE_KINDS }), overlay));
+  return urlOptions(mappingOptions(y.positional('source', { type: 'string', demandOption: true, describe: SOURCE_KINDS }), overlay))
+    .option('pool', { type: 'string', describe: 'Also say, per disk, the volume import would create in this pool, its data path (--transfer) and why, and whether the free space suffices; opens the connection, creates nothing' })
+    .option('output-dir', { type: 'string', describe: 'The same for import --output-dir DIR (no connection)' })
+    .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'With --pool: volume format, as import (default: the pool type\'s)' })
+    .option('transfer', { choices: ['auto', 'local', 'stream'] as const, describe: 'With --pool: the data path import would be asked for, as import (default: auto)' });
 }
 
 /** `import SOURCE...`: the package flags plus where and how the domain is created. */
@@ -132,6 +136,19 @@ function packageOptionsOf(args: Args, source: string): PackageOptions {
   };
 }
 
+/** The options of an inspect of `source`: the package's, and the target flags when given. */
+function inspectOptionsOf(args: Args, source: string): InspectOptions {
+  const given = (flag: string) => (args[flag] !== undefined ? String(args[flag]) : undefined);
+  const [connect, pool, outputDir, volumeFormat, transfer] = ['connect', 'pool', 'output-dir', 'format', 'transfer'].map(given);
+  return {
+    ...packageOptionsOf(args, source),
+    ...(pool !== undefined ? { pool, ...(connect !== undefined ? { connect } : {}) } : {}),
+    ...(outputDir !== undefined ? { outputDir } : {}),
+    ...(volumeFormat !== undefined ? { volumeFormat: volumeFormat as 'qcow2' | 'raw' } : {}),
+    ...(transfer !== undefined ? { transfer: transfer as 'auto' | 'local' | 'stream' } : {}),
+  };
+}
+
 /** The options of an import of `source`, from the parsed flags. */
 function importOptionsOf(args: Args, source: string): ImportOptions {
   return {
@@ -167,7 +184,7 @@ function importOptionsOf(args: Args, source: string): ImportOptions {
 export async function runPackageCommand(command: 'import' | 'inspect', args: Args, reporter: Reporter, json: boolean): Promise<number> {
   const sources = ([] as unknown[]).concat(args['source']).map(String).map((s) => (s === STDIN_ARG ? '-' : s));
   if (command === 'inspect') {
-    const report = await runInspect(packageOptionsOf(args, sources[0]!));
+    const report = await runInspect(inspectOptionsOf(args, sources[0]!));
     if (json) process.stdout.write(JSON.stringify({ version: JSON_FORMAT_VERSION, ...report }, null, 2) + '\n');
     else process.stdout.write(formatInspect(report));
     return ExitCode.Success;

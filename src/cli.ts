@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print debug messages: the connection URI, every external command line, the table row each Item matched (and the stack trace of a bug)' })
     .alias('help', 'h')
     .command('import <source..>', 'Import OVAs, .ovf files or directories holding one, each as a libvirt domain', (y) => importOptions(y, overlay))
-    .command('inspect <source>', 'Show what import would create, without touching libvirt or the disks', (y) => packageOptions(y, overlay))
+    .command('inspect <source>', 'Show what import would create, without touching the disks (nor libvirt, unless --pool names a pool)', (y) => packageOptions(y, overlay))
     .command('export <domain>', 'Export a libvirt domain as an OVA (or an OVF directory) that VMware, VirtualBox, virt-v2v and virt-ovf import', (y) =>
       profileOptions(
         y

@@ -15,6 +15,8 @@ export {
   type InspectOptions,
   type InspectPackageOptions,
   type InspectReport,
+  type InspectTarget,
+  type InspectVolume,
   type PackageOptions,
   type ProfileName,
 } from './import/index.js';

@@ -1,5 +1,6 @@
 // `virt-ovf inspect`: the inspect report as text for the terminal (--json prints the report itself).
 import { inspectPackage, type InspectReport } from '../import/inspect.js';
+import type { InspectTarget } from '../import/inspect-target.js';
 import type { InspectOptions } from '../import/options.js';
 import { packagePaths, rethrowExplained } from './import.js';
 
@@ -38,6 +39,7 @@ export function formatInspect(r: InspectReport): string {
   }
   lines.push('NICs:');
   for (const n of r.nics) lines.push(`  ${n.model.padEnd(8)} ${n.mac ?? '(MAC assigned by libvirt)'}  OVF network "${n.ovfNetwork ?? ''}" -> ${n.attachTo}${n.defaulted ? ' (default: map it with --network or --bridge)' : ''}`);
+  if (r.target) lines.push(...formatTarget(r.target));
   if (r.signature) {
     lines.push(`Signed by:      ${r.signature.signer} (issuer ${r.signature.issuer}, valid until ${r.signature.validTo})${r.signature.problems.length ? `; ${r.signature.problems.join('; ')}` : ''}`);
   }
@@ -64,4 +66,17 @@ export function formatInspect(r: InspectReport): string {
     for (const w of r.warnings) lines.push(`  ${w}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The Target section: where the disks would go, one line per volume (its data path in import --dry-run's words), and the free space. */
+function formatTarget(t: InspectTarget): string[] {
+  const where = t.pool ? `pool "${t.pool.name}" (type ${t.pool.type}) on ${t.uri ?? '?'}` : `directory ${t.dir ?? '?'} on this machine`;
+  const lines = [`Target:         ${where}`];
+  for (const v of t.volumes) {
+    lines.push(`  ${v.dev.padEnd(5)} ${v.device} ${v.name} (${v.format}): ${v.via} (${v.reason})${v.exists ? '; it exists already, so import refuses it: choose another --name' : ''}`);
+  }
+  const s = t.space;
+  const free = s.availableBytes !== undefined ? `, ${size(s.availableBytes)} free` : '';
+  lines.push(`Free space:     ${size(s.neededBytes)} of volume data${free}: ${s.sufficient ? 'enough' : `not enough (${s.problem ?? 'import would refuse'})`}`);
+  return lines;
 }

@@ -3,6 +3,7 @@ export { importPackages, type BatchOptions, type BatchOutcome } from './batch.js
 export { importAll } from './import-all.js';
 export { importPackage } from './import.js';
 export { inspectPackage, type InspectReport } from './inspect.js';
+export type { InspectTarget, InspectVolume } from './inspect-target.js';
 export {
   IMPORT_DEFAULTS,
   type ImportOptions,

@@ -6,6 +6,7 @@ import { planArchive, planImport, type ImportPlan } from './plan.js';
 import { openSource } from '../archive/archive.js';
 import { isHttpUrl } from '../source/http-source.js';
 import { planSequential, sequentialNotes } from './sequential.js';
+import { checkInspectUsage, inspectTarget, wantsTarget, type InspectTarget } from './inspect-target.js';
 
 /** The inspect report (`--json` prints it as is). Sizes in bytes. */
 export interface InspectReport {
@@ -47,14 +48,20 @@ export interface InspectReport {
   readonly eulas: readonly string[];
   /** Who signed the package (.cert), when it is signed and the signature holds. */
   readonly signature?: { signer: string; issuer: string; validTo: string; trusted: boolean; problems: readonly string[] };
+  /** With a pool or output directory (options `pool`, `outputDir`): each disk's volume, its data path and why, and the free space; absent otherwise. */
+  readonly target?: InspectTarget;
   readonly warnings: readonly string[];
 }
 
 /**
  * Builds the inspect report; touches neither libvirt nor the disks (missing files are warnings).
- * @throws what planImport throws for an unreadable package or descriptor, an unknown vm, profile or property.
+ * With `pool` (or `outputDir`) it also reads that target as import would (inspect-target.ts),
+ * creating nothing.
+ * @throws what planImport throws for an unreadable package or descriptor, an unknown vm, profile
+ *   or property; what checkInspectUsage and inspectTarget throw.
  */
 export async function inspectPackage(opts: InspectOptions): Promise<InspectReport> {
+  checkInspectUsage(opts);
   let oneShot = (await readingMode(opts.source)) === 'sequential';
   let plan: ImportPlan;
   if (isHttpUrl(opts.source)) {
@@ -75,6 +82,7 @@ export async function inspectPackage(opts: InspectOptions): Promise<InspectRepor
     warnings.push(`signature: ${(err as Error).message}`);
   }
   if (oneShot) warnings.push(...sequentialNotes(plan));
+  const target = wantsTarget(opts) ? await inspectTarget(plan, opts) : undefined;
   const m = plan.mapped;
   const os = plan.virtualSystem.operatingSystem;
   const controllers = m.controllers;
@@ -140,6 +148,7 @@ export async function inspectPackage(opts: InspectOptions): Promise<InspectRepor
     ovfEnvironment: { transport: plan.virtualSystem.hardware.transport, attached: plan.ovfEnvironment !== undefined },
     eulas: plan.eulas,
     ...(signature ? { signature } : {}),
+    ...(target ? { target } : {}),
     warnings,
   };
 }

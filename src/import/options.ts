@@ -51,8 +51,14 @@ export interface PackageOptions {
   readonly ovfEnv?: boolean;
 }
 
-/** Options of inspectPackage. */
-export type InspectOptions = PackageOptions;
+/**
+ * Options of inspectPackage: the package's and, optionally, where import would put the disks.
+ * With `pool` (or `outputDir`) inspect also says each disk's volume, its data path and why, and
+ * whether the free space suffices (report `target`), reading the pool through the connection
+ * (`connect`, as import's); nothing is created. Without either it opens no connection, and
+ * `transfer` and `volumeFormat` are refused. None has a default here.
+ */
+export interface InspectOptions extends PackageOptions, Pick<ImportOptions, 'connect' | 'pool' | 'outputDir' | 'transfer' | 'volumeFormat'> {}
 
 /** Options of importPackage (the CLI's `virt-ovf import`, see man/virt-ovf.1). */
 export interface ImportOptions extends PackageOptions {

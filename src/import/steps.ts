@@ -17,9 +17,9 @@ import { withMacPolicy } from './macs.js';
 import type { ImportResult, ResolvedImportOptions } from './options.js';
 import { planArchive, planImport, type ImportPlan } from './plan.js';
 import { Rollback, withAbort } from '../rollback.js';
-import { chooseTransfer, type TransferChoice } from '../transfer/choose.js';
-import { rbdTransfer } from '../transfer/rbd.js';
-import { assignTargets, destinationFor, poolRule, volumeFormat, type TargetedDrive } from './targets.js';
+import type { TransferChoice } from '../transfer/choose.js';
+import { chooseDataPath, dataPathLine } from './data-path.js';
+import { assignTargets, destinationFor, volumeFormat, type TargetedDrive } from './targets.js';
 import { checkSignature } from './verify.js';
 
 /** The domain as it will be defined: its drives with their targets, UUID, type and XML. */
@@ -91,13 +91,24 @@ export async function openPackage(opts: ResolvedImportOptions, reporter: Reporte
 /** Step 3: chooses the domain type, the store and each drive's target, a UUID free on the host, and builds the XML. */
 export async function draftDomain(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions, reporter: Reporter): Promise<DomainDraft> {
   const virtType = await chooseVirtType(conn, opts.virtType, reporter);
-  const store = await openStore(conn, opts);
-  const destination = store ? await destinationFor(store, plan.mappings.pools, plan.drives.length) : { kind: 'pool' as const, pool: opts.pool };
-  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings, opts.existingVolumes);
+  const { store, drives } = await targetDrives(conn, plan, opts);
   let uuid = randomUUID();
   while (conn && !opts.printXml && lookupDomainByUUID(conn, uuid)) uuid = randomUUID();
   const xml = buildDomainXml(plan, drives, { type: virtType, uuid, ...(opts.serialLog ? { serialLog: opts.serialLog } : {}) });
   return { drives, virtType, uuid, xml, ...(store ? { store } : {}) };
+}
+
+/**
+ * The store (openStore: the output directory, or the pool looked up and checked) and each drive's
+ * target in it (name and format by the pool type's rules, targets.ts); no store without a
+ * connection or with printXml. Shared by draftDomain and inspect.
+ * @throws what openStore, destinationFor, volumeFormat and assignTargets throw (LibvirtSetupError, option `pool`; UsageError, option `volumeFormat`).
+ */
+export async function targetDrives(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions): Promise<{ store?: TargetStore; drives: TargetedDrive[] }> {
+  const store = await openStore(conn, opts);
+  const destination = store ? await destinationFor(store, plan.mappings.pools, plan.drives.length) : { kind: 'pool' as const, pool: opts.pool };
+  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings, opts.existingVolumes);
+  return { drives, ...(store ? { store } : {}) };
 }
 
 /** Step 4: the host checks (checkHost), each disk's data path (chooseTransfer), then the signature when verification is on (checkSignature). */
@@ -105,12 +116,9 @@ export async function checkBeforeCreating(conn: Connection, plan: ImportPlan, dr
   reporter.emit({ kind: 'stage', message: `Checking the host: names, free space and networks for ${store.kind === 'pool' ? `pool "${store.poolName}"` : store.dir}` });
   await checkHost(conn, plan, drives, store, opts);
   // An rbd pool's images are written here by QEMU's rbd driver, never streamed (pools.json transfer qemu-rbd).
-  const rbd = store.kind === 'pool' && drives.some((d) => d.target?.transfer === 'qemu-rbd');
-  const storage = store.kind === 'pool' ? poolRule(store.poolName, store.poolType, plan.mappings.pools).storage : undefined;
-  const transfer = rbd ? rbdTransfer(opts.transfer ?? 'auto', store.poolName) : await chooseTransfer(store, opts.transfer ?? 'auto', conn.uri(), storage);
-  for (const { target, placed } of drives) {
-    if (target) reporter.emit({ kind: 'stage', message: `${placed.device} ${target.name}${target.existing ? ' (existing volume, written raw)' : ''}: ${transfer.path === 'stream' ? 'libvirt stream' : rbd ? "QEMU's rbd driver" : 'written here'} (${transfer.reason})` });
-  }
+  const path = await chooseDataPath(store, drives, plan.mappings.pools, opts.transfer ?? 'auto', conn.uri());
+  for (const { target, placed } of drives) if (target) reporter.emit({ kind: 'stage', message: dataPathLine(placed.device, target.existing ? `${target.name} (existing volume, written raw)` : target.name, path) });
+  const transfer = path.transfer;
   if (opts.verify) await checkSignature(plan, { reporter, ...(opts.caFile !== undefined ? { caFile: opts.caFile } : {}), ...(opts.requireSignature ? { requireSignature: true } : {}) });
   return transfer;
 }
