@@ -84,7 +84,8 @@ export function packageOptions<T>(y: Argv<T>, overlay: boolean) {
     .option('pool', { type: 'string', describe: 'Also say, per disk, the volume import would create in this pool, its data path (--transfer) and why, and whether the free space suffices; opens the connection, creates nothing' })
     .option('output-dir', { type: 'string', describe: 'The same for import --output-dir DIR (no connection)' })
     .option('format', { choices: ['qcow2', 'raw'] as const, describe: 'With --pool: volume format, as import (default: the pool type\'s)' })
-    .option('transfer', { choices: ['auto', 'local', 'stream'] as const, describe: 'With --pool: the data path import would be asked for, as import (default: auto)' });
+    .option('transfer', { choices: ['auto', 'local', 'stream'] as const, describe: 'With --pool: the data path import would be asked for, as import (default: auto)' })
+    .option('volume', { type: 'string', array: true, describe: 'With --pool: disk DISK goes into existing volume VOLUME, as import (DISK=VOLUME, repeatable)' });
 }
 
 /** `import SOURCE...`: the package flags plus where and how the domain is created. */
@@ -146,6 +147,7 @@ function inspectOptionsOf(args: Args, source: string): InspectOptions {
     ...(outputDir !== undefined ? { outputDir } : {}),
     ...(volumeFormat !== undefined ? { volumeFormat: volumeFormat as 'qcow2' | 'raw' } : {}),
     ...(transfer !== undefined ? { transfer: transfer as 'auto' | 'local' | 'stream' } : {}),
+    ...(args['volume'] !== undefined ? { existingVolumes: parsePairs('volume', args['volume'] as string[]) } : {}),
   };
 }
 

@@ -73,7 +73,7 @@ function formatTarget(t: InspectTarget): string[] {
   const where = t.pool ? `pool "${t.pool.name}" (type ${t.pool.type}) on ${t.uri ?? '?'}` : `directory ${t.dir ?? '?'} on this machine`;
   const lines = [`Target:         ${where}`];
   for (const v of t.volumes) {
-    lines.push(`  ${v.dev.padEnd(5)} ${v.device} ${v.name} (${v.format}): ${v.via} (${v.reason})${v.exists ? '; it exists already, so import refuses it: choose another --name' : ''}`);
+    lines.push(`  ${v.dev.padEnd(5)} ${v.device} ${v.name} (${v.existing ? 'existing volume, written raw' : v.format}): ${v.via} (${v.reason})${v.exists ? '; it exists already, so import refuses it: choose another --name' : ''}`);
   }
   const s = t.space;
   const free = s.availableBytes !== undefined ? `, ${size(s.availableBytes)} free` : '';

@@ -44,8 +44,10 @@ export interface InspectVolume {
   readonly via: string;
   /** Why that path (src/transfer/choose.ts, rbd.ts). */
   readonly reason: string;
-  /** A volume of that name exists already: import would refuse it. */
+  /** A volume of that name exists already: import would refuse it (never for an existing volume named with --volume). */
   readonly exists: boolean;
+  /** An existing volume named with --volume (existingVolumes): written raw, checked by import before it writes. */
+  readonly existing?: true;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function inspectTarget(plan: ImportPlan, opts: InspectOptions): Pro
     const volumes: InspectVolume[] = [];
     for (const d of drives) {
       if (!d.target) continue;
-      volumes.push({ dev: d.placed.dev, device: d.placed.device, name: d.target.name, format: d.target.format, dataPath: path.kind, via: path.words, reason: path.transfer.reason, exists: await targetExists(store, d.target.name) });
+      volumes.push({ dev: d.placed.dev, device: d.placed.device, name: d.target.name, format: d.target.format, dataPath: path.kind, via: path.words, reason: path.transfer.reason, exists: !d.target.existing && (await targetExists(store, d.target.name)), ...(d.target.existing ? { existing: true as const } : {}) });
     }
     const where = store.kind === 'pool' ? { pool: { name: store.poolName, type: store.poolType } } : { dir: store.dir };
     return { ...(conn ? { uri: conn.uri() } : {}), ...where, volumes, space: await spaceOf(plan, drives, store, ropts) };

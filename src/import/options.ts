@@ -58,7 +58,7 @@ export interface PackageOptions {
  * (`connect`, as import's); nothing is created. Without either it opens no connection, and
  * `transfer` and `volumeFormat` are refused. None has a default here.
  */
-export interface InspectOptions extends PackageOptions, Pick<ImportOptions, 'connect' | 'pool' | 'outputDir' | 'transfer' | 'volumeFormat'> {}
+export interface InspectOptions extends PackageOptions, Pick<ImportOptions, 'connect' | 'pool' | 'outputDir' | 'transfer' | 'volumeFormat' | 'existingVolumes'> {}
 
 /** Options of importPackage (the CLI's `virt-ovf import`, see man/virt-ovf.1). */
 export interface ImportOptions extends PackageOptions {

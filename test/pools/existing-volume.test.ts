@@ -99,6 +99,15 @@ describe('import into an existing volume (--volume)', () => {
     assert.equal(batch.code, 2, batch.stderr);
   });
 
+  test('inspect --pool --volume says the disk goes into the existing volume, and how', async () => {
+    const r = await run(['inspect', app.ova!, '--pool', scratch.name, '--volume', 'sda=lun-b.img']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sda\s+disk lun-b\.img \(existing volume, written raw\): written here \(/);
+    const json = await run(['inspect', app.ova!, '--pool', scratch.name, '--volume', 'sda=lun-b.img', '--json']);
+    const volume = (JSON.parse(json.stdout) as { target: { volumes: { name: string; existing?: boolean; exists: boolean }[] } }).target.volumes[0]!;
+    assert.deepEqual([volume.name, volume.existing, volume.exists], ['lun-b.img', true, false]);
+  });
+
   test('refuses a volume holding data unless --overwrite-volumes, which then writes it', async () => {
     const name = uniqueName('existing-data');
     domains.push(name);
