@@ -14,6 +14,7 @@ import { TARGET_FULL } from '../storage/qemu-img.js';
 import type { CreatedTarget, TargetStore } from '../storage/volumes.js';
 import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-stream/index.js';
 import { NbdSink } from '../transfer/nbd-sink.js';
+import { Qcow2FileSink } from '../transfer/qcow2-file-sink.js';
 import { openRbdSink, rbdLocation } from '../transfer/rbd.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
@@ -81,8 +82,9 @@ export function planRaw(bytes: AsyncIterable<Uint8Array>, drive: FileDrive, virt
 
 /**
  * The sink for a created target: a raw regular file written in place (RawFileSink: holes stay
- * holes), anything else (qcow2, a block device) through qemu-nbd on the volume (NbdSink; a new
- * qcow2 reads as zeros, a block device may hold old data and gets its zero ranges written).
+ * holes), a new qcow2 file by the sequential encoder in place (Qcow2FileSink, qemu-nbd once the
+ * ranges go back), anything else (a block device) through qemu-nbd on the volume (NbdSink: it
+ * may hold old data and gets its zero ranges written).
  * @throws the OS error opening the file; ToolError when qemu-nbd cannot serve the volume.
  */
 export async function openTargetSink(created: CreatedTarget, target: DriveTarget, capacityBytes: number, signal: AbortSignal, store?: TargetStore): Promise<DiskSink> {
@@ -92,6 +94,8 @@ export async function openTargetSink(created: CreatedTarget, target: DriveTarget
   const st = await stat(created.path);
   // A volume just created reads as zeros; an existing one the admin named may hold old data.
   if (target.format === 'raw' && st.isFile()) return RawFileSink.open(created.path, { capacityBytes, label, zeroedTarget: target.existing !== true });
+  // A new qcow2 file: the sequential encoder writes it in place (qemu-nbd only if the ranges go back).
+  if (target.format === 'qcow2' && st.isFile() && !target.existing) return Qcow2FileSink.open(created.path, { capacityBytes, label: `${label} (qcow2 encoder)`, signal });
   return NbdSink.open({ kind: 'path', path: created.path, format: target.format }, { zeroInitialized: target.format === 'qcow2' && st.isFile(), label: `${label} (qemu-nbd, ${target.format})`, signal });
 }
 
