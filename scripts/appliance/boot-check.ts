@@ -62,10 +62,13 @@ export async function bootUntilMarker(opts: BootOptions): Promise<BootResult> {
   let serial = '';
   let found = false;
   let elapsedMs = 0;
+  let firstSeenMs: number | undefined;
   for (;;) {
     serial = await readSerial();
     elapsedMs = performance.now() - started;
-    if (serial.includes(opts.marker)) {
+    const at = serial.indexOf(opts.marker);
+    // The guest writes a byte at a time: the line is complete once its end follows the marker (or after 2 s more).
+    if (at >= 0 && (serial.includes('\n', at) || elapsedMs > (firstSeenMs ??= elapsedMs) + 2000)) {
       found = true;
       break;
     }
