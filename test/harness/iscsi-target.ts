@@ -65,7 +65,8 @@ async function tgtadm(control: number, args: readonly string[]): Promise<void> {
 async function startTgtd(portal: string): Promise<{ child: ChildProcess; control: number; log: () => string } | string> {
   let why = '';
   for (let attempt = 0; attempt < 5; attempt++) {
-    const control = 20_000 + Math.floor(Math.random() * 40_000);
+    // tgtd takes control ports up to 32767 only.
+    const control = 1_000 + Math.floor(Math.random() * 31_000);
     if ((await execa('test', ['-e', join(SOCKET_DIR, `socket.${control}.lock`)], { reject: false })).exitCode === 0) continue;
     // setpriv --pdeathsig: a test runner that dies takes tgtd with it.
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'tgtd', '-f', '-C', String(control), '--iscsi', `portal=${portal}`], { stdio: ['ignore', 'pipe', 'pipe'] });
