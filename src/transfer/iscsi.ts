@@ -5,7 +5,7 @@ import type { SourceAuth } from '../domain/model.js';
 import { LibvirtSetupError } from '../errors.js';
 import type { PoolDefinition } from '../storage/pool-xml.js';
 import type { DiskSink } from '../storage/sink.js';
-import { NbdSink } from './nbd-sink.js';
+import { openQemuImageSink } from './nbd-sink.js';
 import { rawQemuImage, type QemuImage } from './qemu-image.js';
 import { secretObject } from './secret-file.js';
 
@@ -108,9 +108,5 @@ export async function openIscsiImage(conn: Connection, loc: IscsiLocation): Prom
  */
 export async function openIscsiSink(conn: Connection, loc: IscsiLocation, opts: { label: string; signal?: AbortSignal }): Promise<DiskSink> {
   const image = await openIscsiImage(conn, loc);
-  try {
-    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, { zeroInitialized: false, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
-  } finally {
-    await image.release();
-  }
+  return openQemuImageSink(image, { zeroInitialized: false, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
 }

@@ -6,7 +6,7 @@ import type { PoolDefinition } from '../storage/pool-xml.js';
 import type { DiskSink } from '../storage/sink.js';
 import { UsageError } from '../errors.js';
 import type { TransferChoice, TransferMode } from './choose.js';
-import { NbdSink } from './nbd-sink.js';
+import { openQemuImageSink } from './nbd-sink.js';
 import { rawQemuImage, type QemuImage } from './qemu-image.js';
 
 /** QEMU's view of one RBD image: a raw node over the rbd protocol node (pool, image, server, user, key-secret), label rbd:CEPHPOOL/IMAGE. */
@@ -56,11 +56,7 @@ export function rbdLocation(store: { readonly poolName: string; readonly definit
  */
 export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { label: string; signal?: AbortSignal }): Promise<DiskSink> {
   const image = await openRbdImage(conn, loc);
-  try {
-    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, { zeroInitialized: true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
-  } finally {
-    await image.release();
-  }
+  return openQemuImageSink(image, { zeroInitialized: true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
 }
 
 /**

@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, which } from './remote-libvirtd.js';
 
 /** One LUN of the target: its number, backing file (written by tgtd's rdwr backing store) and size in bytes. */
 export interface IscsiLun {
@@ -34,19 +34,6 @@ export interface IscsiTarget {
 }
 
 const SOCKET_DIR = '/var/run/tgtd';
-
-/** A free TCP port on 127.0.0.1 (bound and released: tgtd binds it right after). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
-async function which(cmd: string): Promise<boolean> {
-  return (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
-}
 
 /** Why the harness cannot run here, or undefined. */
 export async function iscsiTargetMissing(): Promise<string | undefined> {
