@@ -2,9 +2,10 @@
 // (libiscsi) on this machine: libvirt has no upload, download or volume creation for iscsi-direct pools.
 import type { Connection } from '../libvirt/index.js';
 import type { SourceAuth } from '../domain/model.js';
-import { LibvirtSetupError } from '../errors.js';
+import { LibvirtSetupError, UsageError } from '../errors.js';
 import type { PoolDefinition } from '../storage/pool-xml.js';
 import type { DiskSink } from '../storage/sink.js';
+import type { TransferChoice, TransferMode } from './choose.js';
 import { openQemuImageSink } from './nbd-sink.js';
 import { rawQemuImage, type QemuImage } from './qemu-image.js';
 import { secretObject } from './secret-file.js';
@@ -109,4 +110,14 @@ export async function openIscsiImage(conn: Connection, loc: IscsiLocation): Prom
 export async function openIscsiSink(conn: Connection, loc: IscsiLocation, opts: { label: string; signal?: AbortSignal }): Promise<DiskSink> {
   const image = await openIscsiImage(conn, loc);
   return openQemuImageSink(image, { zeroInitialized: false, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
+/**
+ * The data path of an iscsi-direct pool's LUNs: always written from this machine by QEMU's iscsi
+ * driver (libvirt has no upload or download for iscsi-direct pools), whatever the connection.
+ * @throws UsageError (option `transfer`) when a libvirt stream is asked for.
+ */
+export function iscsiTransfer(mode: TransferMode, poolName: string): TransferChoice {
+  if (mode === 'stream') throw new UsageError(`pool "${poolName}" is an iscsi-direct pool, which libvirt cannot upload into; its LUNs are written from this machine by QEMU's iscsi driver: choose transfer auto or local`, { option: 'transfer' });
+  return { path: 'local', mode, reason: `iscsi-direct pool "${poolName}": QEMU's iscsi driver writes the LUN from this machine, with the pool's initiator and CHAP secret` };
 }

@@ -49,7 +49,7 @@ async function qemuIo(target: QemuIoTarget, args: readonly string[], signal?: Ab
 function failure(what: string, target: QemuIoTarget, run: { exitCode: number; output: string; command: string }): ToolError {
   const said = run.output
     .split('\n')
-    .filter((l) => l.trim() !== '' && !/^(read|wrote) \d+\/\d+ bytes at offset|^\d+(\.\d+)? [KMGT]?i?B, \d+ ops;/.test(l))
+    .filter((l) => l.trim() !== '' && !/^(read|wrote) \d+\/\d+ bytes at offset|^\d+(\.\d+)? \S+, \d+ ops;/.test(l))
     .map((l) => l.replace(/^qemu-io: /, '').split(target.filename).join(target.label))
     .join('; ');
   return new ToolError(`qemu-io could not ${what} ${target.label}: ${said || `exit ${run.exitCode}`}`, { command: run.command, exitCode: run.exitCode, stderr: run.output });

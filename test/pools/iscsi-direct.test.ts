@@ -7,9 +7,9 @@ import { execa } from 'execa';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LibvirtSetupError, ToolError } from '../../src/errors.js';
+import { LibvirtSetupError, ToolError, UsageError } from '../../src/errors.js';
 import { lookupPool } from '../../src/libvirt/index.js';
-import { iscsiLocation, openIscsiImage, openIscsiSink } from '../../src/transfer/iscsi.js';
+import { iscsiLocation, iscsiTransfer, openIscsiImage, openIscsiSink } from '../../src/transfer/iscsi.js';
 import { localQemuImage } from '../../src/transfer/qemu-image.js';
 import { rangeIsZero, writeZeroes } from '../../src/transfer/qemu-io.js';
 import { INITIATOR, MiB, openIscsiDirectPool, type IscsiDirectPool } from './iscsi-fixture.js';
@@ -68,6 +68,8 @@ describe('iscsi-direct pools: LUNs written through QEMU iscsi', () => {
     assert.throws(() => iscsiLocation(store, `ip-127.0.0.1:${target.port}-iscsi-iqn.2026-12.other:t-lun-1`), /is not a LUN of iSCSI target/);
     assert.throws(() => iscsiLocation(store, 'unit:0:0:1', `ip-127.0.0.1:${target.port}-iscsi-${target.iqn}-lun-2`), /names LUN 1 but its path .* names LUN 2/);
     assert.throws(() => iscsiLocation({ ...store, definition: { ...store.definition, devices: [] } }, 'unit:0:0:1'), /pool "isd" names no iSCSI target/);
+    assert.throws(() => iscsiTransfer('stream', 'isd'), (err: unknown) => err instanceof UsageError && err.option === 'transfer' && /iscsi-direct pool, which libvirt cannot upload into/.test(err.message));
+    assert.equal(iscsiTransfer('auto', 'isd').path, 'local');
   });
 
   test('a sink writes data, zero ranges and holes over old data; the LUN then equals the expected bytes', async (t) => {
