@@ -1,11 +1,13 @@
 // Byte ranges of any image QEMU opens (a local file or block device, an RBD image, an iSCSI LUN)
-// checked for zeros and zeroed with qemu-io(1) (qemu-utils): `read -P 0 OFF LEN`, `write -z OFF LEN`.
+// checked for zeros and zeroed with qemu-io(1) (qemu-utils): `read -P 0 OFF LEN`, `write -z OFF LEN`;
+// its virtual size as QEMU sees it (qemu-img info).
 import { execa } from 'execa';
 import { ToolError } from '../errors.js';
 import { diesWithParent, trackChild } from '../journal/children.js';
 import type { QemuImage } from './qemu-image.js';
 
 const QEMU_IO = process.env['VIRT_OVF_QEMU_IO'] ?? 'qemu-io';
+const QEMU_IMG = process.env['VIRT_OVF_QEMU_IMG'] ?? 'qemu-img';
 /** Largest range one `read -P` command checks, in bytes (qemu-io holds it in memory). */
 const READ_CHUNK_BYTES = 64 * 2 ** 20;
 /** Largest range one `write -z` command zeroes, in bytes (below QEMU's request limit of 2 GiB). */
@@ -28,31 +30,35 @@ function checkRange(offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) throw new RangeError(`byte range [${offset}, ${offset}+${length}) is not a range of non-negative integers`);
 }
 
-/** Runs qemu-io on `target` with `args`; resolves with its exit code and output (never rejects for a non-zero exit). */
-async function qemuIo(target: QemuIoTarget, args: readonly string[], signal?: AbortSignal): Promise<{ exitCode: number; output: string; command: string }> {
-  const all = [...target.objects.flatMap((o) => ['--object', o]), ...args, target.filename];
-  const command = `${QEMU_IO} ${all.join(' ')}`;
-  const guarded = diesWithParent(QEMU_IO, all);
+/** The `--object` arguments of `target`'s objects. */
+function objectArgs(target: QemuIoTarget): string[] {
+  return target.objects.flatMap((o) => ['--object', o]);
+}
+
+/** Runs `tool` (qemu-io, qemu-img) with `args`; resolves with its exit code, stdout and all output (never rejects for a non-zero exit). */
+async function exec(tool: string, args: readonly string[], signal?: AbortSignal): Promise<{ exitCode: number; stdout: string; output: string; command: string }> {
+  const command = `${tool} ${args.join(' ')}`;
+  const guarded = diesWithParent(tool, args);
   const child = execa(guarded.file, guarded.args, { reject: false, stdin: 'ignore', all: true, ...(signal ? { cancelSignal: signal } : {}) });
   const untrack = trackChild(child.pid, command);
   try {
     const r = await child;
     if (r.isCanceled) throw signal?.reason ?? new Error('aborted');
-    if (r.code === 'ENOENT' || (r.failed && r.exitCode === undefined)) throw new ToolError(r.code === 'ENOENT' ? 'qemu-io not found: install it (Debian: apt-get install qemu-utils)' : `qemu-io failed to start: ${r.message}`, { command, cause: r.cause });
-    return { exitCode: r.exitCode ?? -1, output: String(r.all ?? ''), command };
+    if (r.code === 'ENOENT' || (r.failed && r.exitCode === undefined)) throw new ToolError(r.code === 'ENOENT' ? `${tool} not found: install it (Debian: apt-get install qemu-utils)` : `${tool} failed to start: ${r.message}`, { command, cause: r.cause });
+    return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), output: String(r.all ?? ''), command };
   } finally {
     untrack();
   }
 }
 
-/** The ToolError for a failed qemu-io run: its messages (not the per-command statistics), the json: filename replaced by the label. */
-function failure(what: string, target: QemuIoTarget, run: { exitCode: number; output: string; command: string }): ToolError {
+/** The ToolError for a failed qemu-io (or qemu-img) run: its messages (not the per-command statistics), the json: filename replaced by the label. */
+function failure(what: string, target: QemuIoTarget, run: { exitCode: number; output: string; command: string }, tool = 'qemu-io'): ToolError {
   const said = run.output
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^(read|wrote) \d+\/\d+ bytes at offset|^\d+(\.\d+)? \S+, \d+ ops;/.test(l))
-    .map((l) => l.replace(/^qemu-io: /, '').split(target.filename).join(target.label))
+    .map((l) => l.replace(/^qemu-(io|img): /, '').split(target.filename).join(target.label))
     .join('; ');
-  return new ToolError(`qemu-io could not ${what} ${target.label}: ${said || `exit ${run.exitCode}`}`, { command: run.command, exitCode: run.exitCode, stderr: run.output });
+  return new ToolError(`${tool} could not ${what} ${target.label}: ${said || `exit ${run.exitCode}`}`, { command: run.command, exitCode: run.exitCode, stderr: run.output });
 }
 
 /**
@@ -68,7 +74,7 @@ function failure(what: string, target: QemuIoTarget, run: { exitCode: number; ou
 export async function rangeIsZero(target: QemuIoTarget, offset: number, length: number, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
   checkRange(offset, length);
   if (length === 0) return true;
-  const run = await qemuIo(target, ['-r', ...commands('read -P 0', offset, length, READ_CHUNK_BYTES)], opts.signal);
+  const run = await exec(QEMU_IO, [...objectArgs(target), '-r', ...commands('read -P 0', offset, length, READ_CHUNK_BYTES), target.filename], opts.signal);
   if (run.output.includes(MISMATCH)) return false;
   if (run.exitCode !== 0) throw failure(`read bytes ${offset}-${offset + length - 1} of`, target, run);
   return true;
@@ -85,6 +91,24 @@ export async function rangeIsZero(target: QemuIoTarget, offset: number, length: 
 export async function writeZeroes(target: QemuIoTarget, offset: number, length: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
   checkRange(offset, length);
   if (length === 0) return;
-  const run = await qemuIo(target, commands('write -z', offset, length, ZERO_CHUNK_BYTES), opts.signal);
+  const run = await exec(QEMU_IO, [...objectArgs(target), ...commands('write -z', offset, length, ZERO_CHUNK_BYTES), target.filename], opts.signal);
   if (run.exitCode !== 0) throw failure(`write zeros to bytes ${offset}-${offset + length - 1} of`, target, run);
+}
+
+/**
+ * The virtual size of `target` in bytes as QEMU sees it (`qemu-img info --output=json`): for an
+ * iSCSI LUN, READ CAPACITY's block count times the block size (libvirt 9.0's iscsi-direct volume
+ * capacity is one block less).
+ * @throws ToolError (exit 5) when qemu-img is missing or cannot open the image; the signal's reason when aborted.
+ */
+export async function virtualSizeBytes(target: QemuIoTarget, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  const run = await exec(QEMU_IMG, ['info', ...objectArgs(target), '--output=json', target.filename], opts.signal);
+  let size: unknown;
+  try {
+    size = run.exitCode === 0 ? (JSON.parse(run.stdout) as { 'virtual-size'?: unknown })['virtual-size'] : undefined;
+  } catch {
+    size = undefined;
+  }
+  if (typeof size !== 'number') throw failure('read the size of', target, run, 'qemu-img');
+  return size;
 }

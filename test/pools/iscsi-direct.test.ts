@@ -11,7 +11,7 @@ import { LibvirtSetupError, ToolError, UsageError } from '../../src/errors.js';
 import { lookupPool } from '../../src/libvirt/index.js';
 import { iscsiLocation, iscsiTransfer, openIscsiImage, openIscsiSink } from '../../src/transfer/iscsi.js';
 import { localQemuImage } from '../../src/transfer/qemu-image.js';
-import { rangeIsZero, writeZeroes } from '../../src/transfer/qemu-io.js';
+import { rangeIsZero, virtualSizeBytes, writeZeroes } from '../../src/transfer/qemu-io.js';
 import { INITIATOR, MiB, openIscsiDirectPool, type IscsiDirectPool } from './iscsi-fixture.js';
 
 const LUN_BYTES = 16 * MiB;
@@ -125,6 +125,7 @@ describe('iscsi-direct pools: LUNs written through QEMU iscsi', () => {
     try {
       assert.equal(image.label, `iscsi://127.0.0.1:${target.port}/${target.iqn}/2`);
       assert.deepEqual(image.objects, []);
+      assert.equal(await virtualSizeBytes(image), LUN_BYTES, 'QEMU sees the whole LUN');
       assert.equal(await rangeIsZero(image, 0, MiB), false);
       assert.equal(await rangeIsZero(image, LUN_BYTES - MiB, MiB), false);
       await writeZeroes(image, 0, MiB);
@@ -149,6 +150,7 @@ describe('iscsi-direct pools: LUNs written through QEMU iscsi', () => {
     const path = join(pool.target.dir, 'local.raw');
     await writeFile(path, Buffer.alloc(3 * MiB, 0x11));
     const image = localQemuImage(path);
+    assert.equal(await virtualSizeBytes(image), 3 * MiB);
     assert.equal(await rangeIsZero(image, 0, MiB), false);
     await writeZeroes(image, MiB, MiB);
     assert.equal(await rangeIsZero(image, MiB, MiB), true);
@@ -157,5 +159,6 @@ describe('iscsi-direct pools: LUNs written through QEMU iscsi', () => {
     await assert.rejects(rangeIsZero(image, -1, 1), RangeError);
     const missing = join(pool.target.dir, 'missing.raw');
     await assert.rejects(writeZeroes(localQemuImage(missing), 0, 512), (err: unknown) => err instanceof ToolError && err.message.includes(missing) && !err.message.includes('json:'));
+    await assert.rejects(virtualSizeBytes(localQemuImage(missing)), (err: unknown) => err instanceof ToolError && err.message.startsWith(`qemu-img could not read the size of ${missing}: `) && !err.message.includes('json:'));
   });
 });
