@@ -2,6 +2,7 @@
 // control port, one target whose LUNs are sparse files in a private directory, optional CHAP.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +55,7 @@ async function startTgtd(portal: string): Promise<{ child: ChildProcess; control
   for (let attempt = 0; attempt < 5; attempt++) {
     // tgtd takes control ports up to 32767 only.
     const control = 1_000 + Math.floor(Math.random() * 31_000);
-    if ((await execa('test', ['-e', join(SOCKET_DIR, `socket.${control}.lock`)], { reject: false })).exitCode === 0) continue;
+    if (existsSync(join(SOCKET_DIR, `socket.${control}.lock`))) continue;
     // setpriv --pdeathsig: a test runner that dies takes tgtd with it.
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'tgtd', '-f', '-C', String(control), '--iscsi', `portal=${portal}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
