@@ -6,13 +6,14 @@
 # (QEMU's rbd driver) and libvirt-daemon-driver-storage-rbd serve Ceph RBD pools (libvirtd loads the backend when
 # it starts: start it afterwards, as .ci/run does); parted handles disk-pool partitions (libvirt's disk backend runs it too).
 # --test-peers also installs what the test suite runs against: the peer tools it checks exports with (virt-v2v,
-# ~100 MiB), zip to pack OVAs, an sshd for the qemu+ssh:// remote host.
+# ~100 MiB), zip to pack OVAs, an sshd for the qemu+ssh:// remote host, a userspace iSCSI target (tgt) and libvirt's
+# iscsi-direct pool backend for the iSCSI LUN tests.
 # --ceph installs the daemons of a single-node Ceph cluster for the rbd pool tests and bench (scripts/ceph-single-node.sh).
 set -euo pipefail
 PACKAGES=(libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 qemu-system-common qemu-block-extra libvirt-daemon-driver-storage-rbd ovmf swtpm swtpm-tools dnsmasq-base iptables libxml2-utils genisoimage openssl xz-utils zstd unzip openssh-client parted)
 for arg in "$@"; do
   case "$arg" in
-    --test-peers) PACKAGES+=(virt-v2v zip openssh-server) ;;
+    --test-peers) PACKAGES+=(virt-v2v zip openssh-server tgt libvirt-daemon-driver-storage-iscsi-direct) ;;
     --ceph) PACKAGES+=(ceph-mon ceph-mgr ceph-osd ceph-common) ;;
     *) echo "system-packages.sh: unknown option $arg" >&2; exit 2 ;;
   esac

@@ -13,7 +13,7 @@ import type { TargetStore } from '../storage/volumes.js';
 import { expandedLimit, prepareFile, prepareGenerated, probedSize, spillFile, type Prepared } from './prepare.js';
 import { createJournaled } from './create-volume.js';
 import type { Rollback } from '../rollback.js';
-import { openRbdImage, rbdLocation } from '../transfer/rbd.js';
+import { isPoolDriver, openDriverImage } from '../transfer/pool-driver.js';
 import { openVolumeSink, transferOf, uploadReported } from '../transfer/upload.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
@@ -75,28 +75,28 @@ async function convertPrepared(drive: TargetedDrive & { readonly target: DriveTa
     const capacityBytes = capacityOf(drive, source?.virtualSizeBytes ?? 0);
     const created = await createJournaled(ctx, target, capacityBytes);
     const { reporter, store } = ctx;
-    if (source && target.transfer !== 'qemu-rbd' && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
+    if (source && !isPoolDriver(target.transfer) && (await transferOf(ctx.transfer, store, target.name, created.path, reporter)) === 'stream') {
       await uploadReported({ store, volumeName: target.name, format: target.format, capacityBytes, source: source.prepared.source, signal: ctx.signal, reporter, ...(target.existing ? { holdsData: true } : {}) });
     } else if (source) {
       const name = target.name;
-      // An rbd volume is written by QEMU's rbd driver, its key in a 0600 file while qemu-img runs.
-      const rbd = target.transfer === 'qemu-rbd' && ctx.store.kind === 'pool' ? await openRbdImage(ctx.store.conn, rbdLocation(ctx.store, target.name)) : undefined;
+      // An rbd image or iSCSI LUN is written by the pool type's QEMU driver, its key or password in a 0600 file while qemu-img runs.
+      const driver = isPoolDriver(target.transfer) && ctx.store.kind === 'pool' ? await openDriverImage(target.transfer, ctx.store, target.name, created.path) : undefined;
       // progress-end also on failure, so a bar never outlives its task (the rollback lines come after it).
       await convertImage({
         src: source.prepared.source,
-        target: rbd?.filename ?? created.path,
+        target: driver?.filename ?? created.path,
         targetFormat: target.format,
         existingTarget: true,
-        // A new RBD image reads as zeros: qemu-img writes no zeros into it (an existing one may hold old data).
-        ...(rbd ? { objects: rbd.objects, targetIsZero: target.existing !== true } : {}),
+        // A new RBD image reads as zeros: qemu-img writes no zeros into it (an existing volume or LUN may hold old data).
+        ...(driver ? { objects: driver.objects, targetIsZero: target.existing !== true } : {}),
         signal: ctx.signal,
         onProgress: (pct) => {
           // qemu-img read the key file when it parsed --object, before its first progress line.
-          void rbd?.release();
+          void driver?.release();
           reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: Math.round((pct / 100) * capacityBytes), bytesTotal: capacityBytes });
         },
       }).finally(async () => {
-        await rbd?.release();
+        await driver?.release();
         reporter.emit({ kind: 'progress-end', task: 'convert', name });
       });
     }
@@ -188,8 +188,8 @@ async function decodeFile(drive: FileDrive & { readonly target: DriveTarget }, c
   const name = target.name;
   const onProgress = (): void => reporter.emit({ kind: 'progress', task: 'convert', name, bytesDone: progress.read(), bytesTotal: progress.total });
   try {
-    // An rbd image is written from here by QEMU's rbd driver (libvirt has no upload for rbd pools).
-    const stream = store.kind === 'pool' && target.transfer !== 'qemu-rbd' && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
+    // An rbd image or iscsi-direct LUN is written from here by the pool type's QEMU driver (libvirt has no upload for them).
+    const stream = store.kind === 'pool' && !isPoolDriver(target.transfer) && (await transferOf(ctx.transfer, store, name, created.path, reporter)) === 'stream';
     const sink = stream ? await openVolumeSink({ ...store, volumeName: name, format: target.format, capacityBytes, ...(target.existing ? { holdsData: true } : {}) }) : await openTargetSink(created, target, capacityBytes, signal, store);
     await plan.decodeInto(sink, { signal, onProgress });
     reporter.emit({ kind: 'debug', message: `${sink.label}: ${sink.bytesWritten} bytes of data written` });

@@ -1,21 +1,16 @@
 // The data path of a store's volumes (written here, a libvirt stream, or a QEMU driver of the pool type) and the words import --dry-run and inspect say it in.
-import type { PoolRules, PoolTypeRule } from '../mapping/schema/pools.js';
+import type { PoolRules } from '../mapping/schema/pools.js';
 import type { TargetStore } from '../storage/volumes.js';
 import { chooseTransfer, type TransferChoice, type TransferMode } from '../transfer/choose.js';
-import { rbdTransfer } from '../transfer/rbd.js';
+import { driverPath, isPoolDriver, type PoolDriver } from '../transfer/pool-driver.js';
 import { poolRule, type TargetedDrive } from './targets.js';
-
-/** A pool type's own QEMU driver (pools.json transfer other than volume-path): how it chooses, and what it is called. */
-const QEMU_DRIVERS: { readonly [T in Exclude<PoolTypeRule['transfer'], 'volume-path'>]: { readonly words: string; choose(mode: TransferMode, poolName: string): TransferChoice } } = {
-  'qemu-rbd': { words: "QEMU's rbd driver", choose: rbdTransfer },
-};
 
 /** How the volumes of a store are filled, and why. */
 export interface DataPath {
   /** What the converters follow (src/transfer/choose.ts): `local` also for a QEMU driver run here. */
   readonly transfer: TransferChoice;
   /** `local` (written here at the volume's path), `stream` (virStorageVolUpload), or the pool type's QEMU driver (pools.json transfer, e.g. `qemu-rbd`). */
-  readonly kind: 'local' | 'stream' | keyof typeof QEMU_DRIVERS;
+  readonly kind: 'local' | 'stream' | PoolDriver;
   /** The words for it: "written here", "libvirt stream", "QEMU's rbd driver". */
   readonly words: string;
 }
@@ -27,8 +22,8 @@ export interface DataPath {
  * @throws what chooseTransfer, rbdTransfer and poolRule throw (UsageError or LibvirtSetupError, option `transfer` or `pool`).
  */
 export async function chooseDataPath(store: TargetStore, drives: readonly TargetedDrive[], pools: PoolRules, mode: TransferMode, uri: string): Promise<DataPath> {
-  const driver = store.kind === 'pool' ? drives.map((d) => d.target?.transfer).find((t): t is keyof typeof QEMU_DRIVERS => t !== undefined && t !== 'volume-path') : undefined;
-  if (driver && store.kind === 'pool') return { transfer: QEMU_DRIVERS[driver].choose(mode, store.poolName), kind: driver, words: QEMU_DRIVERS[driver].words };
+  const driver = store.kind === 'pool' ? drives.map((d) => d.target?.transfer).find(isPoolDriver) : undefined;
+  if (driver && store.kind === 'pool') return { ...driverPath(driver, mode, store.poolName), kind: driver };
   const storage = store.kind === 'pool' ? poolRule(store.poolName, store.poolType, pools).storage : undefined;
   const transfer = await chooseTransfer(store, mode, uri, storage);
   return { transfer, kind: transfer.path, words: transfer.path === 'stream' ? 'libvirt stream' : 'written here' };

@@ -81,20 +81,22 @@ export async function checkExistingVolumes(store: TargetStore, drives: readonly 
       if (rule.storage === 'directory' && facts.formatType !== undefined && facts.formatType !== 'raw') {
         throw new LibvirtSetupError(`${where} is ${facts.formatType}; a disk is written raw, into a raw volume: name a raw volume`, { option: 'existingVolumes' });
       }
-      if (d.capacityBytes > facts.capacityBytes) {
-        throw new LibvirtSetupError(`${where} holds ${facts.capacityBytes} bytes, and the disk needs ${d.capacityBytes}: name a larger volume`, { option: 'existingVolumes' });
-      }
       held ??= await heldByDomains(store.conn);
       const holder = await holderOf(facts.path, held);
       if (holder) throw new LibvirtSetupError(`${where} is ${holder}: name a volume no domain uses`, { option: 'existingVolumes' });
-      if (opts.overwrite) continue;
       const ends = await volumeEnds(store, d.target, vol);
-      const at = await firstDataAtEnds(ends, facts.capacityBytes).finally(() => ends.close());
-      if (at !== undefined) {
-        throw new LibvirtSetupError(
-          `${where} holds data (a byte that is not zero at offset ${at}); virt-ovf writes only into a blank volume: wipe it (virsh vol-wipe --pool ${store.poolName} ${name}) or pass --overwrite-volumes`,
-          { option: 'overwriteVolumes' },
-        );
+      try {
+        const sizeBytes = ends.sizeBytes ?? facts.capacityBytes;
+        if (d.capacityBytes > sizeBytes) throw new LibvirtSetupError(`${where} holds ${sizeBytes} bytes, and the disk needs ${d.capacityBytes}: name a larger volume`, { option: 'existingVolumes' });
+        const at = opts.overwrite ? undefined : await firstDataAtEnds(ends, sizeBytes);
+        if (at !== undefined) {
+          throw new LibvirtSetupError(
+            `${where} holds data (a byte that is not zero ${ends.exact ? 'at offset' : 'in the MiB from offset'} ${at}); virt-ovf writes only into a blank volume: wipe it (virsh vol-wipe --pool ${store.poolName} ${name}) or pass --overwrite-volumes`,
+            { option: 'overwriteVolumes' },
+          );
+        }
+      } finally {
+        await ends.close();
       }
     } finally {
       vol.free();
@@ -115,18 +117,24 @@ export async function claimExisting(ctx: { readonly store: TargetStore; readonly
   const vol = await existingVolume(store, target.name, target.name);
   try {
     const facts = await volumeFacts(vol, target.name);
-    if (capacityBytes > facts.capacityBytes) {
-      throw new LibvirtSetupError(`volume "${target.name}" of pool "${store.poolName}" holds ${facts.capacityBytes} bytes, and the disk's virtual size is ${capacityBytes}: name a larger volume`, { option: 'existingVolumes' });
-    }
     const ends = await volumeEnds(store, target, vol);
-    const blank = (await firstDataAtEnds(ends, facts.capacityBytes).finally(() => ends.close())) === undefined;
+    const sizeBytes = ends.sizeBytes ?? facts.capacityBytes;
+    let blank: boolean;
+    try {
+      if (capacityBytes > sizeBytes) {
+        throw new LibvirtSetupError(`volume "${target.name}" of pool "${store.poolName}" holds ${sizeBytes} bytes, and the disk's virtual size is ${capacityBytes}: name a larger volume`, { option: 'existingVolumes' });
+      }
+      blank = (await firstDataAtEnds(ends, sizeBytes)) === undefined;
+    } finally {
+      await ends.close();
+    }
     if (blank) {
       ctx.rollback.add(`first and last MiB of volume ${target.name} (zeroed again)`, async () => {
         const again = store.pool.lookupVolume(target.name);
         if (!again) return;
         const ends = await volumeEnds(store, target, again);
         try {
-          for (const [offset, length] of endRanges(facts.capacityBytes)) await ends.zero(offset, length);
+          for (const [offset, length] of endRanges(sizeBytes)) await ends.zero(offset, length);
         } finally {
           await ends.close();
           again.free();

@@ -15,7 +15,7 @@ import type { CreatedTarget, TargetStore } from '../storage/volumes.js';
 import { openStreamOptimized, type StreamOptimizedImage } from '../storage/vmdk-stream/index.js';
 import { NbdSink } from '../transfer/nbd-sink.js';
 import { Qcow2FileSink } from '../transfer/qcow2-file-sink.js';
-import { openRbdSink, rbdLocation } from '../transfer/rbd.js';
+import { isPoolDriver, openDriverSink } from '../transfer/pool-driver.js';
 import type { DriveTarget, TargetedDrive } from './targets.js';
 
 /** Which converter fills a drive's volume: `auto` streams what it can (see convertDrive), `qemu-img` converts every disk with qemu-img. */
@@ -89,8 +89,8 @@ export function planRaw(bytes: AsyncIterable<Uint8Array>, drive: FileDrive, virt
  */
 export async function openTargetSink(created: CreatedTarget, target: DriveTarget, capacityBytes: number, signal: AbortSignal, store?: TargetStore): Promise<DiskSink> {
   const label = `volume "${target.name}"`;
-  // An rbd pool's image: QEMU's rbd driver behind qemu-nbd, with the pool's monitors and secret.
-  if (target.transfer === 'qemu-rbd' && store?.kind === 'pool') return openRbdSink(store.conn, rbdLocation(store, target.name), { label, signal, ...(target.existing ? { holdsData: true } : {}) });
+  // An rbd image or iscsi-direct LUN: the pool type's QEMU driver behind qemu-nbd, with the pool's secret.
+  if (isPoolDriver(target.transfer) && store?.kind === 'pool') return openDriverSink(target.transfer, store, target.name, { path: created.path, label, signal, ...(target.existing ? { holdsData: true } : {}) });
   const st = await stat(created.path);
   // A volume just created reads as zeros; an existing one the admin named may hold old data.
   if (target.format === 'raw' && st.isFile()) return RawFileSink.open(created.path, { capacityBytes, label, zeroedTarget: target.existing !== true });

@@ -6,6 +6,7 @@ import { NbdReplyError } from '../nbd/protocol.js';
 import type { DiskSink } from '../storage/sink.js';
 import { Coverage } from './coverage.js';
 import { openQemuNbd, type NbdImage, type QemuNbd, type QemuNbdOptions } from './qemu-nbd.js';
+import type { QemuImage } from './qemu-image.js';
 
 /** Largest request the sink gathers small writes into, in bytes. */
 const GATHER_BYTES = 4 * 2 ** 20;
@@ -175,5 +176,19 @@ export class NbdSink implements DiskSink {
     if (this.error !== undefined) return;
     this.error = err;
     if (!(err instanceof NbdReplyError && (err.code === 'ENOSPC' || err.code === 'EDQUOT'))) this.error = await this.server.failure(err);
+  }
+}
+
+/**
+ * An NbdSink writing `image` (an RBD image, an iSCSI LUN: json: blockdev options with their
+ * `--object`s); the image's secret files are released as soon as qemu-nbd has started (it reads
+ * them when it parses --object, before it listens), whether or not it started.
+ * @throws what NbdSink.open throws.
+ */
+export async function openQemuImageSink(image: QemuImage, opts: NbdSinkOptions): Promise<NbdSink> {
+  try {
+    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, opts);
+  } finally {
+    await image.release();
   }
 }

@@ -3,7 +3,6 @@
 // caller's. Writable for the import (qemu writes the volume's format: qcow2, raw, a block device,
 // an RBD image through --image-opts), read-only for the export's reader.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import { makeTempDir } from '../journal/tracked.js';
 import { connectNbd, type ByteQueue } from '../nbd/byte-queue.js';
 import { NbdClient } from '../nbd/client.js';
 import type { Socket } from 'node:net';
+import { isBlockDevice } from './qemu-image.js';
 
 const QEMU_NBD = process.env['VIRT_OVF_QEMU_NBD'] ?? 'qemu-nbd';
 /** How long qemu-nbd may take to open the image and listen, in milliseconds. */
@@ -94,15 +94,6 @@ export function qemuNbdArgs(image: NbdImage, socket: string, opts: QemuNbdOption
   const driver = isBlockDevice(image.path) ? 'host_device' : 'file';
   args.push(`--format=${image.format}`, `json:${JSON.stringify({ file: { driver, filename: image.path } })}`);
   return args;
-}
-
-/** True when `path` is a block device. */
-function isBlockDevice(path: string): boolean {
-  try {
-    return statSync(path).isBlockDevice();
-  } catch {
-    return false;
-  }
 }
 
 /**

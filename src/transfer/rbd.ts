@@ -6,21 +6,11 @@ import type { PoolDefinition } from '../storage/pool-xml.js';
 import type { DiskSink } from '../storage/sink.js';
 import { UsageError } from '../errors.js';
 import type { TransferChoice, TransferMode } from './choose.js';
-import { NbdSink } from './nbd-sink.js';
+import { openQemuImageSink } from './nbd-sink.js';
+import { rawQemuImage, type QemuImage } from './qemu-image.js';
 
-/** QEMU's view of one RBD image: block options, the json: filename, and the secret object holding the key. */
-export interface RbdImage {
-  /** QEMU BlockdevOptions: a raw format node over the rbd protocol node (pool, image, server, user, key-secret). */
-  readonly node: { readonly [key: string]: unknown };
-  /** `json:` + node, the filename qemu-img and qemu-nbd open. */
-  readonly filename: string;
-  /** `--object` values: `secret,id=ID,file=KEYFILE` when the pool logs in with a key; empty otherwise. */
-  readonly objects: readonly string[];
-  /** For messages: rbd:CEPHPOOL/IMAGE. */
-  readonly label: string;
-  /** Removes the key file and its private directory (idempotent, never throws). */
-  release(): Promise<void>;
-}
+/** QEMU's view of one RBD image: a raw node over the rbd protocol node (pool, image, server, user, key-secret), label rbd:CEPHPOOL/IMAGE. */
+export type RbdImage = QemuImage;
 
 /** Where an RBD image lives: the Ceph pool, the monitors, and the libvirt secret the pool logs in with. */
 export interface RbdLocation {
@@ -45,16 +35,10 @@ export async function openRbdImage(conn: Connection, loc: RbdLocation): Promise<
   const server = loc.hosts.map((h) => ({ host: h.name, ...(h.port !== undefined ? { port: String(h.port) } : {}) }));
   const file: Record<string, unknown> = { driver: 'rbd', pool: loc.pool, image: loc.image, ...(server.length > 0 ? { server } : {}), ...(loc.config ? { conf: loc.config } : {}) };
   const label = `rbd:${loc.pool}/${loc.image}`;
-  if (!loc.auth) return image(file, [], label, async () => undefined);
+  if (!loc.auth) return rawQemuImage(file, [], label, async () => undefined);
   const key = await secretObject(conn, loc.auth, 'virt-ovf-rbd-key');
   Object.assign(file, { user: loc.auth.username, 'key-secret': key.id });
-  return image(file, [key.object], label, key.release);
-}
-
-function image(file: Record<string, unknown>, objects: string[], label: string, release: () => Promise<void>): RbdImage {
-  const node = { driver: 'raw', file };
-  let released: Promise<void> | undefined;
-  return { node, filename: `json:${JSON.stringify(node)}`, objects, label, release: () => (released ??= release()) };
+  return rawQemuImage(file, [key.object], label, key.release);
 }
 
 /** The RBD image of volume `volume` of an opened libvirt rbd pool: its Ceph pool, monitors and auth. */
@@ -72,11 +56,7 @@ export function rbdLocation(store: { readonly poolName: string; readonly definit
  */
 export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { label: string; signal?: AbortSignal; holdsData?: boolean }): Promise<DiskSink> {
   const image = await openRbdImage(conn, loc);
-  try {
-    return await NbdSink.open({ kind: 'image-opts', options: image.node, objects: image.objects, label: image.label }, { zeroInitialized: opts.holdsData !== true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
-  } finally {
-    await image.release();
-  }
+  return openQemuImageSink(image, { zeroInitialized: opts.holdsData !== true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
 }
 
 /**

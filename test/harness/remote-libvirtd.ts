@@ -38,7 +38,7 @@ export interface RemoteHost {
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released: the daemon binds it right after). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.address() as { port: number }).port;
@@ -46,7 +46,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function which(cmd: string): Promise<boolean> {
+/** True when `cmd` is on $PATH. */
+export async function which(cmd: string): Promise<boolean> {
   return (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
 }
 

@@ -25,7 +25,7 @@ const poolTypeSchema = z
     /** <source protocol> of a network disk (domainDisk network). */
     networkProtocol: z.string().min(1).optional(),
     /** How the bytes get into the volume: qemu-img writes its path (virStorageVolGetPath), or QEMU's rbd driver writes the image. */
-    transfer: z.enum(['volume-path', 'qemu-rbd']),
+    transfer: z.enum(['volume-path', 'qemu-rbd', 'qemu-iscsi']),
     /** What the free-space check counts for a volume: its data (thin volumes), or its whole capacity (a partition, a logical volume). */
     spaceTaken: z.enum(['data', 'capacity']),
   })
