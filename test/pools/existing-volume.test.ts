@@ -4,9 +4,10 @@
 // rollback that zeroes its ends again.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withWrongDiskDigest } from './wrong-digest.js';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { closeScratch, domainExists, openScratch, removeDomain, runCli, waitForText } from '../commands/helpers.js';
 import { diskPool, loopDevicesMissing, type DiskPool } from '../harness/block-pools.js';
@@ -125,14 +126,7 @@ describe('import into an existing volume (--volume)', () => {
     const name = uniqueName('existing-rollback');
     await virsh('vol-create-as', scratch.name, 'lun-c.img', '64M', '--format', 'raw');
     // The manifest's digest of the disk is wrong: the disk is written, then the import fails.
-    const bad = join(work, 'bad');
-    await mkdir(bad);
-    await execa('tar', ['xf', app.ova!, '-C', bad]);
-    const files = await readdir(bad);
-    const mf = files.find((f) => f.endsWith('.mf'))!;
-    await writeFile(join(bad, mf), (await readFile(join(bad, mf), 'utf8')).replace(/(\.vmdk\)= )([0-9a-f])/, (_m, a: string, c: string) => `${a}${c === '0' ? '1' : '0'}`));
-    const ova = join(work, 'bad.ova');
-    await execa('tar', ['cf', ova, '-C', bad, files.find((f) => f.endsWith('.ovf'))!, mf, ...files.filter((f) => f.endsWith('.vmdk'))]);
+    const ova = await withWrongDiskDigest(app.ova!, work);
     const r = await run(['import', ova, '--pool', scratch.name, '--name', name, '--virt-type', 'qemu', '--volume', 'sda=lun-c.img']);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /Rolled back: first and last MiB of volume lun-c\.img \(zeroed again\)/);

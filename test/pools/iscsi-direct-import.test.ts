@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withWrongDiskDigest } from './wrong-digest.js';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { CLI, waitForText } from '../commands/helpers.js';
 import { MiB, openIscsiDirectPool, type IscsiDirectPool } from './iscsi-fixture.js';
@@ -79,14 +80,7 @@ describe('import into an iscsi-direct pool (--volume, QEMU iscsi driver)', () =>
   test('a failed import zeroes the LUN\'s first and last MiB again through the same login', async (t) => {
     if (typeof pool === 'string') return t.skip(pool);
     await writeFile(lun(2), Buffer.alloc(8 * MiB));
-    const bad = join(work, 'bad');
-    await mkdir(bad, { recursive: true });
-    await execa('tar', ['xf', app.ova!, '-C', bad]);
-    const files = await readdir(bad);
-    const mf = files.find((f) => f.endsWith('.mf'))!;
-    await writeFile(join(bad, mf), (await readFile(join(bad, mf), 'utf8')).replace(/(\.vmdk\)= )([0-9a-f])/, (_m, a: string, c: string) => `${a}${c === '0' ? '1' : '0'}`));
-    const ova = join(work, 'bad.ova');
-    await execa('tar', ['cf', ova, '-C', bad, files.find((f) => f.endsWith('.ovf'))!, mf, ...files.filter((f) => f.endsWith('.vmdk'))]);
+    const ova = await withWrongDiskDigest(app.ova!, work);
     const r = await cli(importArgs('isd-bad', ova, '--volume', 'sda=unit:0:0:2'));
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /Rolled back: first and last MiB of volume unit:0:0:2 \(zeroed again\)/);

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withWrongDiskDigest } from '../pools/wrong-digest.js';
 import { buildAppliance, type ApplianceResult } from '../../scripts/appliance.js';
 import { CLI } from '../commands/helpers.js';
 import { startRemoteHost, type RemoteHost } from '../harness/remote-libvirtd.js';
@@ -81,14 +82,7 @@ describe('--volume on a remote host (libvirt streams)', () => {
     assert.match(refused.stderr, /holds data \(a byte that is not zero at offset 67104768\)/);
     await host.virsh('vol-wipe', '--pool', host.pools.images.name, 'lun-b.img');
     // A wrong manifest digest: the disk is uploaded, then the import fails and rolls back.
-    const bad = join(work, 'bad');
-    await mkdir(bad, { recursive: true });
-    await execa('tar', ['xf', app.ova!, '-C', bad]);
-    const files = await readdir(bad);
-    const mf = files.find((f) => f.endsWith('.mf'))!;
-    await writeFile(join(bad, mf), (await readFile(join(bad, mf), 'utf8')).replace(/(\.vmdk\)= )([0-9a-f])/, (_m, a: string, c: string) => `${a}${c === '0' ? '1' : '0'}`));
-    const ova = join(work, 'bad.ova');
-    await execa('tar', ['cf', ova, '-C', bad, files.find((f) => f.endsWith('.ovf'))!, mf, ...files.filter((f) => f.endsWith('.vmdk'))]);
+    const ova = await withWrongDiskDigest(app.ova!, work);
     const failed = await cli(importArgs('existing-remote-c', ova, '--volume', 'sda=lun-b.img'));
     assert.equal(failed.code, 3, failed.stderr);
     assert.match(failed.stderr, /Rolled back: first and last MiB of volume lun-b\.img \(zeroed again\)/);
