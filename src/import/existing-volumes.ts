@@ -70,6 +70,8 @@ export async function checkExistingVolumes(store: TargetStore, drives: readonly 
   const existing = drives.filter((d): d is TargetedDrive & { target: DriveTarget } => d.target?.existing === true);
   if (existing.length === 0 || store.kind !== 'pool') return;
   const rule = poolRule(store.poolName, store.poolType, opts.pools);
+  // A LUN or volume made since libvirt last looked (virStoragePoolRefresh; best effort).
+  await store.pool.refresh().catch(() => undefined);
   let held: HeldFile[] | undefined;
   for (const d of existing) {
     const { name } = d.target;
