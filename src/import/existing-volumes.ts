@@ -9,6 +9,7 @@ import type { Rollback } from '../rollback.js';
 import type { CreatedTarget, TargetStore } from '../storage/volumes.js';
 import { plainChild } from '../xml/access.js';
 import { parseXml } from '../xml/parse.js';
+import { isPoolDriver } from '../transfer/pool-driver.js';
 import { volumeEnds, type VolumeEnds } from './volume-ends.js';
 import { poolRule, type DriveTarget, type TargetedDrive } from './targets.js';
 import { driveKey } from './volume-choice.js';
@@ -108,10 +109,10 @@ export async function checkExistingVolumes(store: TargetStore, drives: readonly 
 
 /**
  * Takes the existing volume of `target` for a disk of `capacityBytes` (the virtual size, known
- * once the image is opened): nothing is created or journaled; when its first and last MiB are
- * blank now (checkExistingVolumes saw to it, unless --overwrite-volumes), the rollback zeroes
- * them again.
- * @throws LibvirtSetupError when the volume vanished or is smaller than `capacityBytes`; LibvirtError.
+ * once the image is opened; the volume's size as QEMU sees it for a pool with its own QEMU
+ * driver): nothing is created or journaled. When its ends were checked blank (target.blank,
+ * checkExistingVolumes), the rollback zeroes them again.
+ * @throws LibvirtSetupError when the volume vanished or is smaller than `capacityBytes`; LibvirtError; ToolError.
  */
 export async function claimExisting(ctx: { readonly store: TargetStore; readonly rollback: Rollback }, target: DriveTarget, capacityBytes: number): Promise<CreatedTarget> {
   const { store } = ctx;
@@ -119,18 +120,17 @@ export async function claimExisting(ctx: { readonly store: TargetStore; readonly
   const vol = await existingVolume(store, target.name, target.name);
   try {
     const facts = await volumeFacts(vol, target.name);
-    const ends = await volumeEnds(store, target, vol);
-    const sizeBytes = ends.sizeBytes ?? facts.capacityBytes;
-    let blank: boolean;
-    try {
-      if (capacityBytes > sizeBytes) {
-        throw new LibvirtSetupError(`volume "${target.name}" of pool "${store.poolName}" holds ${sizeBytes} bytes, and the disk's virtual size is ${capacityBytes}: name a larger volume`, { option: 'existingVolumes' });
-      }
-      blank = (await firstDataAtEnds(ends, sizeBytes)) === undefined;
-    } finally {
+    let sizeBytes = facts.capacityBytes;
+    if (isPoolDriver(target.transfer)) {
+      // libvirt may report a LUN short (one block for iSCSI): QEMU's size is the one written.
+      const ends = await volumeEnds(store, target, vol);
       await ends.close();
+      sizeBytes = ends.sizeBytes ?? sizeBytes;
     }
-    if (blank) {
+    if (capacityBytes > sizeBytes) {
+      throw new LibvirtSetupError(`volume "${target.name}" of pool "${store.poolName}" holds ${sizeBytes} bytes, and the disk's virtual size is ${capacityBytes}: name a larger volume`, { option: 'existingVolumes' });
+    }
+    if (target.blank) {
       ctx.rollback.add(`first and last MiB of volume ${target.name} (zeroed again)`, async () => {
         const again = store.pool.lookupVolume(target.name);
         if (!again) return;

@@ -107,7 +107,7 @@ export async function draftDomain(conn: Connection | undefined, plan: ImportPlan
 export async function targetDrives(conn: Connection | undefined, plan: ImportPlan, opts: ResolvedImportOptions): Promise<{ store?: TargetStore; drives: TargetedDrive[] }> {
   const store = await openStore(conn, opts);
   const destination = store ? await destinationFor(store, plan.mappings.pools, plan.drives.length) : { kind: 'pool' as const, pool: opts.pool };
-  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings, opts.existingVolumes);
+  const drives = assignTargets(plan.drives, destination, volumeFormat(destination, plan.mappings, opts.volumeFormat), plan.mappings, opts.existingVolumes, opts.overwriteVolumes === true);
   return { drives, ...(store ? { store } : {}) };
 }
 

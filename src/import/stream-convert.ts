@@ -33,9 +33,10 @@ export function expectsStream(drive: FileDrive): boolean {
 }
 
 /**
- * True when the auto converter will stream `drive` through qemu-nbd, whose socket lives in a
+ * True when the auto converter may stream `drive` through qemu-nbd, whose socket lives in a
  * private directory of the temporary directory: a file expected to stream into a volume that is
- * not raw (a raw file is written in place).
+ * not raw (a raw file is written in place; a new qcow2 file is too, by the encoder, until its
+ * ranges go back: Qcow2FileSink).
  */
 export function streamsThroughQemuNbd(drive: TargetedDrive, converter: Converter = 'auto'): boolean {
   return converter === 'auto' && drive.kind === 'file' && drive.target !== undefined && drive.target.format !== 'raw' && expectsStream(drive);

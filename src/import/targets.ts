@@ -34,6 +34,8 @@ export interface DriveTarget {
   readonly takesCapacity?: boolean;
   /** An existing volume the admin named (--volume): written raw, never created or removed, checked first (existing-volumes.ts). */
   readonly existing?: true;
+  /** With `existing`: its ends are checked blank before writing (no --overwrite-volumes), so a rollback zeroes them again. */
+  readonly blank?: true;
 }
 
 /** A drive record with its target; an empty CD-ROM drive has none. */
@@ -99,12 +101,13 @@ export function partitionNames(device: string, taken: readonly string[], count: 
  * CD-ROM media keep their format (system.json volumes.cdromFormat), disks take `format`. In a
  * pool, the pool type's rule (pools.json) names the volume and says how the domain's <disk>
  * refers to it: <source pool volume>, or the pool's network source with its hosts and auth (rbd).
- * A disk `existing` names (DISK → VOLUME, volume-choice.ts) gets that existing volume, raw.
+ * A disk `existing` names (DISK → VOLUME, volume-choice.ts) gets that existing volume, raw
+ * (`blank` unless `overwrite`: --overwrite-volumes).
  * @throws LibvirtSetupError (option `pool`) when a disk pool has fewer free partition names than
  *   drives, or a drive needs a new volume in a pool that creates none (creatingPoolRule);
  *   UsageError (option `existingVolumes`) as existingByDrive.
  */
-export function assignTargets(drives: readonly DriveRecord[], destination: Destination, format: 'qcow2' | 'raw', rules: { system: SystemRules; pools: PoolRules }, existing: Readonly<Record<string, string>> = {}): TargetedDrive[] {
+export function assignTargets(drives: readonly DriveRecord[], destination: Destination, format: 'qcow2' | 'raw', rules: { system: SystemRules; pools: PoolRules }, existing: Readonly<Record<string, string>> = {}, overwrite = false): TargetedDrive[] {
   const { cdromFormat, extensions } = rules.system.volumes;
   const rule = destination.kind === 'pool' && destination.poolType !== undefined ? poolRule(destination.pool, destination.poolType, rules.pools) : undefined;
   const partitions = [...(destination.kind === 'pool' ? (destination.partitionNames ?? []) : [])];
@@ -113,7 +116,7 @@ export function assignTargets(drives: readonly DriveRecord[], destination: Desti
     if (d.kind === 'empty' && d.placed.device === 'cdrom') return d;
     const volume = chosen.get(i);
     if (volume !== undefined && destination.kind === 'pool') {
-      const extra = { ...(rule ? { transfer: rule.transfer } : {}), existing: true as const };
+      const extra = { ...(rule ? { transfer: rule.transfer } : {}), existing: true as const, ...(overwrite ? {} : { blank: true as const }) };
       return { ...d, target: { name: volume, format: 'raw' as const, volumeFormatType: null, source: poolSource(destination, rule, volume), ...extra } };
     }
     if (destination.kind === 'pool' && destination.poolType !== undefined) creatingPoolRule(destination.pool, destination.poolType, rules.pools, driveKey(d));

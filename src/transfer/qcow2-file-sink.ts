@@ -100,7 +100,6 @@ export class Qcow2FileSink implements DiskSink {
     const encoder = this.#encoder!;
     this.#encoder = undefined;
     await encoder.finish();
-    await this.fh.datasync();
     this.#nbd = await NbdSink.open({ kind: 'path', path: this.path, format: 'qcow2' }, { zeroInitialized: true, label: `${this.label} (qemu-nbd, qcow2)`, ...(this.signal ? { signal: this.signal } : {}) });
   }
 }

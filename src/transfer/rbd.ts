@@ -3,10 +3,8 @@ import type { Connection } from '../libvirt/index.js';
 import { secretObject } from './secret-file.js';
 import type { NetworkHost, SourceAuth } from '../domain/model.js';
 import type { PoolDefinition } from '../storage/pool-xml.js';
-import type { DiskSink } from '../storage/sink.js';
 import { UsageError } from '../errors.js';
 import type { TransferChoice, TransferMode } from './choose.js';
-import { openQemuImageSink } from './nbd-sink.js';
 import { rawQemuImage, type QemuImage } from './qemu-image.js';
 
 /** QEMU's view of one RBD image: a raw node over the rbd protocol node (pool, image, server, user, key-secret), label rbd:CEPHPOOL/IMAGE. */
@@ -45,18 +43,6 @@ export async function openRbdImage(conn: Connection, loc: RbdLocation): Promise<
 export function rbdLocation(store: { readonly poolName: string; readonly definition: PoolDefinition }, volume: string): RbdLocation {
   const def = store.definition;
   return { pool: def.sourceName ?? store.poolName, image: volume, hosts: def.hosts, ...(def.auth ? { auth: def.auth } : {}) };
-}
-
-/**
- * A DiskSink writing RBD image `loc` through qemu-nbd and QEMU's rbd driver (the streaming
- * converter's target for an rbd pool volume). A new image reads as zeros, so holes are left
- * unwritten; an existing one (`holdsData`) gets its zero ranges written. The key file is removed as soon as qemu-nbd has started (it reads it when it parses
- * --object, before it listens).
- * @throws what openRbdImage and NbdSink.open throw.
- */
-export async function openRbdSink(conn: Connection, loc: RbdLocation, opts: { label: string; signal?: AbortSignal; holdsData?: boolean }): Promise<DiskSink> {
-  const image = await openRbdImage(conn, loc);
-  return openQemuImageSink(image, { zeroInitialized: opts.holdsData !== true, label: `${opts.label} (qemu-nbd, ${image.label})`, ...(opts.signal ? { signal: opts.signal } : {}) });
 }
 
 /**
