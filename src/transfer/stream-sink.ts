@@ -1,4 +1,5 @@
-// A DiskSink that uploads a volume's bytes through a sparse libvirt stream (virStorageVolUpload).
+// A DiskSink that uploads a volume's bytes through a libvirt stream (virStorageVolUpload): sparse,
+// or plain with zeros for a volume that may hold old data.
 import type { Connection, StorageVolume, Stream } from '../libvirt/index.js';
 import { VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM } from '../libvirt/index.js';
 import type { DiskSink } from '../storage/sink.js';
